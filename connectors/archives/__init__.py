@@ -1,0 +1,1 @@
+"""WARC archives: read captured feed and page responses back for replay."""

@@ -1,0 +1,1 @@
+"""Article pages: from an HTTP response to extracted text and metadata."""

@@ -1,0 +1,1 @@
+"""RSS/Atom feeds: parsing (and, for live runs, polling)."""

@@ -1,0 +1,52 @@
+"""Kafka connector: config, topic names, admin helpers, a failure-surfacing writer, a test reader.
+
+Pure Python on kafka-python (no Beam import): Beam DoFns adapt it. See ``errors`` for the exception tree.
+"""
+
+from .admin import TopicOutcome, admin_client, check_reachable, ensure_topics, missing_topics
+from .config import COMPRESSION_TYPES, KafkaConfig
+from .consumer import ConsumedMessage, iter_topic, read_topic
+from .envelope import SCHEMA_VERSION_ATTRIBUTE, SPEC_VERSION, cloudevent_headers, parse_cloudevent_headers
+from .errors import (
+    BrokerUnreachableError,
+    DeliveryError,
+    FailedRecord,
+    InvalidEnvelopeError,
+    KafkaConfigError,
+    KafkaConnectorError,
+    MessageTooLargeError,
+    TopicSetupError,
+)
+from .producer import KafkaMessageWriter, record_size
+from .topics import DEFAULT_PARTITIONS, TopicNames, TopicSpec, default_topic_specs
+
+__all__ = [
+    "COMPRESSION_TYPES",
+    "DEFAULT_PARTITIONS",
+    "SCHEMA_VERSION_ATTRIBUTE",
+    "SPEC_VERSION",
+    "BrokerUnreachableError",
+    "ConsumedMessage",
+    "DeliveryError",
+    "FailedRecord",
+    "InvalidEnvelopeError",
+    "KafkaConfig",
+    "KafkaConfigError",
+    "KafkaConnectorError",
+    "KafkaMessageWriter",
+    "MessageTooLargeError",
+    "TopicNames",
+    "TopicOutcome",
+    "TopicSetupError",
+    "TopicSpec",
+    "admin_client",
+    "check_reachable",
+    "cloudevent_headers",
+    "default_topic_specs",
+    "ensure_topics",
+    "iter_topic",
+    "missing_topics",
+    "parse_cloudevent_headers",
+    "read_topic",
+    "record_size",
+]

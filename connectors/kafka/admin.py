@@ -1,0 +1,115 @@
+"""Broker reachability and idempotent topic creation (kafka-python's ``KafkaAdminClient``, dict API)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import kafka.errors as kafka_errors
+from kafka import KafkaAdminClient
+
+from .config import KafkaConfig
+from .errors import BrokerUnreachableError, KafkaConfigError, TopicSetupError
+from .topics import TopicSpec
+
+__all__ = ["TopicOutcome", "admin_client", "check_reachable", "ensure_topics", "missing_topics"]
+
+log = logging.getLogger(__name__)
+
+TopicOutcome = Literal["created", "exists"]
+_TOPIC_ALREADY_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
+
+
+@contextmanager
+def admin_client(config: KafkaConfig, timeout_s: float | None = None) -> Iterator[Any]:
+    """An open ``KafkaAdminClient``; bootstrap failures become ``BrokerUnreachableError``."""
+    kwargs = config.client_kwargs()
+    if timeout_s is not None:
+        kwargs["bootstrap_timeout_ms"] = max(100, int(timeout_s * 1000))
+    try:
+        client = KafkaAdminClient(**kwargs)
+    except (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError) as exc:
+        raise BrokerUnreachableError(config.bootstrap_servers, str(exc)) from exc
+    except kafka_errors.KafkaConfigurationError as exc:
+        raise KafkaConfigError(f"kafka-python rejected the admin settings: {exc}") from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def check_reachable(config: KafkaConfig, timeout_s: float = 10.0) -> None:
+    """Raise ``BrokerUnreachableError`` unless a broker answers at the bootstrap address in ``timeout_s``."""
+    with admin_client(config, timeout_s) as client:
+        try:
+            client.list_topics()
+        except kafka_errors.KafkaError as exc:
+            raise BrokerUnreachableError(config.bootstrap_servers, f"metadata request failed: {exc}") from exc
+
+
+def ensure_topics(
+    config: KafkaConfig, specs: Iterable[TopicSpec], *, timeout_s: float = 30.0
+) -> dict[str, TopicOutcome]:
+    """Create the topics that do not exist; an existing topic counts as success (it is not altered).
+
+    Returns ``{topic: "created" | "exists"}``; waits until created topics have leaders. Raises
+    ``TopicSetupError`` naming each topic the broker refused, ``BrokerUnreachableError`` if none answers.
+    """
+    spec_list = list(specs)
+    names = [spec.name for spec in spec_list]
+    if len(set(names)) != len(names):
+        raise KafkaConfigError(f"ensure_topics: duplicate topic names in {names}")
+    if not spec_list:
+        return {}
+    request = {
+        spec.name: {
+            "num_partitions": spec.partitions,
+            "replication_factor": spec.replication_factor if spec.replication_factor is not None else -1,
+            "configs": dict(spec.configs),
+        }
+        for spec in spec_list
+    }
+    timeout_ms = max(1_000, int(timeout_s * 1000))
+    with admin_client(config, timeout_s) as client:
+        try:
+            response = client.create_topics(request, timeout_ms=timeout_ms, raise_errors=False)
+        except kafka_errors.KafkaError as exc:
+            raise TopicSetupError(f"CreateTopics request for {names} failed: {exc}") from exc
+        outcomes: dict[str, TopicOutcome] = {}
+        refused = []
+        for result in response.get("topics", []):
+            name = result["name"]
+            code = result.get("error_code", 0)
+            if code == 0:
+                outcomes[name] = "created"
+            elif code == _TOPIC_ALREADY_EXISTS:
+                outcomes[name] = "exists"
+            else:
+                error_name = kafka_errors.for_code(code).__name__
+                refused.append(f"{name}: {error_name} ({result.get('error_message') or 'no message'})")
+        if refused:
+            raise TopicSetupError("broker refused to create topic(s): " + "; ".join(refused))
+        unanswered = [name for name in names if name not in outcomes]
+        if unanswered:
+            raise TopicSetupError(f"CreateTopics response did not mention {unanswered}")
+        created = [name for name in names if outcomes[name] == "created"]
+        if created:
+            try:
+                client.wait_for_topics(created, timeout_ms=timeout_ms)
+            except kafka_errors.KafkaError as exc:
+                raise TopicSetupError(f"created topics are not ready after {timeout_s}s: {exc}") from exc
+    log.info("Kafka topics ensured: %s", outcomes)
+    return {name: outcomes[name] for name in names}
+
+
+def missing_topics(config: KafkaConfig, names: Iterable[str], *, timeout_s: float = 10.0) -> list[str]:
+    """Those of ``names`` that do not exist on the cluster, in the given order."""
+    wanted = list(names)
+    with admin_client(config, timeout_s) as client:
+        try:
+            existing = set(client.list_topics())
+        except kafka_errors.KafkaError as exc:
+            raise TopicSetupError(f"could not list topics: {exc}") from exc
+    return [name for name in wanted if name not in existing]

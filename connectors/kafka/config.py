@@ -1,0 +1,282 @@
+"""Kafka client settings: one frozen, validated object, plus a ``kafka://`` URL parser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import KafkaConfigError
+
+__all__ = ["COMPRESSION_TYPES", "DEFAULT_PORT", "KafkaConfig"]
+
+DEFAULT_PORT: Final = 9092
+COMPRESSION_TYPES: Final = frozenset({"gzip", "snappy", "lz4", "zstd"})
+_ACKS: Final = frozenset({"all", "1", "0"})
+_SECURITY_PROTOCOLS: Final = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
+_SECURITY_KEYS: Final = frozenset(
+    {
+        "security_protocol",
+        "ssl_context",
+        "ssl_check_hostname",
+        "ssl_cafile",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_password",
+        "ssl_crlfile",
+        "sasl_mechanism",
+        "sasl_plain_username",
+        "sasl_plain_password",
+        "sasl_kerberos_name",
+        "sasl_kerberos_service_name",
+        "sasl_kerberos_domain_name",
+        "sasl_oauth_token_provider",
+    }
+)
+_CLIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+TOPIC_PREFIX_RE: Final = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*$")
+_URL_SCHEMES: Final = {"kafka": "PLAINTEXT", "kafka+ssl": "SSL"}
+# URL query parameter -> field name (aliases accepted for the common ones).
+_URL_PARAMS: Final = {
+    "client_id": "client_id",
+    "topic_prefix": "topic_prefix",
+    "prefix": "topic_prefix",
+    "acks": "acks",
+    "compression": "compression_type",
+    "compression_type": "compression_type",
+    "linger_ms": "linger_ms",
+    "request_timeout_ms": "request_timeout_ms",
+    "bootstrap_timeout_ms": "bootstrap_timeout_ms",
+    "delivery_timeout_ms": "delivery_timeout_ms",
+    "max_block_ms": "max_block_ms",
+    "max_request_size": "max_request_size",
+    "enable_idempotence": "enable_idempotence",
+    "allow_auto_create_topics": "allow_auto_create_topics",
+}
+_INT_FIELDS: Final = frozenset(
+    {
+        "linger_ms",
+        "request_timeout_ms",
+        "bootstrap_timeout_ms",
+        "delivery_timeout_ms",
+        "max_block_ms",
+        "max_request_size",
+    }
+)
+_BOOL_FIELDS: Final = frozenset({"enable_idempotence", "allow_auto_create_topics"})
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """Settings shared by the writer, the admin helpers and the test consumer.
+
+    ``bootstrap_servers`` is ``"host:port[,host:port...]"``. ``compression_type`` is ``None`` or one of
+    ``gzip``, ``snappy``, ``lz4``, ``zstd`` (the last three need their Python codec packages).
+    ``security`` passes TLS/SASL options straight to kafka-python (``security_protocol``, ``ssl_*``,
+    ``sasl_*``); it is left out of ``repr`` so credentials do not reach logs. Production defaults follow
+    Kafka's: ``acks="all"`` with idempotence, no topic auto-creation (create topics at start-up).
+    """
+
+    bootstrap_servers: str
+    client_id: str = "storywire"
+    topic_prefix: str = "news"
+    acks: str = "all"
+    compression_type: str | None = "gzip"
+    linger_ms: int = 5
+    request_timeout_ms: int = 30_000
+    bootstrap_timeout_ms: int = 10_000
+    delivery_timeout_ms: int = 120_000
+    max_block_ms: int = 60_000
+    max_request_size: int = 1_048_576
+    enable_idempotence: bool = True
+    allow_auto_create_topics: bool = False
+    security: Mapping[str, object] = field(default_factory=dict, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bootstrap_servers", _normalise_bootstrap(self.bootstrap_servers))
+        object.__setattr__(self, "security", dict(self.security))
+        if not _CLIENT_ID_RE.match(self.client_id):
+            _fail("client_id", self.client_id, "use 1-255 characters from [A-Za-z0-9._-]")
+        if not TOPIC_PREFIX_RE.match(self.topic_prefix) or len(self.topic_prefix) > 200:
+            _fail(
+                "topic_prefix",
+                self.topic_prefix,
+                "use lowercase dot-separated words of [a-z0-9_-], e.g. 'news' or 'staging.news'",
+            )
+        acks = str(self.acks).lower()
+        if acks not in _ACKS:
+            _fail("acks", self.acks, "use 'all', '1' or '0'")
+        object.__setattr__(self, "acks", acks)
+        if self.compression_type is not None:
+            compression = self.compression_type.lower()
+            if compression == "none":
+                object.__setattr__(self, "compression_type", None)
+            elif compression not in COMPRESSION_TYPES:
+                _fail("compression_type", self.compression_type, f"use none or {_sorted(COMPRESSION_TYPES)}")
+            else:
+                object.__setattr__(self, "compression_type", compression)
+        if self.enable_idempotence and acks != "all":
+            _fail(
+                "acks", self.acks, "an idempotent producer needs acks='all' (or set enable_idempotence=False)"
+            )
+        _check_range("linger_ms", self.linger_ms, 0, 60_000)
+        _check_range("request_timeout_ms", self.request_timeout_ms, 1_000, 3_600_000)
+        _check_range("bootstrap_timeout_ms", self.bootstrap_timeout_ms, 100, 3_600_000)
+        _check_range("delivery_timeout_ms", self.delivery_timeout_ms, 1_000, 86_400_000)
+        _check_range("max_block_ms", self.max_block_ms, 0, 3_600_000)
+        _check_range("max_request_size", self.max_request_size, 1_024, 1_073_741_824)
+        if self.delivery_timeout_ms < self.linger_ms + self.request_timeout_ms:
+            _fail(
+                "delivery_timeout_ms",
+                self.delivery_timeout_ms,
+                f"must be >= linger_ms + request_timeout_ms ({self.linger_ms + self.request_timeout_ms})",
+            )
+        for name in _BOOL_FIELDS:
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, getattr(self, name), "must be a bool")
+        self._validate_security()
+
+    def _validate_security(self) -> None:
+        unknown = sorted(set(self.security) - _SECURITY_KEYS)
+        if unknown:
+            raise KafkaConfigError(
+                f"security: unknown setting(s) {unknown}; allowed: security_protocol, ssl_*, sasl_* "
+                f"({_sorted(_SECURITY_KEYS)})"
+            )
+        protocol = self.security.get("security_protocol", "PLAINTEXT")
+        if protocol not in _SECURITY_PROTOCOLS:
+            _fail("security.security_protocol", protocol, f"use one of {_sorted(_SECURITY_PROTOCOLS)}")
+        if str(protocol).startswith("SASL") and not self.security.get("sasl_mechanism"):
+            raise KafkaConfigError(f"security: security_protocol={protocol} needs sasl_mechanism")
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> KafkaConfig:
+        """Build from ``kafka://host:port[,host:port]?compression=gzip&client_id=x...``.
+
+        ``kafka+ssl://`` sets ``security_protocol=SSL``. Query parameters: the field names (``compression``
+        and ``prefix`` are accepted as aliases). Credentials are refused in the URL: pass them in
+        ``security``. Keyword ``overrides`` win over the URL.
+        """
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in _URL_SCHEMES:
+            raise KafkaConfigError(f"kafka URL {url!r}: scheme must be one of {sorted(_URL_SCHEMES)}")
+        if "@" in parts.netloc:
+            raise KafkaConfigError(
+                "kafka URL: credentials are not accepted in the URL; pass SASL settings via `security`"
+            )
+        if not parts.netloc:
+            raise KafkaConfigError(f"kafka URL {url!r}: no host, expected kafka://host:port")
+        if parts.path not in ("", "/") or parts.fragment:
+            raise KafkaConfigError(f"kafka URL {url!r}: unexpected path or fragment")
+        values: dict[str, Any] = {"bootstrap_servers": parts.netloc}
+        for raw_key, raw_value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+            name = _URL_PARAMS.get(raw_key.lower())
+            if name is None:
+                raise KafkaConfigError(
+                    f"kafka URL: unknown parameter {raw_key!r}; known: {sorted(_URL_PARAMS)}"
+                )
+            if name in values:
+                raise KafkaConfigError(f"kafka URL: parameter {raw_key!r} given twice")
+            values[name] = _convert(name, raw_value)
+        if _URL_SCHEMES[scheme] != "PLAINTEXT":
+            security = dict(overrides.pop("security", {}) or {})
+            security.setdefault("security_protocol", _URL_SCHEMES[scheme])
+            values["security"] = security
+        values.update(overrides)
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> KafkaConfig:
+        """A copy with some fields replaced (validated again)."""
+        return replace(self, **changes)
+
+    @property
+    def bootstrap_list(self) -> list[str]:
+        """``bootstrap_servers`` split into ``host:port`` entries."""
+        return self.bootstrap_servers.split(",")
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments common to kafka-python's producer, consumer and admin clients."""
+        return {
+            "bootstrap_servers": self.bootstrap_list,
+            "client_id": self.client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+            "bootstrap_timeout_ms": self.bootstrap_timeout_ms,
+            **self.security,
+        }
+
+    def producer_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``kafka.KafkaProducer``."""
+        return {
+            **self.client_kwargs(),
+            "acks": "all" if self.acks == "all" else int(self.acks),
+            "enable_idempotence": self.enable_idempotence,
+            "compression_type": self.compression_type,
+            "linger_ms": self.linger_ms,
+            "delivery_timeout_ms": self.delivery_timeout_ms,
+            "max_block_ms": self.max_block_ms,
+            "max_request_size": self.max_request_size,
+            "allow_auto_create_topics": self.allow_auto_create_topics,
+        }
+
+
+def _normalise_bootstrap(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise KafkaConfigError("bootstrap_servers: expected 'host:port[,host:port...]', got an empty value")
+    return ",".join(_normalise_address(raw.strip()) for raw in value.split(","))
+
+
+def _normalise_address(entry: str) -> str:
+    if entry.startswith("["):  # bracketed IPv6: [::1]:9092
+        host, _, rest = entry.partition("]")
+        host += "]"
+        if rest and not rest.startswith(":"):
+            raise KafkaConfigError(f"bootstrap_servers: entry {entry!r} is malformed")
+        port = rest[1:] if rest else str(DEFAULT_PORT)
+    elif entry.count(":") > 1:
+        raise KafkaConfigError(
+            f"bootstrap_servers: write IPv6 addresses in brackets, e.g. [::1]:9092 ({entry!r})"
+        )
+    else:
+        host, _, port = entry.partition(":")
+        port = port or str(DEFAULT_PORT)
+    if host in ("", "[]") or any(ch.isspace() or ch in "/?#@" for ch in host):
+        raise KafkaConfigError(f"bootstrap_servers: entry {entry!r} has no valid host")
+    if not port.isdigit() or not 1 <= int(port) <= 65_535:
+        raise KafkaConfigError(f"bootstrap_servers: entry {entry!r} has an invalid port")
+    return f"{host}:{int(port)}"
+
+
+def _convert(name: str, raw: str) -> object:
+    if name in _INT_FIELDS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise KafkaConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if name in _BOOL_FIELDS:
+        lowered = raw.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise KafkaConfigError(f"{name}: expected true/false, got {raw!r}")
+    if name == "compression_type" and raw.lower() in ("", "none"):
+        return None
+    return raw
+
+
+def _check_range(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        _fail(name, value, f"must be an integer between {low} and {high}")
+
+
+def _fail(name: str, value: object, hint: str) -> None:
+    raise KafkaConfigError(f"{name}={value!r} is invalid: {hint}")
+
+
+def _sorted(values: frozenset[str]) -> str:
+    return ", ".join(sorted(values))

@@ -1,0 +1,137 @@
+"""Read a topic without a consumer group: for tests and the ``tail`` command.
+
+Completion is decided by counting messages (``expected_count``) or by a timeout, never from end offsets
+or lag: the local Tansu broker reports wrong end offsets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import kafka.errors as kafka_errors
+from kafka import KafkaConsumer, TopicPartition
+
+from .config import KafkaConfig
+from .errors import BrokerUnreachableError, KafkaConfigError, KafkaConnectorError, TopicSetupError
+
+__all__ = ["ConsumedMessage", "iter_topic", "read_topic"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedMessage:
+    """One record read from Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int
+
+    def header(self, name: str) -> bytes | None:
+        """The first header called ``name``, or ``None``."""
+        return next((value for key, value in self.headers if key == name), None)
+
+
+def iter_topic(
+    config: KafkaConfig,
+    topic: str,
+    *,
+    expected_count: int | None = None,
+    timeout_s: float = 10.0,
+    from_beginning: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[ConsumedMessage]:
+    """Yield records of every partition of ``topic`` as they arrive.
+
+    Stops after ``expected_count`` records (if given) or when ``timeout_s`` has elapsed, whichever is
+    first. Raises ``TopicSetupError`` if the topic does not appear within the timeout.
+    """
+    if expected_count is not None and expected_count < 0:
+        raise KafkaConfigError(f"expected_count must be >= 0, got {expected_count}")
+    deadline = clock() + timeout_s
+    consumer = _open_consumer(config, from_beginning)
+    try:
+        partitions = _wait_for_partitions(consumer, topic, deadline, clock)
+        assignment = [TopicPartition(topic, partition) for partition in sorted(partitions)]
+        consumer.assign(assignment)
+        if from_beginning:
+            consumer.seek_to_beginning(*assignment)
+        else:
+            consumer.seek_to_end(*assignment)
+        count = 0
+        while expected_count is None or count < expected_count:
+            remaining_ms = int((deadline - clock()) * 1000)
+            if remaining_ms <= 0:
+                return
+            try:
+                batches = consumer.poll(timeout_ms=min(remaining_ms, 500))
+            except kafka_errors.KafkaError as exc:
+                raise KafkaConnectorError(f"reading {topic} failed: {exc}") from exc
+            for records in batches.values():
+                for record in records:
+                    count += 1
+                    yield _to_message(record)
+    finally:
+        consumer.close()
+
+
+def read_topic(
+    config: KafkaConfig,
+    topic: str,
+    *,
+    expected_count: int | None = None,
+    timeout_s: float = 10.0,
+    from_beginning: bool = True,
+) -> list[ConsumedMessage]:
+    """All records read by ``iter_topic``; with ``expected_count`` it may return fewer (timeout) or more
+    (records of the last poll are all kept, so duplicates show up)."""
+    return list(
+        iter_topic(
+            config, topic, expected_count=expected_count, timeout_s=timeout_s, from_beginning=from_beginning
+        )
+    )
+
+
+def _open_consumer(config: KafkaConfig, from_beginning: bool) -> Any:
+    try:
+        return KafkaConsumer(
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            allow_auto_create_topics=False,
+            **config.client_kwargs(),
+        )
+    except (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError) as exc:
+        raise BrokerUnreachableError(config.bootstrap_servers, str(exc)) from exc
+    except kafka_errors.KafkaConfigurationError as exc:
+        raise KafkaConfigError(f"kafka-python rejected the consumer settings: {exc}") from exc
+
+
+def _wait_for_partitions(consumer: Any, topic: str, deadline: float, clock: Callable[[], float]) -> set[int]:
+    while True:
+        try:
+            partitions: set[int] = set(consumer.partitions_for_topic(topic) or ())
+        except kafka_errors.KafkaError as exc:
+            raise TopicSetupError(f"could not read metadata of topic {topic}: {exc}") from exc
+        if partitions:
+            return partitions
+        if clock() >= deadline:
+            raise TopicSetupError(f"topic {topic} does not exist (no partitions in metadata)")
+        time.sleep(0.1)
+
+
+def _to_message(record: Any) -> ConsumedMessage:
+    return ConsumedMessage(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers=tuple((name, value) for name, value in record.headers or ()),
+        timestamp_ms=record.timestamp,
+    )

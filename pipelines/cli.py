@@ -1,0 +1,146 @@
+"""The ``storywire`` command line.
+
+Exit codes: 0 success, 1 the pipeline failed, 2 a usage or configuration problem (bad argument, missing
+archive, unreachable broker): the one-line message says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from connectors.errors import ConfigError, SourceUnavailableError, StorywireError
+from connectors.kafka.errors import KafkaConnectorError
+from connectors.kafka.topics import TopicNames
+
+DEFAULT_RUNNER = "FnApiRunner"
+SAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "sample" / "storywire-sample.warc.gz"
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storywire", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (Beam's own logs included)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    replay = sub.add_parser("replay", help="replay WARC archives through the pipeline to Kafka and/or files")
+    replay.add_argument("archives", nargs="+", metavar="ARCHIVE", help=".warc or .warc.gz files")
+    _add_run_options(replay)
+
+    demo = sub.add_parser("demo", help="replay the bundled sample archive and print a summary")
+    demo.add_argument("--archive", default=str(SAMPLE_ARCHIVE), help="archive to replay (default: bundled sample)")
+    _add_run_options(demo, default_summary=True)
+
+    summary = sub.add_parser("summary", help="summarise a file sink directory written by replay")
+    summary.add_argument("directory")
+    summary.add_argument("--topic-prefix", default="news")
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = False) -> None:
+    parser.add_argument(
+        "--sink",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="kafka://HOST:PORT[?compression=gzip] or file://DIRECTORY; repeat for several",
+    )
+    parser.add_argument("--topic-prefix", default="news", help="topic names are PREFIX.articles.v1 etc.")
+    parser.add_argument("--runner", default=DEFAULT_RUNNER, help="Beam runner (always explicit; default FnApiRunner)")
+    parser.add_argument(
+        "--summary", action=argparse.BooleanOptionalAction, default=default_summary, help="print a story summary"
+    )
+    parser.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, beam_args = _parser().parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        if args.command == "summary":
+            return _summary(args.directory, args.topic_prefix)
+        archives = [args.archive] if args.command == "demo" else args.archives
+        return _replay(args, archives, beam_args, demo=args.command == "demo")
+    except (StorywireError, KafkaConnectorError) as exc:
+        print(f"storywire: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _summary(directory: str, prefix: str) -> int:
+    from pipelines.summary import read_sink, render
+
+    if not os.path.isdir(directory):
+        raise SourceUnavailableError(f"not a directory: {directory} (give the file sink directory of a replay)")
+    print(render(read_sink(directory, TopicNames(prefix))))
+    return 0
+
+
+def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str], *, demo: bool) -> int:
+    from connectors.archives.warc_reader import check_readable
+    from pipelines.config import ReplayConfig, SinkSpec
+
+    unknown = [a for a in beam_args if not a.startswith("--")]
+    if unknown:
+        raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
+    for path in archives:
+        check_readable(path)
+    sinks = [SinkSpec.parse(uri, args.topic_prefix) for uri in args.sink]
+    if demo and not any(s.kind == "file" for s in sinks):
+        sinks.append(SinkSpec.parse("file://out/demo"))
+    summary_dir = None
+    if args.summary and not any(s.kind == "file" for s in sinks):
+        summary_dir = tempfile.mkdtemp(prefix="storywire-summary-")
+        sinks.append(SinkSpec.parse(f"file://{summary_dir}"))
+    config = ReplayConfig(archives=tuple(archives), sinks=tuple(sinks), topic_prefix=args.topic_prefix)
+    _prepare_kafka(config, args.broker_timeout)
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.replay import build_replay
+    from pipelines.run_report import RunReport
+
+    options = PipelineOptions([f"--runner={args.runner}", *beam_args])
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    build_replay(pipeline, config)
+    result = pipeline.run()
+    result.wait_until_finish()
+    elapsed = time.monotonic() - started
+    report = RunReport.from_result(result)
+    print(f"storywire replay of {len(archives)} archive(s) finished in {elapsed:.1f}s on {args.runner}")
+    print(report.render())
+    for name, (count_in, count_out) in report.balances().items():
+        status = "ok" if count_in == count_out else "MISMATCH"
+        print(f"balance {name}: {count_in} = {count_out} {status}")
+    for sink in config.sinks:
+        print(f"sink: {sink.kind} {sink.target}")
+    if args.summary:
+        directory = summary_dir or next(s.target for s in config.sinks if s.kind == "file")
+        print()
+        _summary(directory, args.topic_prefix)
+    return 0
+
+
+def _prepare_kafka(config: object, timeout_s: float) -> None:
+    """Fail fast with a clear error when a Kafka sink's broker is unreachable; create missing topics."""
+    from connectors.kafka.admin import check_reachable, ensure_topics
+    from connectors.kafka.topics import default_topic_specs
+    from pipelines.config import ReplayConfig
+
+    assert isinstance(config, ReplayConfig)
+    for sink in config.sinks:
+        if sink.kind != "kafka" or sink.kafka is None:
+            continue
+        check_reachable(sink.kafka, timeout_s)
+        ensure_topics(sink.kafka, default_topic_specs(config.topics))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Pair archived feed sightings with archived page captures (the replay-only part of the graph; pure).
+
+Live runs fetch a page right after a feed lists it; an archive holds both separately, so replay joins them on
+the canonical URL. Each page capture becomes one :class:`~pipelines.normalise.PageTask` carrying the earliest
+sighting; a listed URL without any capture becomes a ``NotCapturedError`` failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from connectors.errors import NotCapturedError
+from connectors.failures import Failure
+from connectors.feeds.parse import FeedItem
+from connectors.http_types import CapturedResponse
+from pipelines.normalise import PageTask
+
+STAGE = "join-archive"
+
+
+def pair_captures(
+    url_key: str, sightings: Iterable[FeedItem], captures: Iterable[CapturedResponse]
+) -> Iterator[PageTask | Failure]:
+    ordered_sightings = sorted(sightings, key=lambda s: (s.seen_at, s.feed_url, s.item_key))
+    ordered_captures = sorted(captures, key=lambda c: (c.captured_at, c.source_ref))
+    first = ordered_sightings[0] if ordered_sightings else None
+    if not ordered_captures:
+        if first is not None:
+            error = NotCapturedError(f"listed in {first.feed_url} but no page capture in the archive")
+            yield Failure.from_exception(STAGE, first.link, error, first.seen_at, payload_ref=first.feed_url)
+        return
+    for capture in ordered_captures:
+        first_seen = first.seen_at if first is not None else capture.captured_at
+        yield PageTask(item=first, first_seen_at=min(first_seen, capture.captured_at), response=capture)

@@ -1,0 +1,1 @@
+"""Story clustering: a pure-Python assignment core and its Beam transform."""

@@ -1,0 +1,57 @@
+"""Read WARC archives into feed and page responses (replay's source)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+
+from connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES, classify, read_archive
+from connectors.failures import Failure
+from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
+
+FEEDS = "feeds"
+PAGES = "pages"
+
+
+class _ReadArchiveFn(beam.DoFn):  # type: ignore[misc]
+    def __init__(self, max_body_bytes: int) -> None:
+        self._max_body_bytes = max_body_bytes
+
+    def process(self, path: str) -> Iterator[Any]:
+        for outcome in read_archive(path, max_body_bytes=self._max_body_bytes):
+            if isinstance(outcome, Failure):
+                yield dead_letter(outcome)
+                continue
+            kind = classify(outcome)
+            counter(f"archive.responses.{kind}").inc()
+            if kind == "feed":
+                yield beam.pvalue.TaggedOutput(FEEDS, outcome)
+            elif kind == "page":
+                yield beam.pvalue.TaggedOutput(PAGES, outcome)
+            else:
+                # A response that is neither a feed nor a page (image, PDF...) is not silently dropped.
+                yield dead_letter(
+                    Failure(
+                        stage="read-archive",
+                        identity=outcome.url,
+                        error_type="UnsupportedContentError",
+                        message=f"neither a feed nor an HTML page: {outcome.media_type or 'no content type'}",
+                        occurred_at=outcome.captured_at,
+                        payload_ref=outcome.source_ref,
+                    )
+                )
+
+
+class ReadArchives(beam.PTransform):  # type: ignore[misc]
+    """paths -> tagged outputs ``feeds`` and ``pages`` (CapturedResponse) and ``dead_letters``."""
+
+    def __init__(self, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        super().__init__()
+        self._max_body_bytes = max_body_bytes
+
+    def expand(self, paths: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return paths | "ReadWarc" >> beam.ParDo(_ReadArchiveFn(self._max_body_bytes)).with_outputs(
+            FEEDS, PAGES, DEAD_LETTERS
+        )

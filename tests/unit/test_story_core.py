@@ -1,0 +1,421 @@
+"""Unit tests of the pure story-assignment core (no Beam)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipelines.stories.core import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
+from schemas.records import Article, Story, StoryEvent
+from schemas.validation import validate
+
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+
+QUAKE = (
+    "A magnitude 7.1 earthquake struck off the coast of Hokkaido early on Friday, the Japan Meteorological "
+    "Agency said, triggering tsunami warnings along the Pacific coast. Residents of Kushiro and Nemuro were "
+    "told to move to higher ground while rescue teams assessed damage to ports and fishing villages."
+)
+ELECTION = (
+    "Voters in Chile went to the polls to choose a new president in a runoff between conservative "
+    "Sebastian Pinera and leftist Alejandro Guillier, with turnout expected to be low after a bitter "
+    "campaign focused on pensions, immigration and the slowing copper economy."
+)
+FOOTBALL = (
+    "Liverpool beat Manchester City 4-3 at Anfield, ending the champions' unbeaten run in the Premier League "
+    "with goals from Oxlade-Chamberlain, Firmino, Mane and Salah in a frantic second half."
+)
+
+
+def make(
+    article_id: str,
+    title: str,
+    text: str = "",
+    *,
+    at: datetime = T0,
+    outlet: str = "example.com",
+    summary: str = "",
+    published: datetime | None = None,
+    content_hash: str | None = None,
+    revision: int = 1,
+    language: str | None = "en",
+) -> Article:
+    return Article(
+        article_id=article_id,
+        url=f"https://{outlet}/{article_id}",
+        canonical_url=f"https://{outlet}/{article_id}",
+        outlet=outlet,
+        feed_url=None,
+        title=title,
+        summary=summary,
+        text=text,
+        authors=(),
+        language=language,
+        published_at=published,
+        first_seen_at=at,
+        captured_at=at,
+        revision=revision,
+        extraction_method="test",
+        content_hash=content_hash
+        if content_hash is not None
+        else hashlib.sha256(f"{article_id}|{title}|{text}".encode()).hexdigest(),
+    )
+
+
+def stream() -> list[Article]:
+    return [
+        make("a1", "Strong earthquake hits Hokkaido, tsunami warning issued", QUAKE, at=T0, outlet="nhk.jp"),
+        make(
+            "b1",
+            "Chile votes in presidential runoff",
+            ELECTION,
+            at=T0 + timedelta(minutes=5),
+            outlet="bbc.co.uk",
+        ),
+        make(
+            "a2",
+            "Hokkaido earthquake: tsunami warning for Pacific coast",
+            QUAKE.replace("Friday", "Friday morning"),
+            at=T0 + timedelta(minutes=30),
+            outlet="reuters.com",
+        ),
+        make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(hours=1)),
+        make(
+            "b2",
+            "Pinera wins Chile runoff against Guillier",
+            ELECTION + " Pinera won with 54 percent.",
+            at=T0 + timedelta(hours=3),
+            outlet="elpais.com",
+        ),
+    ]
+
+
+def run(articles: list[Article], config: StoryConfig | None = None) -> list[Assignment]:
+    assigner = StoryAssigner(config)
+    return [assigner.assign(a) for a in articles]
+
+
+def test_groups_related_articles_and_separates_unrelated() -> None:
+    result = run(stream())
+    sid = {r.article.article_id: r.article.story_id for r in result}
+    assert sid["a1"] == sid["a2"]
+    assert sid["b1"] == sid["b2"]
+    assert len({sid["a1"], sid["b1"], sid["c1"]}) == 3
+    assert sid["a1"] == story_id_for("a1")
+    assert all(re.fullmatch(r"s_[0-9a-f]{24}", s or "") for s in sid.values())
+
+
+def test_events_and_snapshots_follow_the_lifecycle() -> None:
+    result = run(stream())
+    assert [e.event_type for e in result[0].events] == ["created"]
+    assert [e.event_type for e in result[2].events] == ["updated"]
+    snap = result[2].stories[-1]
+    assert snap.story_id == story_id_for("a1")
+    assert snap.article_count == 2
+    assert snap.outlets == ("nhk.jp", "reuters.com")
+    assert snap.outlet_count == 2
+    assert snap.version == 2
+    assert snap.status == "active"
+    assert snap.headline == "Strong earthquake hits Hokkaido, tsunami warning issued"
+    assert "hokkaido" in snap.top_terms
+    assert snap.article_ids == ("a1", "a2")
+
+
+def test_records_validate_against_published_schemas() -> None:
+    for r in run(stream()):
+        for story in r.stories:
+            validate("story", story)
+        for event in r.events:
+            validate("story_event", event)
+
+
+def test_same_input_gives_same_output() -> None:
+    first = run(stream())
+    second = run(stream())
+    assert first == second
+    ids = [e.event_id for r in first for e in r.events]
+    assert len(ids) == len(set(ids))
+
+
+def test_resurfacing_after_dormancy_gap() -> None:
+    later = T0 + timedelta(hours=60)
+    articles = [
+        *stream(),
+        make(
+            "a3",
+            "Hokkaido earthquake death toll rises as tsunami damage assessed",
+            QUAKE,
+            at=later,
+            outlet="japantimes.co.jp",
+        ),
+    ]
+    result = run(articles)
+    last = result[-1]
+    assert last.article.story_id == story_id_for("a1")
+    types = [e.event_type for e in last.events]
+    assert "resurfaced" in types
+    assert "updated" not in [e.event_type for e in last.events if e.story_id == story_id_for("a1")]
+    resurfaced = next(e for e in last.events if e.event_type == "resurfaced")
+    assert "dormant for 60h" in resurfaced.detail
+    # The idle stories were marked dormant on the way (snapshots only), then the quake story is active again.
+    dormant = [s for s in last.stories if s.status == "dormant"]
+    assert {s.story_id for s in dormant} >= {story_id_for("b1"), story_id_for("c1")}
+    assert last.stories[-1].status == "active"
+
+
+def test_no_resurfacing_within_dormancy() -> None:
+    articles = [
+        *stream(),
+        make("a3", "Hokkaido earthquake aftershocks", QUAKE, at=T0 + timedelta(hours=20), outlet="x.jp"),
+    ]
+    last = run(articles)[-1]
+    assert [e.event_type for e in last.events] == ["updated"]
+
+
+def test_revision_keeps_its_story_and_redelivery_is_silent() -> None:
+    assigner = StoryAssigner()
+    for a in stream():
+        assigner.assign(a)
+    stories_before = len(assigner)
+    revised = make(
+        "a1",
+        "Powerful earthquake hits Hokkaido",
+        "Completely rewritten body about something else: " + FOOTBALL,
+        at=T0 + timedelta(hours=4),
+        outlet="nhk.jp",
+        revision=2,
+    )
+    result = assigner.assign(revised)
+    assert result.article.story_id == story_id_for("a1")
+    assert [e.event_type for e in result.events] == ["updated"]
+    assert result.events[0].detail == "revision 2"
+    assert result.stories[-1].headline == "Powerful earthquake hits Hokkaido"
+    assert result.stories[-1].article_count == 2
+    assert len(assigner) == stories_before
+    again = assigner.assign(replace(revised, first_seen_at=T0 + timedelta(hours=5)))
+    assert again.article.story_id == story_id_for("a1")
+    assert again.stories == () and again.events == ()
+
+
+def test_wire_copy_is_duplicate_of_the_original() -> None:
+    wire_hash = "f" * 64
+    articles = [
+        make("w1", "Earthquake strikes Hokkaido", QUAKE, outlet="apnews.com", content_hash=wire_hash),
+        make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
+        # different title and outlet but the same content hash: a syndicated copy
+        make(
+            "w2",
+            "Syndicated: quake",
+            QUAKE,
+            at=T0 + timedelta(minutes=2),
+            outlet="local-paper.com",
+            content_hash=wire_hash,
+        ),
+        make(
+            "w3",
+            "Also syndicated",
+            QUAKE,
+            at=T0 + timedelta(minutes=3),
+            outlet="apnews.com",
+            content_hash=wire_hash,
+        ),
+    ]
+    result = run(articles)
+    w2, w3 = result[2], result[3]
+    assert w2.article.story_id == story_id_for("w1")
+    assert w2.article.duplicate_of == "w1"
+    assert w3.article.duplicate_of == "w1"
+    assert result[0].article.duplicate_of is None
+    assert w2.stories[-1].outlets == ("apnews.com", "local-paper.com")
+    assert w3.stories[-1].outlet_count == 2  # a copy from a known outlet adds no outlet
+    assert w3.stories[-1].article_count == 3
+    assert w2.events[-1].detail == "duplicate"
+
+
+def test_duplicates_do_not_make_a_story_trend() -> None:
+    cfg = StoryConfig(trending_min_articles=3, trending_min_outlets=2)
+    copies = [
+        make(
+            f"w{i}",
+            "Earthquake strikes Hokkaido",
+            QUAKE,
+            at=T0 + timedelta(minutes=i),
+            outlet=f"o{i}.com",
+            content_hash="e" * 64,
+        )
+        for i in range(6)
+    ]
+    assert not any(e.event_type == "trending" for r in run(copies, cfg) for e in r.events)
+    originals = [
+        make(
+            f"n{i}",
+            "Earthquake strikes Hokkaido",
+            QUAKE + f" Update {i}.",
+            at=T0 + timedelta(minutes=i),
+            outlet=f"o{i % 2}.com",
+        )
+        for i in range(4)
+    ]
+    events = [e for r in run(originals, cfg) for e in r.events]
+    trending = [e for e in events if e.event_type == "trending"]
+    assert len(trending) == 1  # once per episode
+    assert trending[0].article_id == "n2"
+
+
+def test_expiry_bounds_memory() -> None:
+    cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=3))
+    assigner = StoryAssigner(cfg)
+    expired: list[StoryEvent] = []
+    for day in range(30):
+        for i in range(5):
+            a = make(
+                f"d{day}-{i}",
+                f"Topic{day}x{i} headline{day}y{i}",
+                f"unique{day}z{i} words{day}w{i}",
+                at=T0 + timedelta(days=day, minutes=i),
+            )
+            expired.extend(e for e in assigner.assign(a).events if e.event_type == "expired")
+        assert len(assigner) <= 5 * 4
+    assert expired
+    final_stories, final_events = assigner.advance(T0 + timedelta(days=60))
+    assert len(assigner) == 0
+    assert all(s.status == "expired" for s in final_stories if s.status != "dormant")
+    assert {e.event_type for e in final_events} == {"expired"}
+    # advancing backwards or to the same time does nothing
+    assert assigner.advance(T0) == ((), ())
+
+
+def test_expired_story_cannot_be_joined() -> None:
+    cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=2))
+    result = run(
+        [
+            make("a1", "Strong earthquake hits Hokkaido", QUAKE),
+            make("a2", "Strong earthquake hits Hokkaido again", QUAKE, at=T0 + timedelta(days=5)),
+        ],
+        cfg,
+    )
+    assert result[1].article.story_id == story_id_for("a2")
+    expired = [s for s in result[1].stories if s.status == "expired"]
+    assert [s.story_id for s in expired] == [story_id_for("a1")]
+    assert [e.event_type for e in result[1].events] == ["expired", "created"]
+
+
+def test_published_time_rule() -> None:
+    seen = T0
+    assert article_time(make("x", "t", at=seen, published=seen - timedelta(hours=3))) == seen - timedelta(
+        hours=3
+    )
+    assert article_time(make("x", "t", at=seen, published=None)) == seen
+    assert article_time(make("x", "t", at=seen, published=datetime(1970, 1, 1, tzinfo=timezone.utc))) == seen
+    assert article_time(make("x", "t", at=seen, published=seen + timedelta(days=2))) == seen
+    assert article_time(make("x", "t", at=seen, published=seen + timedelta(minutes=30))) == seen + timedelta(
+        minutes=30
+    )
+    naive = datetime(2024, 2, 29, 12, 0)
+    assert article_time(make("x", "t", at=seen, published=naive)) == naive.replace(tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "article",
+    [
+        make("empty", "", ""),
+        make("punct", "!!! ...", "--- ***"),
+        make("tiny", "Hi", "ok"),
+        make("nohash", "Earthquake", "", content_hash=""),
+        make("epoch", "Earthquake in Hokkaido", QUAKE, published=datetime(1970, 1, 1, tzinfo=timezone.utc)),
+        make("future", "Earthquake in Hokkaido", QUAKE, published=datetime(2099, 1, 1, tzinfo=timezone.utc)),
+        make("naive", "Earthquake in Hokkaido", QUAKE, published=datetime(2024, 3, 1, 7, 0)),
+        make("zh", "北海道发生强烈地震", "日本北海道周五发生7.1级地震，气象厅发布海啸警报。", language="zh"),  # noqa: RUF001
+        make(
+            "ru",
+            "Землетрясение на Хоккайдо",
+            "Сильное землетрясение произошло у побережья Хоккайдо.",  # noqa: RUF001
+            language="ru",
+        ),
+        make("huge", "Earthquake in Hokkaido", QUAKE * 20_000),
+        make("junk", "x" * 500, "a" * 100_000 + " " + "é" * 5000),
+        make("nolang", "Earthquake in Hokkaido", QUAKE, language=None),
+    ],
+    ids=lambda a: a.article_id,
+)
+def test_bad_input_never_crashes_and_gets_a_story(article: Article) -> None:
+    assigner = StoryAssigner()
+    for a in stream():
+        assigner.assign(a)
+    result = assigner.assign(article)
+    assert result.article.story_id is not None
+    assert re.fullmatch(r"s_[0-9a-f]{24}", result.article.story_id)
+    for story in result.stories:
+        validate("story", story)
+
+
+def test_unusable_text_gets_its_own_story_and_attracts_nothing() -> None:
+    result = run([make("e1", "", "", content_hash=""), make("e2", "", "", content_hash="")])
+    assert result[0].article.story_id == story_id_for("e1")
+    assert result[1].article.story_id == story_id_for("e2")
+
+
+def test_gigantic_body_is_truncated() -> None:
+    assigner = StoryAssigner(StoryConfig(body_tokens=50, lead_tokens=20))
+    huge = make("h", "Earthquake in Hokkaido", QUAKE * 100_000)
+    assert len(assigner._features(huge).weights) <= 50 + 10
+
+
+def test_languages_are_not_mixed() -> None:
+    result = run(
+        [
+            make("en", "Strong earthquake hits Hokkaido", QUAKE, language="en"),
+            make("de", "Strong earthquake hits Hokkaido", QUAKE, at=T0 + timedelta(minutes=1), language="de"),
+        ]
+    )
+    assert result[0].article.story_id != result[1].article.story_id
+
+
+def test_out_of_order_article_is_assigned_without_moving_the_clock_back() -> None:
+    assigner = StoryAssigner()
+    for a in stream():
+        assigner.assign(a)
+    clock = assigner.clock
+    late = make(
+        "a0", "Hokkaido earthquake tsunami warning", QUAKE, at=T0 - timedelta(hours=2), outlet="late.jp"
+    )
+    result = assigner.assign(late)
+    assert result.article.story_id == story_id_for("a1")
+    assert assigner.clock == clock
+    assert result.stories[-1].updated_at == clock
+    assert result.stories[-1].first_seen_at == T0 - timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"dormancy": timedelta(0)},
+        {"horizon": timedelta(hours=1)},
+        {"threshold": 0.0},
+        {"threshold": 1.5},
+        {"max_article_ids": 0},
+        {"title_weight": -1.0},
+        {"lead_tokens": 10, "body_tokens": 5},
+        {"dormancy": 48},
+    ],
+)
+def test_config_is_validated(kwargs: dict[str, object]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        StoryConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_article_ids_are_capped() -> None:
+    cfg = StoryConfig(max_article_ids=3)
+    articles = [
+        make(
+            f"q{i}", "Strong earthquake hits Hokkaido", QUAKE + f" Update {i}.", at=T0 + timedelta(minutes=i)
+        )
+        for i in range(6)
+    ]
+    snap: Story = run(articles, cfg)[-1].stories[-1]
+    assert snap.article_count == 6
+    assert snap.article_ids == ("q3", "q4", "q5")
