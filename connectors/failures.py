@@ -48,7 +48,13 @@ class Failure:
     def to_dead_letter(self) -> DeadLetter:
         """The dead-letter message; its id is derived from the content, so a replay gives the same id."""
         digest = hashlib.blake2b(digest_size=12)
-        for part in (self.stage, self.identity, self.error_type, self.occurred_at.isoformat(), self.payload_ref or ""):
+        for part in (
+            self.stage,
+            self.identity,
+            self.error_type,
+            self.occurred_at.isoformat(),
+            self.payload_ref or "",
+        ):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
         payload = None

@@ -16,7 +16,8 @@ def canonical_url(url: str) -> str:
     """
     normalised = courlan.normalize_url(url.strip(), strict=False, trailing_slash=False)
     parts = urlsplit(normalised)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def outlet_of(url: str) -> str:

@@ -54,7 +54,10 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
     parser.add_argument("--topic-prefix", default="news", help="topic names are PREFIX.articles.v1 etc.")
     parser.add_argument("--runner", default=DEFAULT_RUNNER, help="Beam runner (always explicit; default FnApiRunner)")
     parser.add_argument(
-        "--summary", action=argparse.BooleanOptionalAction, default=default_summary, help="print a story summary"
+        "--summary",
+        action=argparse.BooleanOptionalAction,
+        default=default_summary,
+        help="print a story summary",
     )
     parser.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
 
@@ -125,6 +128,35 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
         directory = summary_dir or next(s.target for s in config.sinks if s.kind == "file")
         print()
         _summary(directory, args.topic_prefix)
+    if demo:
+        return _compare_kafka_with_files(config)
+    return 0
+
+
+def _compare_kafka_with_files(config: object) -> int:
+    """Read the articles topic back and check it holds the article ids of the JSONL sink (the demo's proof)."""
+    from connectors.kafka.consumer import read_topic
+    from pipelines.config import ReplayConfig
+    from pipelines.summary import read_sink
+
+    assert isinstance(config, ReplayConfig)
+    files = next((s for s in config.sinks if s.kind == "file"), None)
+    if files is None:
+        return 0
+    expected = {a.article_id for a in read_sink(files.target, config.topics).articles}
+    expected_messages = len(read_sink(files.target, config.topics).articles)
+    for sink in config.sinks:
+        if sink.kind != "kafka" or sink.kafka is None:
+            continue
+        messages = read_topic(sink.kafka, config.topics.articles, expected_count=expected_messages, timeout_s=30)
+        got = {m.key.decode() for m in messages if m.key is not None}
+        verdict = "identical" if got == expected else f"DIFFERENT ({len(got ^ expected)} ids differ)"
+        print(
+            f"\nKafka check: {len(messages)} messages read back from {config.topics.articles} at {sink.target}; "
+            f"{len(got)} article ids, {verdict} to the JSONL sink's {len(expected)}"
+        )
+        if got != expected:
+            return 1
     return 0
 
 

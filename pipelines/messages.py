@@ -29,14 +29,19 @@ def message_for(record: _Record, topics: TopicNames, source: str = CE_SOURCE) ->
         source=source,
         event_id=event_id,
         time_iso=when.isoformat().replace("+00:00", "Z"),
-        schema_version=SCHEMA_VERSION,
+        schema_version=str(SCHEMA_VERSION),
     )
     return OutboundMessage(topic=topic, key=key.encode("utf-8"), value=encode(record), headers=tuple(headers))
 
 
 def _routing(record: _Record, topics: TopicNames) -> tuple[str, str, str, datetime]:
     if isinstance(record, Article):
-        return topics.articles, record.article_id, f"{record.article_id}:{record.revision}", record.captured_at
+        return (
+            topics.articles,
+            record.article_id,
+            f"{record.article_id}:{record.revision}",
+            record.captured_at,
+        )
     if isinstance(record, Story):
         return topics.stories, record.story_id, f"{record.story_id}:{record.version}", record.updated_at
     if isinstance(record, StoryEvent):

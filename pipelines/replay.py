@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
 from connectors.failures import Failure
 from connectors.urls import canonical_url
@@ -27,10 +28,10 @@ from pipelines.transforms.sinks import WriteJsonl, WriteKafka
 class StoryStreams:
     """The four result streams every pipeline ends in."""
 
-    articles: beam.PCollection
-    stories: beam.PCollection
-    events: beam.PCollection
-    dead_letters: beam.PCollection
+    articles: PCollection
+    stories: PCollection
+    events: PCollection
+    dead_letters: PCollection
 
 
 def _pair(keyed: tuple[str, dict[str, Any]]) -> Any:
@@ -43,7 +44,7 @@ def _pair(keyed: tuple[str, dict[str, Any]]) -> Any:
             yield outcome
 
 
-def pair_archived_pages(items: beam.PCollection, pages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+def pair_archived_pages(items: PCollection, pages: PCollection) -> beam.pvalue.DoOutputsTuple:
     """Join feed items with archived page captures on the canonical URL."""
     sightings = items | "KeyItemsByUrl" >> beam.Map(lambda i: (canonical_url(i.link), i))
     captures = pages | "KeyPagesByUrl" >> beam.Map(lambda r: (canonical_url(r.url), r))

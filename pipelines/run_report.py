@@ -62,7 +62,9 @@ class RunReport:
             "dead letters: "
             + (
                 ", ".join(
-                    f"{k.split('.', 1)[1]} {v}" for k, v in sorted(self.counters.items()) if k.startswith("dead_letters.")
+                    f"{k.split('.', 1)[1]} {v}"
+                    for k, v in sorted(self.counters.items())
+                    if k.startswith("dead_letters.")
                 )
                 or "none"
             ),

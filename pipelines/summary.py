@@ -6,10 +6,13 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from connectors.kafka.topics import TopicNames
 from schemas.codec import decode
 from schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
+
+_R = TypeVar("_R", bound=_Record)
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class SinkContents:
     dead_letters: tuple[DeadLetter, ...]
 
 
-def _read(path: str, record_type: type[_Record]) -> Iterator[_Record]:
+def _read(path: str, record_type: type[_R]) -> Iterator[_R]:
     if not os.path.exists(path):
         return
     with open(path, "rb") as handle:
@@ -33,17 +36,16 @@ def read_sink(directory: str, topics: TopicNames) -> SinkContents:
     articles = [a for a in _read(os.path.join(directory, f"{topics.articles}.jsonl"), Article)]
     latest: dict[str, Story] = {}
     for story in _read(os.path.join(directory, f"{topics.stories}.jsonl"), Story):
-        assert isinstance(story, Story)
         current = latest.get(story.story_id)
         if current is None or story.version > current.version:
             latest[story.story_id] = story
     events = [e for e in _read(os.path.join(directory, f"{topics.story_events}.jsonl"), StoryEvent)]
     dead = [d for d in _read(os.path.join(directory, f"{topics.dead_letters}.jsonl"), DeadLetter)]
     return SinkContents(
-        articles=tuple(sorted(articles, key=lambda a: (a.first_seen_at, a.article_id, a.revision))),  # type: ignore[union-attr]
+        articles=tuple(sorted(articles, key=lambda a: (a.first_seen_at, a.article_id, a.revision))),
         stories=tuple(sorted(latest.values(), key=lambda s: (s.first_seen_at, s.story_id))),
-        events=tuple(sorted(events, key=lambda e: (e.event_time, e.event_id))),  # type: ignore[union-attr]
-        dead_letters=tuple(sorted(dead, key=lambda d: (d.occurred_at, d.dead_letter_id))),  # type: ignore[union-attr]
+        events=tuple(sorted(events, key=lambda e: (e.event_time, e.event_id))),
+        dead_letters=tuple(sorted(dead, key=lambda d: (d.occurred_at, d.dead_letter_id))),
     )
 
 

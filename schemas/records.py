@@ -151,6 +151,4 @@ class DeadLetter(_Record):
     schema_version: int = SCHEMA_VERSION
 
 
-RECORD_TYPES: dict[str, type[_Record]] = {
-    cls.kind: cls for cls in (Article, Story, StoryEvent, DeadLetter)
-}
+RECORD_TYPES: dict[str, type[_Record]] = {cls.kind: cls for cls in (Article, Story, StoryEvent, DeadLetter)}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Literal
 
 from warcio.archiveiterator import ArchiveIterator
@@ -26,6 +26,7 @@ STAGE = "read-archive"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # The time a record with no usable WARC-Date is stamped with: deterministic, and obviously wrong in a report.
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_UNKNOWN = "<unknown>"
 
 ResponseKind = Literal["feed", "page", "other"]
 _FEED_TYPES = frozenset(
@@ -37,6 +38,9 @@ _FEED_TYPES = frozenset(
         "application/xml",
         "text/xml",
     }
+)
+_WARC_TYPES = frozenset(
+    {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"}
 )
 _PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
@@ -94,15 +98,18 @@ def read_archive(
         try:
             for record in iterator:
                 # Read the body before asking for the offset: warcio's offset call consumes the record.
-                outcome = _read_record(record, max_body_bytes)
+                build = _read_record(record, max_body_bytes)
                 offset = iterator.get_record_offset()
                 ref = f"{name}#offset={offset}"
-                if outcome is not None:
-                    outcome = outcome(ref)
-                if outcome is None:
+                if build is None:
                     stats.skipped += 1
                     stats.skipped_types[record.rec_type] = stats.skipped_types.get(record.rec_type, 0) + 1
                     continue
+                outcome = build(ref)
+                if isinstance(outcome, Failure) and outcome.identity == _UNKNOWN:
+                    outcome = Failure.from_exception(
+                        STAGE, ref, ArchiveRecordError(outcome.message), _EPOCH, payload_ref=ref
+                    )
                 if isinstance(outcome, Failure):
                     stats.failures += 1
                 else:
@@ -119,6 +126,10 @@ def _read_record(record: object, max_body_bytes: int) -> Callable[[str], Capture
     rec_type = getattr(record, "rec_type", None)
     headers = record.rec_headers  # type: ignore[attr-defined]
     url = headers.get_header("WARC-Target-URI") or ""
+    if rec_type not in _WARC_TYPES:
+        # warcio yields garbage after a corrupt member as a record of no known type instead of raising.
+        error = ArchiveRecordError(f"unreadable WARC record (type {rec_type!r}, header {headers.protocol!r})")
+        return partial(_failure, url or _UNKNOWN, error, _EPOCH)
     if rec_type != "response" or not url.startswith(("http://", "https://")):
         return None
     captured_at = _capture_time(headers.get_header("WARC-Date"))

@@ -54,7 +54,7 @@ def extract_page(response: CapturedResponse, *, min_chars: int = DEFAULT_MIN_CHA
     check_response(response)
     markup = _decode(response)
     for method, options in _ATTEMPTS:
-        document = trafilatura.bare_extraction(
+        document: Any = trafilatura.bare_extraction(
             markup, url=response.url, with_metadata=True, include_comments=False, **options
         )
         if document is None:

@@ -27,6 +27,8 @@ from connectors.urls import canonical_url
 
 STAGE = "parse-feed"
 MAX_SUMMARY_CHARS = 2000
+# feedparser sets bozo for these too, but the feed itself was read correctly.
+_BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
@@ -61,7 +63,7 @@ def parse_feed(body: bytes, feed_url: str, seen_at: datetime, content_type: str 
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     entries: list[Any] = list(parsed.get("entries") or [])
-    bozo_reason = str(parsed.get("bozo_exception") or "malformed feed") if parsed.get("bozo") else None
+    bozo_reason = _bozo_reason(parsed)
     if not entries:
         if bozo_reason:
             raise FeedParseError(f"feed has no readable entries: {bozo_reason}")
@@ -96,6 +98,16 @@ def parse_feed(body: bytes, feed_url: str, seen_at: datetime, content_type: str 
             )
         )
     return ParsedFeed(items=tuple(items), skipped_entries=skipped, warning=bozo_reason)
+
+
+def _bozo_reason(parsed: Any) -> str | None:
+    """Why feedparser flagged the feed, ignoring its notices about encodings and content types."""
+    if not parsed.get("bozo"):
+        return None
+    exc = parsed.get("bozo_exception")
+    if isinstance(exc, _BENIGN_BOZO):
+        return None
+    return str(exc or "malformed feed")
 
 
 def _refuse_entities(body: bytes, feed_url: str) -> None:

@@ -120,9 +120,7 @@ class KafkaConfig:
             else:
                 object.__setattr__(self, "compression_type", compression)
         if self.enable_idempotence and acks != "all":
-            _fail(
-                "acks", self.acks, "an idempotent producer needs acks='all' (or set enable_idempotence=False)"
-            )
+            _fail("acks", self.acks, "an idempotent producer needs acks='all' (or set enable_idempotence=False)")
         _check_range("linger_ms", self.linger_ms, 0, 60_000)
         _check_range("request_timeout_ms", self.request_timeout_ms, 1_000, 3_600_000)
         _check_range("bootstrap_timeout_ms", self.bootstrap_timeout_ms, 100, 3_600_000)
@@ -177,9 +175,7 @@ class KafkaConfig:
         for raw_key, raw_value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
             name = _URL_PARAMS.get(raw_key.lower())
             if name is None:
-                raise KafkaConfigError(
-                    f"kafka URL: unknown parameter {raw_key!r}; known: {sorted(_URL_PARAMS)}"
-                )
+                raise KafkaConfigError(f"kafka URL: unknown parameter {raw_key!r}; known: {sorted(_URL_PARAMS)}")
             if name in values:
                 raise KafkaConfigError(f"kafka URL: parameter {raw_key!r} given twice")
             values[name] = _convert(name, raw_value)
@@ -238,9 +234,7 @@ def _normalise_address(entry: str) -> str:
             raise KafkaConfigError(f"bootstrap_servers: entry {entry!r} is malformed")
         port = rest[1:] if rest else str(DEFAULT_PORT)
     elif entry.count(":") > 1:
-        raise KafkaConfigError(
-            f"bootstrap_servers: write IPv6 addresses in brackets, e.g. [::1]:9092 ({entry!r})"
-        )
+        raise KafkaConfigError(f"bootstrap_servers: write IPv6 addresses in brackets, e.g. [::1]:9092 ({entry!r})")
     else:
         host, _, port = entry.partition(":")
         port = port or str(DEFAULT_PORT)

@@ -91,9 +91,7 @@ def read_topic(
     """All records read by ``iter_topic``; with ``expected_count`` it may return fewer (timeout) or more
     (records of the last poll are all kept, so duplicates show up)."""
     return list(
-        iter_topic(
-            config, topic, expected_count=expected_count, timeout_s=timeout_s, from_beginning=from_beginning
-        )
+        iter_topic(config, topic, expected_count=expected_count, timeout_s=timeout_s, from_beginning=from_beginning)
     )
 
 

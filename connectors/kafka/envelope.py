@@ -110,9 +110,7 @@ def parse_cloudevent_headers(headers: Iterable[tuple[str, bytes | None]]) -> dic
             raise InvalidEnvelopeError(f"header {raw_name!r} is not UTF-8") from exc
     missing = [name for name in _REQUIRED if not attributes.get(name)]
     if missing:
-        raise InvalidEnvelopeError(
-            f"missing CloudEvents header(s): {', '.join(CE_PREFIX + m for m in missing)}"
-        )
+        raise InvalidEnvelopeError(f"missing CloudEvents header(s): {', '.join(CE_PREFIX + m for m in missing)}")
     if attributes["specversion"] != SPEC_VERSION:
         raise InvalidEnvelopeError(f"unsupported CloudEvents specversion {attributes['specversion']!r}")
     if "time" in attributes:
@@ -127,9 +125,7 @@ def _require_text(name: str, value: object) -> None:
 
 def _require_timestamp(value: object) -> None:
     if not isinstance(value, str) or "T" not in value.upper():
-        raise InvalidEnvelopeError(
-            f"time must be an RFC 3339 timestamp like 2024-05-01T12:00:00Z, got {value!r}"
-        )
+        raise InvalidEnvelopeError(f"time must be an RFC 3339 timestamp like 2024-05-01T12:00:00Z, got {value!r}")
     text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value  # 3.10 has no 'Z'
     try:
         parsed = datetime.fromisoformat(text)

@@ -83,8 +83,7 @@ class DeliveryError(KafkaConnectorError):
         self.total = total
         first = failures[0] if failures else None
         detail = (
-            f"; first error (topic {first.topic}, key {first.key!r}): "
-            f"{type(first.error).__name__}: {first.error}"
+            f"; first error (topic {first.topic}, key {first.key!r}): {type(first.error).__name__}: {first.error}"
             if first is not None
             else ""
         )

@@ -99,9 +99,7 @@ class KafkaMessageWriter:
         if size > self.config.max_request_size:
             raise MessageTooLargeError(topic, key, size, self.config.max_request_size)
         try:
-            future = producer.send(
-                topic, value=value, key=key, headers=header_list, timestamp_ms=timestamp_ms
-            )
+            future = producer.send(topic, value=value, key=key, headers=header_list, timestamp_ms=timestamp_ms)
         except kafka_errors.MessageSizeTooLargeError as exc:
             raise MessageTooLargeError(topic, key, size, self.config.max_request_size) from exc
         except kafka_errors.KafkaTimeoutError as exc:
@@ -171,9 +169,7 @@ class KafkaMessageWriter:
 
     def _require_open(self) -> Any:
         if self._producer is None:
-            raise KafkaConnectorError(
-                "KafkaMessageWriter is not open: call open() (or use it as a context manager)"
-            )
+            raise KafkaConnectorError("KafkaMessageWriter is not open: call open() (or use it as a context manager)")
         return self._producer
 
     def __enter__(self) -> KafkaMessageWriter:

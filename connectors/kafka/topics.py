@@ -82,13 +82,9 @@ class TopicSpec:
 
     def __post_init__(self) -> None:
         if not _TOPIC_RE.match(self.name) or self.name in (".", ".."):
-            raise KafkaConfigError(
-                f"topic name {self.name!r} is invalid: use 1-249 characters of [A-Za-z0-9._-]"
-            )
+            raise KafkaConfigError(f"topic name {self.name!r} is invalid: use 1-249 characters of [A-Za-z0-9._-]")
         if isinstance(self.partitions, bool) or not isinstance(self.partitions, int) or self.partitions < 1:
-            raise KafkaConfigError(
-                f"topic {self.name}: partitions={self.partitions!r} must be an integer >= 1"
-            )
+            raise KafkaConfigError(f"topic {self.name}: partitions={self.partitions!r} must be an integer >= 1")
         if self.replication_factor is not None and (
             isinstance(self.replication_factor, bool)
             or not isinstance(self.replication_factor, int)
@@ -98,9 +94,7 @@ class TopicSpec:
                 f"topic {self.name}: replication_factor={self.replication_factor!r} must be >= 1 or None"
             )
         configs = dict(self.configs)
-        bad = [
-            key for key, value in configs.items() if not isinstance(key, str) or not isinstance(value, str)
-        ]
+        bad = [key for key, value in configs.items() if not isinstance(key, str) or not isinstance(value, str)]
         if bad:
             raise KafkaConfigError(f"topic {self.name}: config values must be strings (got {bad})")
         object.__setattr__(self, "configs", configs)

@@ -116,13 +116,13 @@ class StoryConfig:
     trending_min_outlets: int = 3
 
     # similarity
-    threshold: float = 0.30
+    threshold: float = 0.15
     """Minimum time-weighted cosine to join a story."""
-    time_grace: timedelta = timedelta(hours=36)
+    time_grace: timedelta = timedelta(hours=12)
     """No time penalty within this distance of the story's time span."""
-    time_scale: timedelta = timedelta(days=7)
+    time_scale: timedelta = timedelta(days=30)
     """Beyond the grace, similarity is multiplied by ``exp(-excess / time_scale)``."""
-    title_weight: float = 3.0
+    title_weight: float = 4.0
     summary_weight: float = 1.5
     lead_weight: float = 1.0
     body_weight: float = 0.5
@@ -198,9 +198,7 @@ def story_id_for(first_article_id: str) -> str:
     return "s_" + hashlib.sha256(first_article_id.encode("utf-8")).hexdigest()[:24]
 
 
-def event_id_for(
-    story_id: str, event_type: str, article_id: str | None, version: int, event_time: datetime
-) -> str:
+def event_id_for(story_id: str, event_type: str, article_id: str | None, version: int, event_time: datetime) -> str:
     """Deterministic event id."""
     key = f"{story_id}|{event_type}|{article_id or ''}|{version}|{event_time.isoformat()}"
     return "e_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
@@ -382,9 +380,7 @@ class StoryAssigner:
             if state.headline_article == article.article_id and article.title.strip():
                 state.headline = article.title.strip()
             out_stories.append(self._snapshot(state))
-            out_events.append(
-                self._event(state, "updated", article.article_id, f"revision {article.revision}")
-            )
+            out_events.append(self._event(state, "updated", article.article_id, f"revision {article.revision}"))
             return Assignment(result, tuple(out_stories), tuple(out_events))
 
         # 2. exact duplicate
@@ -408,9 +404,7 @@ class StoryAssigner:
             out_events.append(self._event(state, "created", article.article_id, "new story"))
         else:
             state = best
-            self._join(
-                state, article, t, features.weights, duplicate=False, stories=out_stories, events=out_events
-            )
+            self._join(state, article, t, features.weights, duplicate=False, stories=out_stories, events=out_events)
         self._count_document(features.weights)
         return Assignment(article.replace(story_id=state.story_id), tuple(out_stories), tuple(out_events))
 
@@ -553,9 +547,7 @@ class StoryAssigner:
         stories.append(self._snapshot(state))
         if resurfaced:
             slept = max(gap, timedelta(0))
-            events.append(
-                self._event(state, "resurfaced", article.article_id, f"dormant for {_hours(slept)}")
-            )
+            events.append(self._event(state, "resurfaced", article.article_id, f"dormant for {_hours(slept)}"))
         else:
             detail = "duplicate" if duplicate else "new article"
             events.append(self._event(state, "updated", article.article_id, detail))
@@ -566,8 +558,7 @@ class StoryAssigner:
                     state,
                     "trending",
                     article.article_id,
-                    f"{len(state.recent)} articles from {len({o for _, o in state.recent})} outlets"
-                    f" in {window}",
+                    f"{len(state.recent)} articles from {len({o for _, o in state.recent})} outlets in {window}",
                 )
             )
 
@@ -665,9 +656,7 @@ class StoryAssigner:
             version=state.version,
         )
 
-    def _event(
-        self, state: _StoryState, event_type: StoryEventType, article_id: str | None, detail: str
-    ) -> StoryEvent:
+    def _event(self, state: _StoryState, event_type: StoryEventType, article_id: str | None, detail: str) -> StoryEvent:
         assert self._clock is not None
         return StoryEvent(
             event_id=event_id_for(state.story_id, event_type, article_id, state.version, self._clock),

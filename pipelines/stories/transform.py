@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
 from pipelines.revisions import order_key
 from pipelines.stories.core import StoryAssigner, StoryConfig
@@ -55,7 +56,7 @@ def _tagged(stories: Iterable[Any], events: Iterable[Any]) -> Iterator[Any]:
         yield beam.pvalue.TaggedOutput(EVENTS, event)
 
 
-class _AssignPartitionFn(beam.DoFn):  # type: ignore[misc]
+class _AssignPartitionFn(beam.DoFn):
     def __init__(self, config: StoryConfig) -> None:
         self._config = config
 
@@ -64,14 +65,14 @@ class _AssignPartitionFn(beam.DoFn):  # type: ignore[misc]
         yield from assign_in_order(StoryAssigner(self._config), keyed[1])
 
 
-class AssignStoriesBatch(beam.PTransform):  # type: ignore[misc]
+class AssignStoriesBatch(beam.PTransform):
     """Article -> Article with story_id; tagged outputs ``stories`` (snapshots) and ``events``."""
 
     def __init__(self, config: StoryConfig | None = None) -> None:
         super().__init__()
         self._config = config or StoryConfig()
 
-    def expand(self, articles: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, articles: PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             articles
             | "KeyByPartition" >> beam.Map(lambda a: (partition_key(a), a))

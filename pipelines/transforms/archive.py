@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
 from connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES, classify, read_archive
 from connectors.failures import Failure
@@ -15,7 +16,7 @@ FEEDS = "feeds"
 PAGES = "pages"
 
 
-class _ReadArchiveFn(beam.DoFn):  # type: ignore[misc]
+class _ReadArchiveFn(beam.DoFn):
     def __init__(self, max_body_bytes: int) -> None:
         self._max_body_bytes = max_body_bytes
 
@@ -44,14 +45,14 @@ class _ReadArchiveFn(beam.DoFn):  # type: ignore[misc]
                 )
 
 
-class ReadArchives(beam.PTransform):  # type: ignore[misc]
+class ReadArchives(beam.PTransform):
     """paths -> tagged outputs ``feeds`` and ``pages`` (CapturedResponse) and ``dead_letters``."""
 
     def __init__(self, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         super().__init__()
         self._max_body_bytes = max_body_bytes
 
-    def expand(self, paths: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, paths: PCollection) -> beam.pvalue.DoOutputsTuple:
         return paths | "ReadWarc" >> beam.ParDo(_ReadArchiveFn(self._max_body_bytes)).with_outputs(
             FEEDS, PAGES, DEAD_LETTERS
         )

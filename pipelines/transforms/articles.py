@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
 from connectors.articles.extract import DEFAULT_MIN_CHARS, STAGE, extract_page
 from connectors.errors import InputError
@@ -14,7 +15,7 @@ from pipelines.normalise import PageTask, build_article
 from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
 
 
-class _ExtractFn(beam.DoFn):  # type: ignore[misc]
+class _ExtractFn(beam.DoFn):
     def __init__(self, min_chars: int) -> None:
         self._min_chars = min_chars
 
@@ -33,14 +34,12 @@ class _ExtractFn(beam.DoFn):  # type: ignore[misc]
         yield article
 
 
-class ExtractArticles(beam.PTransform):  # type: ignore[misc]
+class ExtractArticles(beam.PTransform):
     """PageTask -> Article (revision 1, no story yet), plus ``dead_letters``."""
 
     def __init__(self, min_chars: int = DEFAULT_MIN_CHARS) -> None:
         super().__init__()
         self._min_chars = min_chars
 
-    def expand(self, tasks: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return tasks | "Extract" >> beam.ParDo(_ExtractFn(self._min_chars)).with_outputs(
-            DEAD_LETTERS, main="articles"
-        )
+    def expand(self, tasks: PCollection) -> beam.pvalue.DoOutputsTuple:
+        return tasks | "Extract" >> beam.ParDo(_ExtractFn(self._min_chars)).with_outputs(DEAD_LETTERS, main="articles")

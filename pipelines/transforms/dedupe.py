@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
 from pipelines.revisions import number_revisions
 from pipelines.transforms.common import counter
@@ -21,10 +22,10 @@ def _revisions(keyed: tuple[str, Iterable[Article]]) -> Iterator[Article]:
         yield article
 
 
-class DedupeRevisions(beam.PTransform):  # type: ignore[misc]
+class DedupeRevisions(beam.PTransform):
     """Article captures -> distinct revisions. Parallel by article id; the group per id is small."""
 
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+    def expand(self, articles: PCollection) -> PCollection:
         return (
             articles
             | "KeyByArticleId" >> beam.Map(lambda a: (a.article_id, a))

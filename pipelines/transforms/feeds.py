@@ -6,25 +6,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
-from connectors.errors import HttpStatusError, InputError
+from connectors.errors import HttpStatusError
 from connectors.failures import Failure
 from connectors.feeds.parse import STAGE, parse_feed
 from connectors.http_types import CapturedResponse
-from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter, guarded
+from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
 
 
-@guarded(STAGE, lambda r: r.url, lambda r: r.captured_at, lambda r: r.source_ref)
 def _parse(response: CapturedResponse) -> Iterator[Any]:
     try:
         if not 200 <= response.status < 300:
             raise HttpStatusError(response.status, response.url)
         parsed = parse_feed(response.body, response.url, response.captured_at, response.header("Content-Type"))
-    except InputError as exc:
+    except Exception as exc:  # InputErrors and feedparser surprises alike become dead letters
         yield dead_letter(
-            Failure.from_exception(
-                STAGE, response.url, exc, response.captured_at, response.source_ref, response.body
-            )
+            Failure.from_exception(STAGE, response.url, exc, response.captured_at, response.source_ref, response.body)
         )
         return
     counter("feeds.parsed").inc()
@@ -35,8 +33,8 @@ def _parse(response: CapturedResponse) -> Iterator[Any]:
     yield from parsed.items
 
 
-class ParseFeeds(beam.PTransform):  # type: ignore[misc]
+class ParseFeeds(beam.PTransform):
     """CapturedResponse (feed) -> FeedItem, plus ``dead_letters`` for unusable feeds."""
 
-    def expand(self, responses: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, responses: PCollection) -> beam.pvalue.DoOutputsTuple:
         return responses | "ParseFeed" >> beam.FlatMap(_parse).with_outputs(DEAD_LETTERS, main="items")

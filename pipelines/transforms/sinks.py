@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
 
 from connectors.failures import Failure
 from connectors.kafka import KafkaConfig, KafkaMessageWriter, MessageTooLargeError
@@ -21,14 +22,14 @@ def _jsonl_line(record: _Record) -> str:
     return encode(record).decode("utf-8")
 
 
-class WriteJsonl(beam.PTransform):  # type: ignore[misc]
+class WriteJsonl(beam.PTransform):
     """Write records as one JSON object per line to ``DIRECTORY/TOPIC.jsonl`` (a single file per topic)."""
 
     def __init__(self, directory: str, topic: str) -> None:
         super().__init__()
         self._path = os.path.join(directory, topic)
 
-    def expand(self, records: beam.PCollection) -> Any:
+    def expand(self, records: PCollection) -> Any:
         return (
             records
             | "ToJsonLine" >> beam.Map(_jsonl_line)
@@ -37,7 +38,7 @@ class WriteJsonl(beam.PTransform):  # type: ignore[misc]
         )
 
 
-class _KafkaWriteFn(beam.DoFn):  # type: ignore[misc]
+class _KafkaWriteFn(beam.DoFn):
     """Produce each record to its topic; flush at bundle end so a failed delivery fails (and retries) the bundle."""
 
     def __init__(self, config: KafkaConfig, topics: TopicNames) -> None:
@@ -82,7 +83,7 @@ def _time_of(record: _Record) -> Any:
     raise TypeError(f"record {type(record).__name__} has no time field")
 
 
-class WriteKafka(beam.PTransform):  # type: ignore[misc]
+class WriteKafka(beam.PTransform):
     """Produce records (any storywire record type) to their topics, keyed and with CloudEvents headers."""
 
     def __init__(self, config: KafkaConfig, topics: TopicNames) -> None:
@@ -90,5 +91,5 @@ class WriteKafka(beam.PTransform):  # type: ignore[misc]
         self._config = config
         self._topics = topics
 
-    def expand(self, records: beam.PCollection) -> Any:
+    def expand(self, records: PCollection) -> Any:
         return records | "Produce" >> beam.ParDo(_KafkaWriteFn(self._config, self._topics))

@@ -306,15 +306,11 @@ def test_expired_story_cannot_be_joined() -> None:
 
 def test_published_time_rule() -> None:
     seen = T0
-    assert article_time(make("x", "t", at=seen, published=seen - timedelta(hours=3))) == seen - timedelta(
-        hours=3
-    )
+    assert article_time(make("x", "t", at=seen, published=seen - timedelta(hours=3))) == seen - timedelta(hours=3)
     assert article_time(make("x", "t", at=seen, published=None)) == seen
     assert article_time(make("x", "t", at=seen, published=datetime(1970, 1, 1, tzinfo=timezone.utc))) == seen
     assert article_time(make("x", "t", at=seen, published=seen + timedelta(days=2))) == seen
-    assert article_time(make("x", "t", at=seen, published=seen + timedelta(minutes=30))) == seen + timedelta(
-        minutes=30
-    )
+    assert article_time(make("x", "t", at=seen, published=seen + timedelta(minutes=30))) == seen + timedelta(minutes=30)
     naive = datetime(2024, 2, 29, 12, 0)
     assert article_time(make("x", "t", at=seen, published=naive)) == naive.replace(tzinfo=timezone.utc)
 
@@ -380,9 +376,7 @@ def test_out_of_order_article_is_assigned_without_moving_the_clock_back() -> Non
     for a in stream():
         assigner.assign(a)
     clock = assigner.clock
-    late = make(
-        "a0", "Hokkaido earthquake tsunami warning", QUAKE, at=T0 - timedelta(hours=2), outlet="late.jp"
-    )
+    late = make("a0", "Hokkaido earthquake tsunami warning", QUAKE, at=T0 - timedelta(hours=2), outlet="late.jp")
     result = assigner.assign(late)
     assert result.article.story_id == story_id_for("a1")
     assert assigner.clock == clock
@@ -411,9 +405,7 @@ def test_config_is_validated(kwargs: dict[str, object]) -> None:
 def test_article_ids_are_capped() -> None:
     cfg = StoryConfig(max_article_ids=3)
     articles = [
-        make(
-            f"q{i}", "Strong earthquake hits Hokkaido", QUAKE + f" Update {i}.", at=T0 + timedelta(minutes=i)
-        )
+        make(f"q{i}", "Strong earthquake hits Hokkaido", QUAKE + f" Update {i}.", at=T0 + timedelta(minutes=i))
         for i in range(6)
     ]
     snap: Story = run(articles, cfg)[-1].stories[-1]

@@ -1,0 +1,56 @@
+# storywire task runner: CI calls these targets unchanged (.ci/run -> make test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BROKER_PORT ?= 19092
+BROKER_DIR ?= .run/broker
+# Reinstall when the dependency list changes.
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install demo test lint unit integration broker-start broker-stop sample bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## demo: fresh local broker, replay the bundled sample to Kafka and JSONL files, print the stories
+demo: install
+	$(BIN)/python deploy/local_broker.py restart --port $(BROKER_PORT) --state-dir $(BROKER_DIR)
+	$(BIN)/storywire demo --sink kafka://127.0.0.1:$(BROKER_PORT) --sink file://out/demo
+	@echo "The broker keeps running on 127.0.0.1:$(BROKER_PORT) for consumers (README); stop it with: make broker-stop"
+
+## test: lint, type-check, then the whole suite (fixtures start and stop the broker and HTTP servers)
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/python -m pytest -m "not integration"
+
+integration: install
+	$(BIN)/python -m pytest -m integration
+
+broker-start: install
+	$(BIN)/python deploy/local_broker.py start --port $(BROKER_PORT) --state-dir $(BROKER_DIR)
+
+broker-stop:
+	$(BIN)/python deploy/local_broker.py stop --state-dir $(BROKER_DIR)
+
+## sample: rebuild sample/storywire-sample.warc.gz from the readable sources in sample/
+sample: install
+	$(BIN)/python sample/build_sample.py
+
+bench: install
+	$(BIN)/python bench/stories.py
+
+clean:
+	rm -rf out .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from connectors.articles.extract import ExtractedPage
+from connectors.feeds.parse import FeedItem
+from connectors.http_types import CapturedResponse
+from connectors.urls import article_id_for, canonical_url, outlet_of
+from pipelines.normalise import PageTask, build_article, content_hash, plausible_time
+from pipelines.revisions import number_revisions, order_key
+
+SEEN = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
+
+
+def _item(link: str = "https://www.o.example/a?utm_source=rss", published: datetime | None = None) -> FeedItem:
+    return FeedItem(
+        item_key=link,
+        link=link,
+        title="Feed title",
+        summary="Feed summary",
+        authors=("Feed Author",),
+        published_at=published,
+        feed_url="https://www.o.example/rss.xml",
+        feed_title="O",
+        feed_language="en",
+        seen_at=SEEN,
+    )
+
+
+def _page(canonical: str | None, title: str = "Page title", text: str = "Body text " * 40) -> ExtractedPage:
+    return ExtractedPage(title, text, (), None, None, canonical, "trafilatura")
+
+
+def _task(url: str = "https://www.o.example/a?utm_source=rss", captured: datetime = SEEN) -> PageTask:
+    response = CapturedResponse(url, captured, 200, (), b"", "x#offset=0")
+    return PageTask(item=_item(url), first_seen_at=SEEN, response=response)
+
+
+def test_canonical_url_drops_tracking_fragment_and_case() -> None:
+    assert canonical_url("HTTPS://WWW.O.example:443/a/?utm_source=rss&b=2&a=1#x") == "https://www.o.example/a?a=1&b=2"
+    assert outlet_of("https://www.o.example/a") == "o.example"
+    assert article_id_for("https://o.example/a") == article_id_for("https://o.example/a")
+    assert article_id_for("https://o.example/a") != article_id_for("https://o.example/b")
+
+
+def test_article_fields_follow_the_documented_precedence() -> None:
+    article = build_article(_task(), _page("https://www.o.example/a"))
+    assert article.canonical_url == "https://www.o.example/a" and article.outlet == "o.example"
+    assert article.article_id == article_id_for("https://www.o.example/a")
+    assert article.title == "Page title" and article.summary == "Feed summary"
+    assert article.language == "en" and article.authors == ("Feed Author",)
+    assert article.first_seen_at == SEEN and article.revision == 1
+
+
+def test_canonical_link_to_another_site_is_ignored() -> None:
+    article = build_article(_task(), _page("https://wire.example/original"))
+    assert article.canonical_url == "https://www.o.example/a"
+
+
+def test_implausible_dates_are_dropped() -> None:
+    assert plausible_time(datetime(1970, 1, 1, tzinfo=timezone.utc), SEEN) is None
+    assert plausible_time(SEEN + timedelta(days=3), SEEN) is None
+    assert plausible_time(SEEN - timedelta(hours=2), SEEN) == SEEN - timedelta(hours=2)
+
+
+def test_content_hash_ignores_case_and_whitespace_only() -> None:
+    assert content_hash("Title", "Some  text\n") == content_hash("title", "some text")
+    assert content_hash("Title", "Some text") != content_hash("Title", "Some text!")
+
+
+def test_revisions_drop_repeats_number_changes_and_ignore_input_order() -> None:
+    first = build_article(_task(captured=SEEN), _page(None))
+    repeat = build_article(_task(captured=SEEN + timedelta(hours=1)), _page(None))
+    edited = build_article(_task(captured=SEEN + timedelta(hours=2)), _page(None, title="Corrected title"))
+    for captures in ([first, repeat, edited], [edited, repeat, first]):
+        out = list(number_revisions(captures))
+        assert [a.revision if a else None for a in out] == [1, None, 2]
+        kept = [a for a in out if a]
+        assert kept[1].title == "Corrected title" and kept[1].article_id == kept[0].article_id
+        assert order_key(kept[0]) < order_key(kept[1])
