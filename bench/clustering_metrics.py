@@ -155,8 +155,8 @@ def adjusted_mutual_information(gold: Sequence[Hashable], pred: Sequence[Hashabl
     return (mi - emi) / denominator
 
 
-def score(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> Scores:
-    """All metrics at once."""
+def score(gold: Sequence[Hashable], pred: Sequence[Hashable], *, with_ami: bool = True) -> Scores:
+    """All metrics at once (AMI costs O(clusters^2 * size); pass ``with_ami=False`` for huge inputs: NaN)."""
     bp, br, bf = bcubed(gold, pred)
     pp, pr, pf = pairwise(gold, pred)
     return Scores(
@@ -170,7 +170,7 @@ def score(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> Scores:
         pair_r=pr,
         pair_f1=pf,
         ari=adjusted_rand_index(gold, pred),
-        ami=adjusted_mutual_information(gold, pred),
+        ami=adjusted_mutual_information(gold, pred) if with_ami else math.nan,
     )
 
 

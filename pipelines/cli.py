@@ -65,6 +65,9 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
 def main(argv: Sequence[str] | None = None) -> int:
     args, beam_args = _parser().parse_known_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.verbose:
+        # kafka-python logs every refused connection at ERROR; our own one-line error says it better.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         if args.command == "summary":
             return _summary(args.directory, args.topic_prefix)

@@ -287,6 +287,11 @@ class StoryAssigner:
         return len(self._stories)
 
     @property
+    def indexed_articles(self) -> int:
+        """Article ids of live stories held for revision and duplicate look-ups."""
+        return len(self._article_story)
+
+    @property
     def clock(self) -> datetime | None:
         """The stream clock: the largest ``first_seen_at`` (or ``advance`` time) seen so far."""
         return self._clock

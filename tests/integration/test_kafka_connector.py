@@ -115,7 +115,9 @@ def test_confluent_kafka_reads_what_the_writer_wrote(kafka_config: KafkaConfig) 
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         partitions = sorted(metadata.topics[topic].partitions)
-        consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in partitions])
+        consumer.assign(
+            [confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in partitions]
+        )
         received: list[ConsumedMessage] = []
         deadline = time.monotonic() + 30
         while len(received) < len(sent) and time.monotonic() < deadline:
@@ -173,9 +175,7 @@ def test_oversized_record_raises_message_too_large_and_writer_stays_usable(kafka
         writer.send(topic, b"small", b"{}")
         assert writer.flush() == 1
 
-    assert [(m.key, m.value) for m in read_topic(config, topic, expected_count=1, timeout_s=15)] == [
-        (b"small", b"{}")
-    ]
+    assert [(m.key, m.value) for m in read_topic(config, topic, expected_count=1, timeout_s=15)] == [(b"small", b"{}")]
 
 
 def test_delivery_failure_surfaces_at_flush_when_the_broker_dies(broker_tools: ModuleType) -> None:

@@ -1,0 +1,335 @@
+"""A realistic synthetic article stream and the speed/memory benchmark of the story core.
+
+The generator (:func:`generate`) is deterministic for a seed and lazy (articles are built on the fly, so the
+stream itself costs no memory). Its shape:
+
+- **Stories** with heavy-tailed sizes (Pareto, alpha 1.3, capped at 3,000 articles; most stories have one or two
+  articles, a few have hundreds), started uniformly over ``days`` days. Each story is a burst of articles with
+  exponential gaps scaled to its size; 20% of stories go quiet for 3-20 days and come back (resurfacing), a
+  few twice.
+- **Vocabulary**: pronounceable made-up words drawn from a Zipfian background distribution (40,000 words, plus
+  real English function words), 400 topics of 120 words each shared by many stories (so stories of one topic
+  look alike), and per-story capitalised entity names.
+- **Outlets**: 600 outlets with Zipfian activity. 5% of articles are exact wire copies (same ``content_hash``,
+  another outlet), 3% lightly edited near-copies, 1% revisions of an earlier article (same id, revision 2).
+- **Dates**: ``published_at`` is up to 3 hours before ``first_seen_at``; 3% missing, 0.5% at the 1970 epoch,
+  0.5% days in the future. 1% of articles have no body, 0.2% are empty, 0.1% have a gigantic body (500 KB).
+
+The benchmark (``python bench/synthetic_stream.py``) times :meth:`StoryAssigner.assign` over the stream next to a
+plain loop that only tokenises the same fields with the same caps (the floor), and prints the rate of both, their
+ratio, the peak RSS, and a table of live stories / resident memory over stream time, which must stay flat once
+the stream is older than the horizon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import hashlib
+import heapq
+import itertools
+import math
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipelines.stories import text as textmod
+from pipelines.stories.core import StoryAssigner, StoryConfig
+from schemas.records import Article
+
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+_SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou", "ee")]
+_FUNCTION_WORDS = (
+    "the of and to in a is that for on with as was by at from it his an be has are have but were which this "
+    "after their who its been had said not or they will more about than also over would into one two"
+).split()
+
+
+def _word(rng: random.Random, lo: int = 2, hi: int = 4) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(lo, hi)))
+
+
+@dataclass(frozen=True)
+class _Story:
+    index: int
+    topic: int
+    keywords: tuple[str, ...]
+    entities: tuple[str, ...]
+
+
+class SyntheticStream:
+    """Deterministic generator of a news stream; iterate :meth:`articles` (it can be iterated again)."""
+
+    def __init__(self, n_articles: int = 200_000, days: int = 120, seed: int = 7) -> None:
+        self.n_articles = n_articles
+        self.days = days
+        self.seed = seed
+        rng = random.Random(seed)
+        vocab = sorted({_word(rng) for _ in range(48_000)})
+        rng.shuffle(vocab)
+        self.background = vocab[:40_000]
+        # Zipf weights over the background words, as cumulative weights for fast sampling
+        weights = [1.0 / (rank + 1) ** 1.05 for rank in range(len(self.background))]
+        self.cum = list(itertools.accumulate(weights))
+        topic_pool = vocab[40_000:]
+        self.topics = [tuple(rng.sample(topic_pool, 120)) for _ in range(400)]
+        self.outlets = [f"{_word(rng, 2, 3)}-news{i}.example" for i in range(600)]
+        self.outlet_cum = list(itertools.accumulate(1.0 / (r + 1) for r in range(len(self.outlets))))
+        self._schedule = self._plan(rng)
+
+    def _plan(self, rng: random.Random) -> list[tuple[float, int, int]]:
+        """(seconds since START, story index, article index within story), sorted by time."""
+        span = self.days * 86400.0
+        events: list[tuple[float, int, int]] = []
+        story = 0
+        while len(events) < self.n_articles:
+            size = min(3000, int(rng.paretovariate(1.3)))
+            start = rng.random() * span
+            t = start
+            mean_gap = 3600.0 * rng.uniform(0.3, 4.0) / math.log2(size + 1)
+            quiet_at = {rng.randrange(1, size)} if size > 2 and rng.random() < 0.2 else set()
+            if size > 20 and rng.random() < 0.3:
+                quiet_at.add(rng.randrange(1, size))
+            for k in range(size):
+                if k:
+                    t += rng.expovariate(1.0 / mean_gap)
+                    if k in quiet_at:
+                        t += rng.uniform(3, 20) * 86400.0
+                if t >= span:
+                    break
+                events.append((t, story, k))
+            story += 1
+        events.sort()
+        del events[self.n_articles :]
+        self.n_stories = story
+        return events
+
+    def _story(self, index: int) -> _Story:
+        rng = random.Random(self.seed * 1_000_003 + index)
+        topic = rng.randrange(len(self.topics))
+        keywords = tuple(rng.sample(self.topics[topic], 12))
+        entities = tuple(_word(rng, 2, 3).capitalize() for _ in range(rng.randint(2, 4)))
+        return _Story(index, topic, keywords, entities)
+
+    def _sentence(self, rng: random.Random, story: _Story, n: int, story_share: float) -> str:
+        words: list[str] = []
+        background = rng.choices(self.background, cum_weights=self.cum, k=n)
+        for i in range(n):
+            r = rng.random()
+            if r < story_share:
+                words.append(rng.choice(story.keywords))
+            elif r < story_share + 0.04:
+                words.append(rng.choice(story.entities))
+            elif r < story_share + 0.10:
+                words.append(rng.choice(self.topics[story.topic]))
+            elif r < 0.55:
+                words.append(rng.choice(_FUNCTION_WORDS))
+            else:
+                words.append(background[i])
+        return " ".join(words)
+
+    def _body(self, rng: random.Random, story: _Story, n: int) -> str:
+        parts: list[str] = []
+        left = n
+        while left > 0:
+            k = min(left, rng.randint(12, 28))
+            parts.append(self._sentence(rng, story, k, 0.12).capitalize() + ".")
+            left -= k
+        return " ".join(parts)
+
+    def articles(self) -> Iterator[Article]:
+        """The stream, in event-time order."""
+        cache: dict[int, _Story] = {}
+        recent: list[Article] = []  # recent originals, for wire copies and revisions
+        for seconds, story_index, k in self._schedule:
+            story = cache.get(story_index)
+            if story is None:
+                story = self._story(story_index)
+                cache[story_index] = story
+                if len(cache) > 50_000:
+                    cache.pop(next(iter(cache)))
+            rng = random.Random(hash((self.seed, story_index, k)) & 0xFFFFFFFF)
+            seen = START + timedelta(seconds=seconds)
+            outlet = self.outlets[bisect.bisect_left(self.outlet_cum, rng.random() * self.outlet_cum[-1])]
+            article_id = "a_" + hashlib.sha256(f"{self.seed}/{story_index}/{k}".encode()).hexdigest()[:32]
+            roll = rng.random()
+            same_story = [a for a in recent[-400:] if a.story_id == str(story_index)]
+            if same_story and roll < 0.05:
+                original = rng.choice(same_story)
+                article = original.replace(article_id=article_id, outlet=outlet, first_seen_at=seen)
+            elif same_story and roll < 0.08:
+                original = rng.choice(same_story)
+                article = original.replace(
+                    article_id=article_id,
+                    outlet=outlet,
+                    first_seen_at=seen,
+                    title=original.title + " " + rng.choice(story.keywords),
+                    text=original.text[:-40] + " " + self._sentence(rng, story, 6, 0.1),
+                    content_hash="",
+                )
+            elif same_story and roll < 0.09:
+                original = rng.choice(same_story)
+                article = original.replace(first_seen_at=seen, revision=original.revision + 1, content_hash="")
+            else:
+                article = self._original(rng, story, article_id, outlet, seen)
+            article = article.replace(
+                url=f"https://{article.outlet}/{article.article_id}",
+                canonical_url=f"https://{article.outlet}/{article.article_id}",
+                captured_at=seen,
+            )
+            if not article.content_hash:
+                digest = hashlib.sha256((article.title + "\n" + article.text).encode()).hexdigest()
+                article = article.replace(content_hash=digest)
+            if article.revision == 1 and article.article_id == article_id and roll >= 0.05:
+                recent.append(article)
+                if len(recent) > 2000:
+                    del recent[:1000]
+            yield article.replace(story_id=None)  # story_id carried the gold label internally only
+
+    def gold(self) -> Iterator[int]:
+        """The gold story index of every article of :meth:`articles`, in the same order."""
+        for _, story_index, _ in self._schedule:
+            yield story_index
+
+    def _original(
+        self, rng: random.Random, story: _Story, article_id: str, outlet: str, seen: datetime
+    ) -> Article:
+        roll = rng.random()
+        published: datetime | None = seen - timedelta(seconds=rng.uniform(0, 3 * 3600))
+        if roll < 0.03:
+            published = None
+        elif roll < 0.035:
+            published = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        elif roll < 0.04:
+            published = seen + timedelta(days=rng.uniform(1, 30))
+        title = " ".join(
+            [*rng.sample(story.keywords, 3), rng.choice(story.entities), *rng.sample(self.topics[story.topic], 2)]
+        )
+        rng.shuffle(title_words := title.split())
+        title = " ".join(title_words).capitalize()
+        summary = self._sentence(rng, story, rng.randint(15, 35), 0.25).capitalize() + "."
+        body_roll = rng.random()
+        if body_roll < 0.002:
+            title, summary, body = "", "", ""
+        elif body_roll < 0.012:
+            body = ""
+        elif body_roll < 0.013:
+            body = self._body(rng, story, 600) * 150
+        else:
+            body = self._body(rng, story, int(rng.lognormvariate(math.log(350), 0.5)))
+        return Article(
+            article_id=article_id,
+            url="",
+            canonical_url="",
+            outlet=outlet,
+            feed_url=None,
+            title=title,
+            summary=summary,
+            text=body,
+            authors=(),
+            language="en",
+            published_at=published,
+            first_seen_at=seen,
+            captured_at=seen,
+            revision=1,
+            extraction_method="synthetic",
+            content_hash="",
+            story_id=str(story.index),
+        )
+
+
+def _rss_mb() -> float:
+    """Current resident set size in MB (Linux /proc), or the peak where /proc is missing."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor_rate(stream: SyntheticStream, config: StoryConfig, limit: int) -> tuple[float, int]:
+    """Articles/s of a loop that only tokenises the fields the core reads, with the same caps."""
+    cap = config.max_text_chars
+    elapsed = 0.0
+    n = 0
+    total = 0
+    for article in itertools.islice(stream.articles(), limit):
+        start = time.perf_counter()
+        total += len(textmod.tokens(article.title[:cap], 64))
+        total += len(textmod.tokens(article.summary[:cap], 200))
+        total += len(textmod.tokens(article.text[:cap], config.body_tokens))
+        elapsed += time.perf_counter() - start
+        n += 1
+    return n / elapsed, total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Speed and memory of the story core on a synthetic stream.")
+    parser.add_argument("--articles", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--every", type=int, default=20_000, help="print a memory row every N articles")
+    parser.add_argument("--quality", action="store_true", help="also score the clustering against the plan")
+    args = parser.parse_args(argv)
+    config = StoryConfig()
+
+    t0 = time.perf_counter()
+    stream = SyntheticStream(args.articles, args.days, args.seed)
+    print(
+        f"synthetic stream: {args.articles} articles, {stream.n_stories} planned stories, {args.days} days "
+        f"(planned in {time.perf_counter() - t0:.1f}s); horizon {config.horizon}, dormancy {config.dormancy}"
+    )
+    rss_start = _rss_mb()
+    assigner = StoryAssigner(config)
+    elapsed = 0.0
+    n = 0
+    counts: dict[str, int] = {}
+    pred: list[str] = []
+    print(f"{'articles':>9} {'day':>5} {'live stories':>12} {'indexed ids':>11} {'rss MB':>7} {'art/s':>7}")
+    window_start = time.perf_counter()
+    window_core = 0.0
+    for article in stream.articles():
+        start = time.perf_counter()
+        result = assigner.assign(article)
+        spent = time.perf_counter() - start
+        elapsed += spent
+        window_core += spent
+        n += 1
+        for event in result.events:
+            counts[event.event_type] = counts.get(event.event_type, 0) + 1
+        if args.quality:
+            pred.append(result.article.story_id or "")
+        if n % args.every == 0:
+            day = (article.first_seen_at - START).total_seconds() / 86400
+            print(
+                f"{n:>9} {day:>5.0f} {len(assigner):>12} {assigner.indexed_articles:>11} {_rss_mb():>7.0f} "
+                f"{args.every / window_core:>7.0f}"
+            )
+            window_core = 0.0
+    wall = time.perf_counter() - window_start
+    core_rate = n / elapsed
+    print(f"events: {dict(sorted(counts.items()))}")
+    print(f"core:  {core_rate:,.0f} articles/s ({elapsed:.1f}s in assign(), {wall:.1f}s with generation)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"memory: peak RSS {peak:.0f} MB (process start {rss_start:.0f} MB before the assigner)")
+    fl_rate, _ = floor_rate(stream, config, n)
+    print(f"floor: {fl_rate:,.0f} articles/s (tokenising only); core/floor = {core_rate / fl_rate:.2f}")
+    if args.quality:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench.clustering_metrics import score
+
+        gold = [str(g) for g in stream.gold()][: len(pred)]
+        print(f"quality vs plan (all articles): {score(gold, pred, with_ami=False).line()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
