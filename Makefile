@@ -20,7 +20,8 @@ install: $(STAMP)
 
 ## demo: fresh local broker, replay the bundled sample to Kafka and JSONL files, print the stories
 demo: install
-	$(BIN)/python deploy/local_broker.py restart --port $(BROKER_PORT) --state-dir $(BROKER_DIR)
+	$(BIN)/python deploy/local_broker.py stop --state-dir $(BROKER_DIR)
+	$(BIN)/python deploy/local_broker.py start --port $(BROKER_PORT) --state-dir $(BROKER_DIR)
 	$(BIN)/storywire demo --sink kafka://127.0.0.1:$(BROKER_PORT) --sink file://out/demo
 	@echo "The broker keeps running on 127.0.0.1:$(BROKER_PORT) for consumers (README); stop it with: make broker-stop"
 

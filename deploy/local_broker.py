@@ -303,9 +303,7 @@ def start_broker(
         )
     _clear_state(state_path)
     if _answers_kafka(host, port):
-        raise BrokerError(
-            f"{host}:{port} already answers Kafka requests but was not started from {state_path}"
-        )
+        raise BrokerError(f"{host}:{port} already answers Kafka requests but was not started from {state_path}")
     child = _spawn(binary, host, port, state_path)
     if not _wait_ready(child, host, port, began + timeout):
         code = child.poll()
@@ -383,8 +381,12 @@ def _handle(host: str, port: int, pid: int, state_path: Path, *, started: bool, 
     )
 
 
-def stop_broker(state_dir: Path | str = DEFAULT_STATE_DIR, timeout: float = 5.0) -> bool:
-    """SIGTERM the broker recorded in ``state_dir``, SIGKILL it after ``timeout``; True if one was running."""
+def stop_broker(state_dir: Path | str = DEFAULT_STATE_DIR, timeout: float = 8.0) -> bool:
+    """SIGTERM the broker recorded in ``state_dir``, SIGKILL it after ``timeout``; True if one was running.
+
+    Tansu exits at once when idle but waits about 5 s for connected clients to leave: the default
+    ``timeout`` lets it finish; a short one simulates a crash.
+    """
     state_path = Path(state_dir)
     state = _read_state(state_path)
     if state is None:
@@ -434,12 +436,14 @@ def running_broker(
     """
     temp_dir = None if state_dir is not None else tempfile.mkdtemp(prefix="storywire-broker-")
     state_path = Path(state_dir if state_dir is not None else str(temp_dir))
-    handle = start_broker(port if port is not None else free_port(), state_path, timeout)
     try:
-        yield handle
+        handle = start_broker(port if port is not None else free_port(), state_path, timeout)
+        try:
+            yield handle
+        finally:
+            if handle.started:
+                stop_broker(state_path)
     finally:
-        if handle.started:
-            stop_broker(state_path)
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
 
@@ -468,9 +472,7 @@ def create_topics(bootstrap: str, names: Sequence[str], partitions: int = 6, tim
             raise BrokerError(f"creating topic {topic.get('name')} failed: {topic.get('error_message')}")
 
 
-def _maybe_create_topics(
-    handle: BrokerHandle, topics: Sequence[str], partitions: int, timeout: float
-) -> None:
+def _maybe_create_topics(handle: BrokerHandle, topics: Sequence[str], partitions: int, timeout: float) -> None:
     if topics:
         create_topics(handle.bootstrap, topics, partitions, timeout)
 
@@ -478,12 +480,12 @@ def _maybe_create_topics(
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Local Kafka-protocol broker (Tansu) for storywire.")
     parser.add_argument("command", choices=("start", "stop", "status"))
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"start: port (default {DEFAULT_PORT})"
-    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"start: port (default {DEFAULT_PORT})")
     parser.add_argument("--host", default=DEFAULT_HOST, help="start: loopback address (default 127.0.0.1)")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="pid/log dir")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for readiness/stop")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds to wait for readiness (10) or for stop (8)"
+    )
     parser.add_argument("--topics", nargs="*", default=[], metavar="TOPIC", help="start: topics to create")
     parser.add_argument("--partitions", type=int, default=6, help="start: partitions of --topics")
     return parser
@@ -497,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             handle = start_broker(
                 args.port,
                 args.state_dir,
-                args.timeout,
+                args.timeout if args.timeout is not None else 10.0,
                 host=args.host,
                 topics=args.topics,
                 partitions=args.partitions,
@@ -508,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"topics ensured: {', '.join(args.topics)}")
             return 0
         if args.command == "stop":
-            stopped = stop_broker(args.state_dir, args.timeout)
+            stopped = stop_broker(args.state_dir, args.timeout if args.timeout is not None else 8.0)
             print("broker stopped" if stopped else f"no broker running from {args.state_dir}")
             return 0
         status = broker_status(args.state_dir)

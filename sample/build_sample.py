@@ -566,11 +566,12 @@ def render_page(article: Article, version: Version) -> bytes:
     parts = [_page_head(outlet, version.title, article.url, meta), "<body>\n", _site_header(outlet)]
     parts.append('<main id="content">\n<article class="story">\n')
     parts.append(f"<h1>{esc(version.title)}</h1>\n")
-    byline = f'By <span class="author">{esc(article.author)}</span> · ' if article.author else ""
-    parts.append(
-        f'<p class="byline">{byline}<time datetime="{iso_time(article.published, outlet)}">'
-        f"{esc(human_time(article.published, outlet))}</time></p>\n"
-    )
+    if article.kind != "no-text":  # video pages carry no byline, only the player and a caption
+        byline = f'By <span class="author">{esc(article.author)}</span> · ' if article.author else ""
+        parts.append(
+            f'<p class="byline">{byline}<time datetime="{iso_time(article.published, outlet)}">'
+            f"{esc(human_time(article.published, outlet))}</time></p>\n"
+        )
     if version.number > 1:
         parts.append(
             f'<p class="updated">Updated <time datetime="{iso_time(version.modified, outlet)}">'

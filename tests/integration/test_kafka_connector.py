@@ -196,7 +196,7 @@ def test_delivery_failure_surfaces_at_flush_when_the_broker_dies(broker_tools: M
         writer.send(topic, b"k", b"before")
         assert writer.flush() == 1
 
-        assert broker_tools.stop_broker(broker.state_dir)
+        assert broker_tools.stop_broker(broker.state_dir, timeout=0.5)  # SIGKILL: a crash
         with pytest.raises(ProcessLookupError):
             os.kill(broker.pid, 0)
         for n in range(3):
