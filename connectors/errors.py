@@ -10,6 +10,7 @@
         ├── HttpStatusError         a non-2xx HTTP response (``status`` attribute)
         ├── UnsupportedContentError a response of a content type we do not process
         ├── FeedParseError          a feed with no readable entries
+        ├── MalformedFeedError      a broken feed whose first entries were recovered (later ones may be lost)
         ├── UnsafeXmlError          a feed using DTD entities or external references
         ├── NotCapturedError        an item listed in a feed whose page is not in the archive
         └── EmptyExtractionError    a page from which no extractor got enough text
@@ -59,6 +60,10 @@ class UnsupportedContentError(InputError):
 
 class FeedParseError(InputError):
     """A feed body from which no entries could be read."""
+
+
+class MalformedFeedError(InputError):
+    """A feed with broken markup from which some entries were still read; reported, and the entries used."""
 
 
 class UnsafeXmlError(InputError):

@@ -451,8 +451,9 @@ def running_broker(
 def create_topics(bootstrap: str, names: Sequence[str], partitions: int = 6, timeout: float = 10.0) -> None:
     """Create topics with kafka-python; existing ones are left alone."""
     try:
-        from kafka import KafkaAdminClient  # noqa: PLC0415 (only needed with --topics)
-        from kafka.errors import KafkaError, TopicAlreadyExistsError  # noqa: PLC0415
+        # imported here: only --topics needs kafka-python
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError, TopicAlreadyExistsError
     except ImportError as exc:
         raise BrokerError(
             f"--topics needs kafka-python: {sys.executable} -m pip install 'kafka-python[crc32c]'"

@@ -138,7 +138,6 @@ class Article:
     wire: str | None
     blocks: tuple[Block, ...]
     revision: Revision | None
-    caption: str | None
 
     def version_at(self, when: datetime) -> Version:
         first = Version(self.title, self.summary, self.blocks, self.published, 1)
@@ -340,18 +339,15 @@ def load_articles(
             raise SampleError(f"{where}: path must start with '/' and carry no query")
         url = f"https://{outlet.domain}{article_path}"
         wire = _opt_str(front, "wire", where)
-        caption: str | None = None
         if wire is not None:
             if blocks:
                 raise SampleError(f"{where}: a wire copy takes its body from wire/{wire}.md")
             if wire not in wires:
                 raise SampleError(f"{where}: unknown wire story {wire!r}")
             blocks = wires[wire][1]
-        if kind == "no-text":
-            # A video page: the only text is a caption under the player.
-            caption = " ".join(b.text for b in blocks) or None
-            blocks = ()
-        elif kind == "article" and not 4 <= len([b for b in blocks if not b.heading]) <= 40:
+        if kind != "article" and blocks:
+            raise SampleError(f"{where}: a {kind} page has no body text")
+        if kind == "article" and not 4 <= len([b for b in blocks if not b.heading]) <= 40:
             raise SampleError(f"{where}: an article needs at least 4 paragraphs")
         revision = _load_revision(front.get("revision"), where)
         article = Article(
@@ -370,7 +366,6 @@ def load_articles(
             wire=wire,
             blocks=blocks,
             revision=revision,
-            caption=caption,
         )
         if revision is not None:
             _check_revision(article, revision, where)
@@ -522,16 +517,19 @@ def _slug(section: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", section.lower()).strip("-")
 
 
-def _site_header(outlet: Outlet) -> str:
+def _site_header(outlet: Outlet, static_menu: bool = True) -> str:
     esc = html.escape
-    links = "".join(f'<li><a href="/{_slug(s)}/">{esc(s)}</a></li>' for s in outlet.sections)
-    return (
-        '<header class="site-header">\n'
-        f'<a class="logo" href="/">{esc(outlet.name)}</a>\n'
-        '<a class="subscribe" href="/subscribe">Subscribe</a> <a class="login" href="/account">Sign in</a>\n'
-        f'<nav class="main-nav" aria-label="Sections"><ul>{links}</ul></nav>\n'
-        "</header>\n"
-    )
+    if static_menu:
+        links = "".join(f'<li><a href="/{_slug(s)}/">{esc(s)}</a></li>' for s in outlet.sections)
+        account = '<a class="subscribe" href="/subscribe">Subscribe</a> <a class="login" href="/account">Sign in</a>\n'
+        nav = f'<nav class="main-nav" aria-label="Sections"><ul>{links}</ul></nav>\n'
+    else:
+        account = ""
+        nav = (
+            '<nav class="main-nav" aria-label="Sections" data-menu-src="/api/menu.json"></nav>\n'
+            '<script src="/static/menu.js" defer></script>\n'
+        )
+    return f'<header class="site-header">\n<a class="logo" href="/">{esc(outlet.name)}</a>\n{account}{nav}</header>\n'
 
 
 def _site_footer(outlet: Outlet) -> str:
@@ -563,10 +561,12 @@ def render_page(article: Article, version: Version) -> bytes:
         meta.append(("property", "article:modified_time", iso_time(version.modified, outlet)))
     meta.append(("property", "article:section", article.section))
 
-    parts = [_page_head(outlet, version.title, article.url, meta), "<body>\n", _site_header(outlet)]
+    # The video template is a script-driven shell: its section menu is filled in by JavaScript.
+    header = _site_header(outlet, static_menu=article.kind != "no-text")
+    parts = [_page_head(outlet, version.title, article.url, meta), "<body>\n", header]
     parts.append('<main id="content">\n<article class="story">\n')
     parts.append(f"<h1>{esc(version.title)}</h1>\n")
-    if article.kind != "no-text":  # video pages carry no byline, only the player and a caption
+    if article.kind != "no-text":  # video pages carry no byline, only the player
         byline = f'By <span class="author">{esc(article.author)}</span> · ' if article.author else ""
         parts.append(
             f'<p class="byline">{byline}<time datetime="{iso_time(article.published, outlet)}">'
@@ -583,7 +583,7 @@ def render_page(article: Article, version: Version) -> bytes:
             '<figure class="video">\n'
             f'<video controls preload="none" poster="{esc(poster)}">'
             f'<source src="{esc(urlsplit(article.url).path)}/video.mp4" type="video/mp4"></video>\n'
-            f"<figcaption>{esc(article.caption or '')}</figcaption>\n</figure>\n"
+            "</figure>\n"
         )
     else:
         parts.append(f'<p class="standfirst"><strong>{esc(version.summary)}</strong></p>\n')

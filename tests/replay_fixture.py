@@ -33,11 +33,19 @@ def feed_captures() -> list[Capture]:
         {"title": "Rates up", "link": "https://a.example/rates", "date": _date(T0 - timedelta(hours=1))},
         {"title": "Missing page", "link": "https://a.example/missing", "date": _date(T0 - timedelta(hours=1))},
     ]
+    d_items = [{"title": "Rate rise", "link": "https://d.example/rates", "date": _date(T0)}]
     b_items = [{"title": "Drones over the Kremlin", "link": "https://b.example/drones", "date": _date(T0)}]
     return [
         Capture("https://a.example/rss.xml", T0, rss("A", "https://a.example", a_items), RSS),
         Capture("https://b.example/rss.xml", T0 + timedelta(minutes=5), rss("B", "https://b.example", b_items), RSS),
         Capture("https://c.example/rss.xml", T0 + timedelta(minutes=6), b"<rss><channel><title>broken", RSS),
+        # Truncated after its first item: the item is used and the feed reported.
+        Capture(
+            "https://d.example/rss.xml",
+            T0 + timedelta(minutes=7),
+            rss("D", "https://d.example", d_items).replace(b"</channel></rss>", b"<item><title>cut"),
+            RSS,
+        ),
         Capture("https://a.example/rss.xml", T0 + timedelta(hours=6), rss("A", "https://a.example", a_items), RSS),
     ]
 
@@ -51,6 +59,7 @@ def page_captures() -> list[Capture]:
         Capture("https://b.example/drones", T0 + timedelta(minutes=52), page("Drones over the Kremlin", KREMLIN[::-1])),
         # Edited later: a revision of the same article.
         Capture("https://a.example/rates", T0 + timedelta(hours=3), page("Rates up by a quarter point", RATES)),
+        Capture("https://d.example/rates", T0 + timedelta(minutes=30), page("Rate rise", RATES[1:] + RATES[:1])),
         Capture("https://a.example/video", T0 + timedelta(minutes=25), b"<html><body><nav>Video</nav></body></html>"),
         Capture("https://a.example/gone", T0 + timedelta(minutes=26), b"Not found", "text/html", status=404),
     ]

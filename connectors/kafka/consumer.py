@@ -50,6 +50,8 @@ def iter_topic(
 
     Stops after ``expected_count`` records (if given) or when ``timeout_s`` has elapsed, whichever is
     first. Raises ``TopicSetupError`` if the topic does not appear within the timeout.
+    ``from_beginning=False`` starts at the end offsets; on the local Tansu broker these point just after
+    the start of each partition's last batch, so that batch's records show up again.
     """
     if expected_count is not None and expected_count < 0:
         raise KafkaConfigError(f"expected_count must be >= 0, got {expected_count}")

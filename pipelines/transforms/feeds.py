@@ -8,7 +8,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from connectors.errors import HttpStatusError
+from connectors.errors import HttpStatusError, MalformedFeedError
 from connectors.failures import Failure
 from connectors.feeds.parse import STAGE, parse_feed
 from connectors.http_types import CapturedResponse
@@ -27,7 +27,14 @@ def _parse(response: CapturedResponse) -> Iterator[Any]:
         return
     counter("feeds.parsed").inc()
     if parsed.warning:
+        # The recovered items are used, and the feed is reported: entries after the break may be lost.
         counter("feeds.malformed_with_entries").inc()
+        error = MalformedFeedError(
+            f"malformed feed, {len(parsed.items)} entries recovered, later ones may be lost: {parsed.warning}"
+        )
+        yield dead_letter(
+            Failure.from_exception(STAGE, response.url, error, response.captured_at, response.source_ref, response.body)
+        )
     counter("feeds.entries_without_link").inc(parsed.skipped_entries)
     counter("feeds.items").inc(len(parsed.items))
     yield from parsed.items

@@ -39,7 +39,12 @@ def test_articles_revisions_and_repeats(replayed: tuple[SinkContents, RunReport,
     by_url = {}
     for article in contents.articles:
         by_url.setdefault(article.canonical_url, []).append(article)
-    assert sorted(by_url) == ["https://a.example/kremlin", "https://a.example/rates", "https://b.example/drones"]
+    assert sorted(by_url) == [
+        "https://a.example/kremlin",
+        "https://a.example/rates",
+        "https://b.example/drones",
+        "https://d.example/rates",
+    ]
     rates = sorted(by_url["https://a.example/rates"], key=lambda a: a.revision)
     assert [a.revision for a in rates] == [1, 2] and rates[1].title == "Rates up by a quarter point"
     assert len({a.article_id for a in rates}) == 1
@@ -57,6 +62,7 @@ def test_stories_group_outlets_and_keep_unrelated_apart(
     story_of = {a.canonical_url: a.story_id for a in contents.articles}
     assert story_of["https://a.example/kremlin"] == story_of["https://b.example/drones"]
     assert story_of["https://a.example/rates"] != story_of["https://a.example/kremlin"]
+    assert story_of["https://a.example/rates"] == story_of["https://d.example/rates"]
     kremlin = next(s for s in contents.stories if s.story_id == story_of["https://a.example/kremlin"])
     assert kremlin.outlets == ("a.example", "b.example") and kremlin.article_count == 2
     created = [e for e in contents.events if e.event_type == "created"]
@@ -70,6 +76,7 @@ def test_every_bad_input_is_a_dead_letter_and_counts_balance(
     dead = {(d.stage, d.error_type, d.identity) for d in contents.dead_letters}
     assert dead == {
         ("parse-feed", "FeedParseError", "https://c.example/rss.xml"),
+        ("parse-feed", "MalformedFeedError", "https://d.example/rss.xml"),
         ("join-archive", "NotCapturedError", "https://a.example/missing"),
         ("extract-article", "EmptyExtractionError", "https://a.example/video"),
         ("extract-article", "HttpStatusError", "https://a.example/gone"),
@@ -77,7 +84,7 @@ def test_every_bad_input_is_a_dead_letter_and_counts_balance(
     # in = out + dropped + dead letters, stage by stage
     for name, (count_in, count_out) in report.balances().items():
         assert count_in == count_out, name
-    page_captures = 7
+    page_captures = 8
     assert report.get("pages.tasks") == page_captures
     assert len(contents.articles) + report.get("articles.exact_repeats") + 2 == page_captures
 

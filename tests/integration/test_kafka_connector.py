@@ -99,6 +99,18 @@ def test_keyed_records_round_trip_with_headers_and_order(kafka_config: KafkaConf
     _assert_per_key_order(received)
 
 
+def test_read_topic_without_expected_count_reads_until_the_timeout(kafka_config: KafkaConfig) -> None:
+    topic = TopicNames.from_config(kafka_config).stories
+    ensure_topics(kafka_config, [TopicSpec(topic, partitions=2)])
+    _produce(kafka_config, topic, 7)
+
+    received = read_topic(kafka_config, topic, timeout_s=1.5)
+
+    assert len(received) == 7
+    assert {m.header("ce_subject") for m in received} == set(KEYS)
+    assert received[0].header("no-such-header") is None
+
+
 def test_confluent_kafka_reads_what_the_writer_wrote(kafka_config: KafkaConfig) -> None:
     confluent_kafka = pytest.importorskip("confluent_kafka")
     topic = TopicNames.from_config(kafka_config).story_events

@@ -42,7 +42,7 @@ def replayed(tmp_path: Path, kafka_config: KafkaConfig) -> tuple[SinkContents, d
     files = read_sink(str(tmp_path / "out"), topics)
     expected = {
         "articles": len(files.articles),
-        "stories": sum(1 for _ in open(tmp_path / "out" / f"{topics.stories}.jsonl")),
+        "stories": len((tmp_path / "out" / f"{topics.stories}.jsonl").read_bytes().splitlines()),
         "story_events": len(files.events),
         "dead_letters": len(files.dead_letters),
     }
