@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import html
 import io
+import itertools
 import json
 import re
 import sys
@@ -260,7 +261,10 @@ def load_schedule(path: Path, outlets: dict[str, Outlet]) -> Schedule:
     for item in raw.get("malformed_feeds", []):
         if item["outlet"] not in outlets:
             raise SampleError(f"{where}: unknown outlet {item['outlet']!r}")
-        malformed[(item["outlet"], parse_time(item["at"], where))] = float(item["keep_fraction"])
+        keep = float(item["keep_fraction"])
+        if not 0.0 < keep < 1.0:
+            raise SampleError(f"{where}: keep_fraction must be between 0 and 1 (exclusive)")
+        malformed[(item["outlet"], parse_time(item["at"], where))] = keep
     low, high = (int(v) for v in raw["page_delay_minutes"])
     return Schedule(
         start=parse_time(raw["start"], where),
@@ -431,8 +435,7 @@ def _feed_item_id(article: Article) -> str:
 def render_rss(outlet: Outlet, items: Sequence[tuple[Article, Version]], built: datetime) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:atom="http://www.w3.org/2005/Atom">',
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">',
         "<channel>",
         f"<title>{xml_escape(outlet.name)}</title>",
         f"<link>{xml_escape(outlet.home)}</link>",
@@ -598,7 +601,7 @@ def render_page(article: Article, version: Version) -> bytes:
     parts.append(
         '<aside class="related"><h2>Most read</h2><ul>'
         '<li><a href="/newsletters">Sign up to our morning briefing</a></li>'
-        '<li><a href="/puzzles">Today’s crossword</a></li>'
+        '<li><a href="/puzzles">Today\u2019s crossword</a></li>'
         '<li><a href="/weather">Weather forecast</a></li></ul></aside>\n'
     )
     parts.append("</main>\n")
@@ -688,8 +691,9 @@ def plan_captures(outlets: dict[str, Outlet], articles: Sequence[Article], sched
             raise SampleError(f"{article.source}: never listed by a well-formed feed poll")
         fetch_times = [first_listed[article.url] + _page_delay(article.url, schedule)]
         if article.revision is not None:
-            if article.revision.captured <= fetch_times[0]:
-                raise SampleError(f"{article.source}: revision captured before the first fetch")
+            if article.revision.updated <= fetch_times[0]:
+                # otherwise both fetches would see the corrected text and the edit would be invisible
+                raise SampleError(f"{article.source}: revision.updated must come after the first fetch")
             fetch_times.append(article.revision.captured)
         for at in fetch_times:
             version = article.version_at(at)
@@ -766,8 +770,12 @@ def write_warc(captures: Sequence[Capture], out: BinaryIO, outlets: dict[str, Ou
             [
                 ("Host", split.netloc),
                 ("User-Agent", USER_AGENT),
-                ("Accept", "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
-                 if capture.kind == "feed" else "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),
+                (
+                    "Accept",
+                    "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
+                    if capture.kind == "feed"
+                    else "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+                ),
                 ("Connection", "close"),
             ],
             is_http_request=True,
@@ -858,7 +866,7 @@ def expected_facts(
     initial = [a.published for a in kremlin if a.development == "initial"]
     follow_up = [a.published for a in kremlin if a.development == "follow-up"]
     kremlin_pages = sorted(c.at for c in pages if c.article is not None and c.article.story == "kremlin-drone")
-    gaps = [later - earlier for earlier, later in zip(kremlin_pages, kremlin_pages[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(kremlin_pages)]
 
     wire_groups: dict[str, list[str]] = {}
     for a in articles:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import itertools
 import json
 import re
 import shutil
@@ -86,9 +87,7 @@ def read_warc(path: Path) -> list[Record]:
 
 
 def run_build(out: Path) -> Path:
-    subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--out", str(out)], check=True, capture_output=True, timeout=120
-    )
+    subprocess.run([sys.executable, str(BUILD_SCRIPT), "--out", str(out)], check=True, capture_output=True, timeout=120)
     return out.with_name(out.name.removesuffix(".warc.gz") + ".expected.json")
 
 
@@ -344,23 +343,25 @@ def published(rec: Record) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def test_kremlin_story_fades_and_resurfaces(
-    pages_by_url: dict[str, list[Record]], expected: dict[str, Any]
-) -> None:
+def day(n: int) -> datetime:
+    return datetime(2023, 5, n, tzinfo=timezone.utc)
+
+
+def test_kremlin_story_fades_and_resurfaces(pages_by_url: dict[str, list[Record]], expected: dict[str, Any]) -> None:
     urls = expected["stories"]["kremlin-drone"]["urls"]
     by_url = {a["url"]: a for a in expected["articles"]}
     times = sorted((published(pages_by_url[u][0]), by_url[u]["outlet"]) for u in urls)
 
-    early = {outlet for t, outlet in times if datetime(2023, 5, 3, tzinfo=timezone.utc) <= t < datetime(2023, 5, 5, tzinfo=timezone.utc)}
-    late = {outlet for t, outlet in times if datetime(2023, 5, 7, tzinfo=timezone.utc) <= t < datetime(2023, 5, 9, tzinfo=timezone.utc)}
+    early = {outlet for t, outlet in times if day(3) <= t < day(5)}
+    late = {outlet for t, outlet in times if day(7) <= t < day(9)}
     assert len(early) >= 4
     assert len(late) >= 2
-    gaps = [b[0] - a[0] for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(times)]
     assert max(gaps) > timedelta(hours=48)
 
     # the quiet spell holds in capture time too: no Kremlin page fetched for over 48 hours
     fetched = sorted(r.at for u in urls for r in pages_by_url[u])
-    assert max(b - a for a, b in zip(fetched, fetched[1:], strict=False)) > timedelta(hours=48)
+    assert max(b - a for a, b in itertools.pairwise(fetched)) > timedelta(hours=48)
 
     by_day = expected["kremlin_story"]["urls_by_published_day"]
     assert sorted(u for day in by_day.values() for u in day) == sorted(urls)

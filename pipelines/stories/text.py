@@ -5,26 +5,27 @@ Pure Python, no third-party imports. Everything here is a deterministic function
 Tokenisation rules:
 
 - Words are runs of Unicode word characters (``\\w``); digits-only runs are kept (years, counts and flight
-  numbers identify stories), underscores split words.
+  numbers identify stories). An apostrophe splits a word (``korea's`` -> ``korea`` + the stop word ``s``).
 - Words are lowercased, English stop words and one-letter words are dropped, and a light suffix stripper folds
-  plurals and possessives (``missiles`` -> ``missile``, ``korea's`` -> ``korea``). It is English-only; for
-  other languages it is a no-op on most words, which is fine for TF-IDF within one language.
+  plurals (``missiles`` -> ``missile``). It is English-only; for other languages it is a no-op on most words,
+  which is fine for TF-IDF within one language.
 - Scripts written without spaces (Chinese, Japanese kana/kanji, Thai) are split into overlapping character
   bigrams so a sentence does not become one giant token.
 - Words longer than :data:`MAX_WORD_CHARS` (URLs, base64, minified junk) are dropped.
-- The caller caps the number of characters fed in (see ``StoryConfig.max_text_chars``), so a gigantic body
-  costs no more than its capped lead.
+- The caller caps the number of characters fed in (see ``StoryConfig.body_chars``), so a gigantic body costs
+  no more than its capped lead.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Iterable
 
 MAX_WORD_CHARS = 40
 
-_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_WORD_RE = re.compile(r"\w+")
 _NO_SPACE_SCRIPT_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f\uf900-\ufaff]")
 
 _STOP_TEXT = """
@@ -52,9 +53,7 @@ STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 
 
 def stem(word: str) -> str:
-    """Fold common English inflections: possessive ``'s``, plurals, and a few ``-ies``/``-es`` forms."""
-    if word.endswith(("'s", "\u2019s")):
-        word = word[:-2]
+    """Fold common English plurals (``-s``, ``-es``, ``-ies``); other words pass unchanged."""
     n = len(word)
     if n <= 3 or not word.isascii():
         return word
@@ -67,60 +66,85 @@ def stem(word: str) -> str:
     return word
 
 
-def _split_no_space(word: str) -> Iterator[str]:
+def _split_no_space(word: str) -> list[str]:
     """Character bigrams for runs in scripts written without spaces; other runs pass through whole."""
-    start = 0
+    out: list[str] = []
     run: list[str] = []
-    for i, ch in enumerate(word):
+    plain: list[str] = []
+    for ch in word:
         if _NO_SPACE_SCRIPT_RE.match(ch):
-            if not run and i > start:
-                yield word[start:i]
+            if plain:
+                out.append("".join(plain))
+                plain = []
             run.append(ch)
-        elif run:
-            yield from _bigrams(run)
-            run = []
-            start = i
+        else:
+            if run:
+                out.extend(_bigrams(run))
+                run = []
+            plain.append(ch)
     if run:
-        yield from _bigrams(run)
-    elif start < len(word):
-        yield word[start:]
+        out.extend(_bigrams(run))
+    if plain:
+        out.append("".join(plain))
+    return out
 
 
-def _bigrams(chars: list[str]) -> Iterator[str]:
+def _bigrams(chars: list[str]) -> list[str]:
     if len(chars) == 1:
-        yield chars[0]
-        return
-    for i in range(len(chars) - 1):
-        yield chars[i] + chars[i + 1]
+        return chars
+    return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
+
+
+def _term(piece: str) -> str:
+    """The term of one lowercased piece, or "" when it is dropped."""
+    if len(piece) > MAX_WORD_CHARS or (len(piece) < 2 and piece.isascii()) or piece in STOP_WORDS:
+        return ""
+    if piece.isdigit():
+        return piece
+    term = stem(piece)
+    return "" if term in STOP_WORDS else sys.intern(term)
+
+
+# Memo of word -> term ("" = dropped, _MULTI = several terms, see _MULTI_TERMS). A pure function's cache:
+# clearing it never changes results. Bounded so an endless stream of new words cannot grow it forever.
+_MULTI = "\x00multi"
+_CACHE: dict[str, str] = {}
+_MULTI_TERMS: dict[str, tuple[str, ...]] = {}
+_CACHE_LIMIT = 400_000
+
+
+def _analyse(word: str) -> str:
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+        _MULTI_TERMS.clear()
+    if not word.isascii() and _NO_SPACE_SCRIPT_RE.search(word):
+        pieces = tuple(t for t in (_term(p) for p in _split_no_space(word)) if t)
+        _MULTI_TERMS[word] = pieces
+        _CACHE[word] = _MULTI
+        return _MULTI
+    term = _term(word)
+    _CACHE[word] = term
+    return term
 
 
 def tokens(text: str, limit: int | None = None) -> list[str]:
     """Content tokens of ``text`` in order (lowercased, stop words dropped, stemmed), at most ``limit``."""
-    out: list[str] = []
     if not text:
-        return out
-    stop = STOP_WORDS
-    for match in _WORD_RE.finditer(text):
-        raw = match.group()
-        if len(raw) > MAX_WORD_CHARS:
-            continue
-        word = raw.lower()
-        pieces: Iterable[str] = (word,)
-        if not word.isascii() and _NO_SPACE_SCRIPT_RE.search(word):
-            pieces = _split_no_space(word)
-        for piece in pieces:
-            if len(piece) < 2 and piece.isascii():
-                continue
-            if piece in stop:
-                continue
-            term = piece
-            if not piece.isdigit():
-                term = stem(piece)
-                if term in stop:
-                    continue
-            out.append(term)
-            if limit is not None and len(out) >= limit:
-                return out
+        return []
+    out: list[str] = []
+    append = out.append
+    get = _CACHE.get
+    for word in _WORD_RE.findall(text.lower()):
+        term = get(word)
+        if term is None:
+            term = _analyse(word)
+        if term:
+            if term is _MULTI:
+                out.extend(_MULTI_TERMS[word])
+            else:
+                append(term)
+    if limit is not None and len(out) > limit:
+        del out[limit:]
     return out
 
 
