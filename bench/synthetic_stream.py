@@ -257,15 +257,15 @@ def _rss_mb() -> float:
 
 def floor_rate(stream: SyntheticStream, config: StoryConfig, limit: int) -> tuple[float, int]:
     """Articles/s of a loop that only tokenises the fields the core reads, with the same caps."""
-    cap = config.max_text_chars
+    head = config.head_chars
     elapsed = 0.0
     n = 0
     total = 0
     for article in itertools.islice(stream.articles(), limit):
         start = time.perf_counter()
-        total += len(textmod.tokens(article.title[:cap], 64))
-        total += len(textmod.tokens(article.summary[:cap], 200))
-        total += len(textmod.tokens(article.text[:cap], config.body_tokens))
+        total += len(textmod.tokens(article.title[:head]))
+        total += len(textmod.tokens(article.summary[:head]))
+        total += len(textmod.tokens(article.text[: config.body_chars]))
         elapsed += time.perf_counter() - start
         n += 1
     return n / elapsed, total

@@ -14,9 +14,9 @@ from apache_beam.pvalue import PCollection
 from connectors.failures import Failure
 from connectors.urls import canonical_url
 from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.replay_join import pair_captures
+from pipelines.replay_join import pair_captures, redirect_edge, resolve_redirects
 from pipelines.stories.transform import EVENTS, STORIES, AssignStoriesBatch
-from pipelines.transforms.archive import FEEDS, PAGES, ReadArchives
+from pipelines.transforms.archive import FEEDS, PAGES, REDIRECTS, ReadArchives
 from pipelines.transforms.articles import ExtractArticles
 from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
 from pipelines.transforms.dedupe import DedupeRevisions
@@ -44,9 +44,12 @@ def _pair(keyed: tuple[str, dict[str, Any]]) -> Any:
             yield outcome
 
 
-def pair_archived_pages(items: PCollection, pages: PCollection) -> beam.pvalue.DoOutputsTuple:
-    """Join feed items with archived page captures on the canonical URL."""
-    sightings = items | "KeyItemsByUrl" >> beam.Map(lambda i: (canonical_url(i.link), i))
+def pair_archived_pages(items: PCollection, pages: PCollection, redirects: PCollection) -> beam.pvalue.DoOutputsTuple:
+    """Join feed items with archived page captures on the canonical URL, following archived redirects."""
+    hops = redirects | "RedirectEdges" >> beam.Map(redirect_edge)
+    sightings = items | "KeyItemsByUrl" >> beam.Map(
+        lambda i, edges: (resolve_redirects(canonical_url(i.link), edges), i), edges=beam.pvalue.AsDict(hops)
+    )
     captures = pages | "KeyPagesByUrl" >> beam.Map(lambda r: (canonical_url(r.url), r))
     return (
         {"sightings": sightings, "captures": captures}
@@ -58,7 +61,7 @@ def pair_archived_pages(items: PCollection, pages: PCollection) -> beam.pvalue.D
 def build_replay(pipeline: beam.Pipeline, config: ReplayConfig) -> StoryStreams:
     read = pipeline | "Archives" >> beam.Create(sorted(config.archives)) | ReadArchives(config.max_body_bytes)
     feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds()
-    paired = pair_archived_pages(feeds.items, read[PAGES])
+    paired = pair_archived_pages(feeds.items, read[PAGES], read[REDIRECTS])
     extracted = paired.tasks | "ExtractArticles" >> ExtractArticles(config.min_text_chars)
     distinct = extracted.articles | "DedupeRevisions" >> DedupeRevisions()
     assigned = distinct | "AssignStories" >> AssignStoriesBatch(config.stories)

@@ -7,15 +7,36 @@ sighting; a listed URL without any capture becomes a ``NotCapturedError`` failur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from urllib.parse import urljoin
 
 from connectors.errors import NotCapturedError
 from connectors.failures import Failure
 from connectors.feeds.parse import FeedItem
 from connectors.http_types import CapturedResponse
+from connectors.urls import canonical_url
 from pipelines.normalise import PageTask
 
 STAGE = "join-archive"
+MAX_REDIRECT_HOPS = 10
+
+
+def redirect_edge(response: CapturedResponse) -> tuple[str, str]:
+    """(canonical URL, canonical target) of an archived 3xx response."""
+    target = urljoin(response.url, response.header("Location") or "")
+    return canonical_url(response.url), canonical_url(target)
+
+
+def resolve_redirects(url: str, redirects: Mapping[str, str]) -> str:
+    """Follow archived redirect hops from a canonical URL to the URL whose page was captured (cycles stop)."""
+    seen = {url}
+    for _ in range(MAX_REDIRECT_HOPS):
+        target = redirects.get(url)
+        if target is None or target in seen:
+            return url
+        seen.add(target)
+        url = target
+    return url
 
 
 def pair_captures(

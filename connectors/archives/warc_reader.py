@@ -28,7 +28,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _UNKNOWN = "<unknown>"
 
-ResponseKind = Literal["feed", "page", "other"]
+ResponseKind = Literal["feed", "page", "redirect", "other"]
 _FEED_TYPES = frozenset(
     {
         "application/rss+xml",
@@ -66,7 +66,9 @@ def check_readable(path: str) -> None:
 
 
 def classify(response: CapturedResponse) -> ResponseKind:
-    """Whether a response is a feed, an article page, or neither, from its content type (then its body)."""
+    """Whether a response is a redirect hop, a feed, an article page, or neither (content type, then body)."""
+    if 300 <= response.status < 400 and response.header("Location"):
+        return "redirect"
     media_type = response.media_type
     if media_type in _FEED_TYPES or media_type.endswith(("+xml", "/xml")):
         return "feed"

@@ -7,27 +7,43 @@ returns.
 How an article is assigned (:meth:`StoryAssigner.assign`)
 -------------------------------------------------------
 1. **Clock.** The stream clock is the largest ``first_seen_at`` seen so far. Each call first advances it to
-   the article's ``first_seen_at`` and expires/dorms stories exactly like :meth:`StoryAssigner.advance` (those
+   the article's ``first_seen_at`` and ages stories exactly like :meth:`StoryAssigner.advance` (those
    snapshots and events come first in the returned :class:`Assignment`). An *out-of-order* article
-   (``first_seen_at`` older than the clock) is still assigned, against the current state, with the clock left
-   where it is: its snapshots carry ``updated_at`` = the clock, and stories that expired meanwhile cannot be
-   joined. Out-of-order input is therefore accepted but breaks the replay guarantee only for that article.
+   (``first_seen_at`` older than the clock) is still assigned, against the current state, and the clock is
+   left where it is: its snapshots and events carry the clock as ``updated_at``/``event_time``, and stories
+   that expired meanwhile cannot be joined. ``first_seen_at`` is set by storywire itself, so it is trusted as
+   the clock (a far-future ``first_seen_at`` would expire everything).
 2. **Redelivery / revision.** An ``article_id`` already assigned to a live story keeps its story. A higher
    ``revision`` produces a new snapshot (headline refreshed if it was the headline article) and an ``updated``
    event; the same or a lower revision is a redelivery and changes nothing (no snapshot, no event).
-3. **Exact duplicate.** A non-empty ``content_hash`` equal to an earlier live article's hash (another
+3. **Exact duplicate.** A non-empty ``content_hash`` equal to the hash of an earlier live article (another
    ``article_id``, e.g. a syndicated wire copy) joins that article's story with ``duplicate_of`` = the
-   original ``article_id``. A duplicate adds its outlet to the outlet list and counts in ``article_count``,
-   but it is not new coverage: it does not move the centroid, the document frequencies, or the trending
-   counter.
-4. **Similarity.** Otherwise the article's field-weighted TF-IDF vector (title weighted up, summary, the lead
-   of the body) is compared by cosine to the centroids of the live stories that share one of its most specific
-   terms (inverted index, so cost does not grow with the number of live stories), multiplied by a time factor
-   (1 within ``time_grace`` of the story's time span, then ``exp(-excess / time_scale)``). The best story
-   scoring at least ``threshold`` is joined; otherwise the article starts a new story. Stories whose language
-   differs from the article's (both known) are never candidates. Document frequencies are updated online after
-   each article; they are counted in two generations rotated every ``horizon`` of stream time, so the
-   vocabulary held in memory stays bounded.
+   original ``article_id``.
+4. **Near duplicate.** Otherwise, if the article's body (or title + summary + body when the body is short) has
+   at least 8 word 3-shingles, a bottom-k MinHash sketch of them is compared with the sketches of live
+   articles sharing one of its smallest hashes; an estimated Jaccard similarity of at least
+   ``near_duplicate_jaccard`` makes it a duplicate of the most similar one (ties: the earliest).
+   Duplicates (exact or near) add their outlet to the story and count in ``article_count``, but they are not
+   new coverage: they do not move the centroid, the document frequencies or the trending counter.
+5. **Similarity.** Otherwise the article's TF-IDF vector (title, summary, lead of the body and the rest of the
+   body weighted separately, sublinear term frequencies, its ``article_terms`` strongest terms, unit length)
+   is compared by cosine with the centroids of the live stories that share one of its ``query_terms`` most
+   specific terms (an inverted index over the stories' own most specific terms, so the cost does not grow
+   with the number of live stories). The cosine is multiplied by a time factor: 1 within ``time_grace`` of
+   the story's time span, then ``exp(-excess / time_scale)``. The best story scoring at least ``threshold``
+   is joined (ties: the older story); otherwise the article starts a new story. Stories whose language
+   differs from the article's (both known) are never candidates.
+6. **Merge.** When a second story also scores at least ``merge_threshold`` for the article and the two
+   centroids have a cosine of at least ``merge_threshold``, the smaller story (fewer articles; ties: the
+   younger) is merged into the larger one, which the article then joins: the absorbed story gets a last
+   snapshot with status ``merged`` and ``merged_into``; the survivor gets a ``merged`` event whose
+   ``related_story_id`` is the absorbed story. Later revisions/duplicates of the absorbed story's articles
+   go to the survivor.
+
+Document frequencies are updated online after each non-duplicate article (no fitting first). They are counted
+in two generations rotated every ``horizon`` of stream time, so the vocabulary held stays bounded and IDF
+follows the recent stream. A centroid is the sum of its articles' unit vectors, weighted with the IDF of the
+time each article arrived.
 
 Times
 -----
@@ -35,29 +51,31 @@ The *article time* used for clustering and dormancy is ``published_at`` when pre
 ``first_seen_at``. Plausible means: not before 1990-01-01 (this catches the 1970 epoch of broken feeds) and
 not later than ``first_seen_at + future_tolerance`` (a publisher cannot publish after we saw the item; a
 little slack covers clock skew). Naive datetimes are taken as UTC. ``Story.first_seen_at``/``last_seen_at``
-are the min/max article times of the story; ``updated_at`` is the stream clock when the snapshot was made.
+are the min/max article times of the story; ``updated_at`` and ``event_time`` are the stream clock.
 
 Lifecycle
 ---------
 - ``created``: an article starts a story (snapshot version 1).
-- ``updated``: an article (new, duplicate or revision) joins a story.
-- ``resurfaced``: *instead of* ``updated``, when the joining article's time is at least ``dormancy`` after the
-  story's latest article time, or the story had been marked dormant. ``detail`` says how long it slept.
+- ``updated``: an article (new, duplicate or revision) joins a story; ``detail`` says which.
+- ``resurfaced``: *instead of* ``updated``, when the joining article's time is at least ``dormancy`` after
+  the story's latest article time, or the story had been marked dormant. ``detail`` says how long it slept.
 - ``trending``: after ``updated``/``resurfaced``, when the story has at least ``trending_min_articles``
-  new-coverage articles from at least ``trending_min_outlets`` outlets within ``trending_window``; once per
-  episode (re-armed when the window count drops below the threshold again).
-- dormant: when no article joined for ``dormancy`` of stream time the story gets a snapshot with status
+  new-coverage articles from at least ``trending_min_outlets`` outlets within ``trending_window`` (article
+  time); once per episode, re-armed when the window holds fewer than ``trending_min_articles`` again.
+- ``merged``: see step 6.
+- dormant: when no article joined for ``dormancy`` of stream time, the story gets a snapshot with status
   ``dormant`` (the schema has no event type for it, so no event).
-- ``expired``: after ``horizon`` of stream time without a new article, the story is dropped from memory with a
-  final snapshot (status ``expired``) and an ``expired`` event. A later article can never join it again.
+- ``expired``: after ``horizon`` of stream time without an article, the story is dropped from memory with a
+  final snapshot (status ``expired``) and an ``expired`` event. Nothing can join it again.
 
-Ids
----
+Ids and determinism
+-------------------
 ``story_id`` = ``"s_"`` + the first 24 hex digits of sha256(first article_id). ``event_id`` = ``"e_"`` + 32
-hex digits of sha256(story_id, event type, article_id, story version, event time). Every iteration over
-collections follows insertion or explicit sort order, so the same input sequence gives the same output in any
-process (no dependence on ``PYTHONHASHSEED``). If an expired story's first article is re-sent later, the new
-story gets the same ``story_id`` again (versions restart at 1); event ids stay distinct (the time differs).
+hex digits of sha256(story_id, event type, article_id, story version, event time). Every iteration follows
+insertion or explicit sort order, hashing is sha256/crc32 (never Python's salted ``hash``), and float sums
+that feed a decision use ``math.fsum``, so the same input sequence gives the same output in any process. If
+an expired story's first article is sent again later, the new story gets the same ``story_id`` (versions
+restart at 1); its event ids still differ (the time differs).
 
 Bad input (never raises for a well-typed :class:`~schemas.records.Article`)
 -------------------------------------------------------------------------
@@ -65,48 +83,62 @@ Bad input (never raises for a well-typed :class:`~schemas.records.Article`)
   is enough to cluster.
 - Nothing usable at all (no content token in title, summary or body, e.g. empty or pure punctuation): the
   article still gets a story of its own (every article carries a ``story_id``), unless its ``content_hash``
-  makes it an exact duplicate. Such a story has no terms, so nothing else can join it by similarity.
-- Missing, future (beyond ``future_tolerance``) or pre-1990 ``published_at``: ``first_seen_at`` is used
-  instead.
+  makes it an exact duplicate. Such a story has no terms, so nothing can join it by similarity.
+- Missing, future (beyond ``future_tolerance``) or pre-1990 ``published_at``: ``first_seen_at`` is used.
 - Non-English text: tokenised the same way (Unicode words; character bigrams for Chinese, Japanese and Thai);
   stop words and stemming are English-only, which only costs precision. Languages are never mixed in a story
-  when both languages are known.
-- Gigantic bodies: only the first ``max_text_chars`` characters and ``body_tokens`` tokens are read.
-- Empty ``content_hash``: no exact-duplicate detection for that article.
+  when both are known.
+- Gigantic bodies: only the first ``body_chars`` characters of the body (``head_chars`` of title and summary)
+  are read, so an article costs at most that much.
+- Empty ``content_hash``: no exact-duplicate detection for that article (near duplicates still work).
+
+Tuning
+------
+The similarity defaults were tuned on the OLDER half (stream order) of the NewsCluster development set only;
+``bench/stories.py`` reports the held-out newer half.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
-from collections import OrderedDict, deque
-from collections.abc import Iterable
+import zlib
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 
 from pipelines.stories import text as textmod
 from schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
 
-__all__ = ["Assignment", "StoryAssigner", "StoryConfig", "article_time", "event_id_for", "story_id_for"]
+__all__ = [
+    "Assignment",
+    "StoryAssigner",
+    "StoryConfig",
+    "article_time",
+    "event_id_for",
+    "story_id_for",
+]
 
 _MIN_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _HOUR = 3600.0
+_MIN_SHINGLES = 8
+_SHINGLE_TOKENS = 200
+_SKETCH_KEYS = 4
+_TOP_TERMS = 10
+_SECOND = itemgetter(1)
 
 
 @dataclass(frozen=True)
 class StoryConfig:
-    """Tuning of :class:`StoryAssigner`; validated on construction (``ValueError`` on nonsense).
-
-    Defaults were chosen on the older half (by publication date) of the NewsCluster development set and
-    checked on the newer half; see ``bench/stories.py``.
-    """
+    """Tuning of :class:`StoryAssigner`; validated on construction (``ValueError``/``TypeError``)."""
 
     # lifecycle
     dormancy: timedelta = timedelta(hours=48)
     """Gap after which a new article makes the story ``resurfaced`` (and idle stories become ``dormant``)."""
     horizon: timedelta = timedelta(days=30)
-    """Stories idle longer (stream time) are expired from memory; also the length of a document-frequency
-    generation."""
+    """Stories idle longer (stream time) are expired from memory; also one document-frequency generation."""
     max_article_ids: int = 50
     """Cap of ``Story.article_ids`` (the most recent ids are kept)."""
     future_tolerance: timedelta = timedelta(hours=1)
@@ -127,20 +159,31 @@ class StoryConfig:
     lead_weight: float = 1.0
     body_weight: float = 0.5
     lead_tokens: int = 120
-    """Tokens of the body counted at ``lead_weight``; the rest (up to ``body_tokens``) at ``body_weight``."""
-    body_tokens: int = 600
-    max_text_chars: int = 20_000
-    """Characters of title/summary/body read at most (gigantic bodies are truncated for speed)."""
+    """Body tokens counted at ``lead_weight``; the rest of the body (within ``body_chars``) at ``body_weight``."""
+    body_chars: int = 6_000
+    """Characters of the body read at most (gigantic bodies cost no more than this)."""
+    head_chars: int = 2_000
+    """Characters of the title and of the summary read at most."""
+    article_terms: int = 100
+    """Strongest terms kept in an article vector."""
+    merge_threshold: float | None = None
+    """Cosine above which two stories that both match an article are merged (None: never merge)."""
+    near_duplicate_jaccard: float | None = 0.8
+    """Estimated shingle Jaccard similarity that makes an article a near duplicate (None: off)."""
+    sketch_size: int = 16
+    """Hashes kept in the bottom-k MinHash sketch of an article (higher: finer Jaccard estimates)."""
 
     # index / memory
-    centroid_terms: int = 150
-    """Terms kept per story centroid (pruned by weight when it grows 50% past this)."""
-    query_terms: int = 12
-    """Most specific terms of an article used to look up candidate stories."""
-    max_candidates: int = 40
-    """Candidates scored exactly, best by index overlap."""
-    max_posting: int = 5_000
-    """Index terms shared by more live stories than this are not used for lookup (too common to help)."""
+    centroid_terms: int = 100
+    """Terms kept per story centroid (pruned to this when it grows to twice as many)."""
+    query_terms: int = 10
+    """Most specific terms of an article used to look up candidate stories (and indexed for its story)."""
+    index_terms: int = 60
+    """Most index terms a story contributes to the inverted index."""
+    max_candidates: int = 20
+    """Candidates scored exactly, best by the number of shared index terms."""
+    max_posting: int = 2_000
+    """Index terms shared by more live stories than this are not used for look-up (too common to help)."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -158,27 +201,36 @@ class StoryConfig:
                 raise ValueError(f"{name} must be positive, got {value}")
         if self.horizon < self.dormancy:
             raise ValueError(f"horizon ({self.horizon}) must not be shorter than dormancy ({self.dormancy})")
-        if not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        for name in ("threshold", "merge_threshold", "near_duplicate_jaccard"):
+            value = getattr(self, name)
+            if value is None and name != "threshold":
+                continue
+            if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
         for name in ("title_weight", "summary_weight", "lead_weight", "body_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         for name in (
             "max_article_ids",
             "trending_min_articles",
             "trending_min_outlets",
             "lead_tokens",
+            "body_chars",
+            "head_chars",
+            "article_terms",
+            "sketch_size",
             "centroid_terms",
             "query_terms",
+            "index_terms",
             "max_candidates",
             "max_posting",
-            "max_text_chars",
         ):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if self.body_tokens < self.lead_tokens:
-            raise ValueError("body_tokens must be >= lead_tokens")
+        if self.sketch_size < _SKETCH_KEYS:
+            raise ValueError(f"sketch_size must be >= {_SKETCH_KEYS}")
 
 
 @dataclass(frozen=True)
@@ -222,18 +274,30 @@ def article_time(article: Article, future_tolerance: timedelta = timedelta(hours
     return published
 
 
-def _hours(delta: timedelta) -> str:
+def _duration(delta: timedelta) -> str:
     hours = delta.total_seconds() / _HOUR
     if hours >= 72:
         return f"{hours / 24:.0f}d"
     return f"{hours:.0f}h"
 
 
-@dataclass
-class _Features:
-    """An article's term weights (sublinear, field-weighted, before IDF)."""
+def sketch(toks: list[str], size: int) -> tuple[int, ...]:
+    """Bottom-``size`` MinHash sketch (ascending crc32 values) of the word 3-shingles of ``toks``."""
+    if len(toks) < _MIN_SHINGLES + 2:
+        return ()
+    toks = toks[:_SHINGLE_TOKENS]
+    crc = zlib.crc32
+    hashes = {crc(f"{a} {b} {c}".encode()) for a, b, c in zip(toks, toks[1:], toks[2:], strict=False)}
+    return tuple(heapq.nsmallest(size, hashes))
 
-    weights: dict[str, float]
+
+def sketch_jaccard(a: tuple[int, ...], b: tuple[int, ...], size: int) -> float:
+    """Jaccard estimate from two bottom-k sketches: shared share of the union's bottom-k."""
+    union = heapq.nsmallest(size, set(a) | set(b))
+    if not union:
+        return 0.0
+    both = set(a) & set(b)
+    return sum(1 for h in union if h in both) / len(union)
 
 
 @dataclass(eq=False)
@@ -246,19 +310,30 @@ class _StoryState:
     last_clock: datetime
     headline: str
     headline_article: str
+    recent_ids: deque[str]
     centroid: dict[str, float] = field(default_factory=dict)
-    norm: float = 0.0
-    norm_dirty: bool = True
-    recent_ids: deque[str] = field(default_factory=deque)
+    norm2: float = 0.0
+    index_terms: dict[str, None] = field(default_factory=dict)
     article_ids: list[str] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
+    sketch_keys: list[int] = field(default_factory=list)
     outlets: dict[str, None] = field(default_factory=dict)
+    outlets_sorted: tuple[str, ...] = ()
     article_count: int = 0
     version: int = 0
     status: StoryStatus = "active"
     recent: deque[tuple[datetime, str]] = field(default_factory=deque)
     trending: bool = False
     merged_into: str | None = None
+
+
+@dataclass(frozen=True)
+class _Original:
+    """What the duplicate indexes remember of a live article."""
+
+    article_id: str
+    seq: int
+    sketch: tuple[int, ...]
 
 
 class StoryAssigner:
@@ -272,15 +347,19 @@ class StoryAssigner:
         # Live stories ordered by last activity (stream clock): active ones, then dormant ones.
         self._active: OrderedDict[int, None] = OrderedDict()
         self._dormant: OrderedDict[int, None] = OrderedDict()
-        self._article_story: dict[str, tuple[int, int]] = {}  # article_id -> (story seq, revision)
+        self._article_story: dict[str, tuple[int, int, str | None]] = {}  # id -> (seq, revision, duplicate_of)
         self._hash_index: dict[str, tuple[str, int]] = {}  # content_hash -> (article_id, story seq)
-        self._postings: dict[str, dict[int, None]] = {}  # term -> story seqs whose centroid has it
+        self._sketch_index: dict[int, list[_Original]] = {}  # one of the smallest shingle hashes -> articles
+        self._postings: dict[str, dict[int, None]] = {}  # index term -> story seqs
         # Document frequencies in two generations (previous + current), rotated every horizon.
         self._df_prev: dict[str, int] = {}
         self._df_cur: dict[str, int] = {}
         self._n_prev = 0
         self._n_cur = 0
         self._generation_start: datetime | None = None
+        # IDF memo, cleared whenever the document count has grown by 2% (a deterministic schedule).
+        self._idf_cache: dict[str, float] = {}
+        self._idf_n = -1
 
     def __len__(self) -> int:
         """Live stories held in memory (active and dormant)."""
@@ -314,6 +393,7 @@ class StoryAssigner:
             self._df_prev, self._df_cur = self._df_cur, {}
             self._n_prev, self._n_cur = self._n_cur, 0
             self._generation_start = now
+            self._idf_n = -1
         stories: list[Story] = []
         events: list[StoryEvent] = []
         dormant_before = now - self.config.dormancy
@@ -336,19 +416,14 @@ class StoryAssigner:
             idle = now - state.last_clock
             state.status = "expired"
             stories.append(self._snapshot(state))
-            events.append(self._event(state, "expired", None, f"idle for {_hours(idle)}"))
-            self._drop(state)
+            events.append(self._event(state, "expired", None, f"idle for {_duration(idle)}"))
+            self._forget(state)
         return tuple(stories), tuple(events)
 
-    def _drop(self, state: _StoryState) -> None:
-        """Forget an expired story and everything that points to it."""
+    def _forget(self, state: _StoryState) -> None:
+        """Drop an expired story and every index entry pointing to it."""
         del self._stories[state.seq]
-        for term in state.centroid:
-            posting = self._postings.get(term)
-            if posting is not None:
-                posting.pop(state.seq, None)
-                if not posting:
-                    del self._postings[term]
+        self._unindex_terms(state)
         for article_id in state.article_ids:
             entry = self._article_story.get(article_id)
             if entry is not None and entry[0] == state.seq:
@@ -357,6 +432,23 @@ class StoryAssigner:
             entry2 = self._hash_index.get(content_hash)
             if entry2 is not None and entry2[1] == state.seq:
                 del self._hash_index[content_hash]
+        for key in state.sketch_keys:
+            bucket = self._sketch_index.get(key)
+            if bucket is not None:
+                kept = [o for o in bucket if o.seq != state.seq]
+                if kept:
+                    self._sketch_index[key] = kept
+                else:
+                    del self._sketch_index[key]
+
+    def _unindex_terms(self, state: _StoryState) -> None:
+        postings = self._postings
+        for term in state.index_terms:
+            posting = postings.get(term)
+            if posting is not None:
+                posting.pop(state.seq, None)
+                if not posting:
+                    del postings[term]
 
     # ------------------------------------------------------------------ assignment
 
@@ -367,78 +459,135 @@ class StoryAssigner:
         article is still assigned against the current state without moving the clock back.
         """
         cfg = self.config
-        stories, events = self.advance(article.first_seen_at)
-        out_stories = list(stories)
-        out_events = list(events)
-        assert self._clock is not None
+        aged_stories, aged_events = self.advance(article.first_seen_at)
+        stories = list(aged_stories)
+        events = list(aged_events)
         t = article_time(article, cfg.future_tolerance)
 
         # 1. redelivery or revision of a known article
         known = self._article_story.get(article.article_id)
         if known is not None:
-            seq, revision = known
+            seq, revision, duplicate_of = known
             state = self._stories[seq]
-            result = article.replace(story_id=state.story_id)
-            if article.revision <= revision:
-                return Assignment(result, tuple(out_stories), tuple(out_events))
-            self._article_story[article.article_id] = (seq, article.revision)
-            if state.headline_article == article.article_id and article.title.strip():
-                state.headline = article.title.strip()
-            out_stories.append(self._snapshot(state))
-            out_events.append(self._event(state, "updated", article.article_id, f"revision {article.revision}"))
-            return Assignment(result, tuple(out_stories), tuple(out_events))
+            result = article.replace(story_id=state.story_id, duplicate_of=duplicate_of)
+            if article.revision > revision:
+                self._article_story[article.article_id] = (seq, article.revision, duplicate_of)
+                title = article.title.strip()
+                if state.headline_article == article.article_id and title:
+                    state.headline = title
+                stories.append(self._snapshot(state))
+                events.append(self._event(state, "updated", article.article_id, f"revision {article.revision}"))
+            return Assignment(result, tuple(stories), tuple(events))
 
         # 2. exact duplicate
         content_hash = article.content_hash
-        original = self._hash_index.get(content_hash) if content_hash else None
-        if original is not None:
-            original_id, seq = original
+        exact = self._hash_index.get(content_hash) if content_hash else None
+        if exact is not None and self._same_language(exact[1], article.language):
+            original_id, seq = exact
             state = self._stories[seq]
-            self._join(state, article, t, None, duplicate=True, stories=out_stories, events=out_events)
+            self._join(state, article, t, None, (), duplicate=original_id, stories=stories, events=events)
             result = article.replace(story_id=state.story_id, duplicate_of=original_id)
-            return Assignment(result, tuple(out_stories), tuple(out_events))
+            return Assignment(result, tuple(stories), tuple(events))
 
-        # 3. similarity
-        features = self._features(article)
+        head = cfg.head_chars
+        title_toks = textmod.tokens(article.title[:head] if article.title else "")
+        summary_toks = textmod.tokens(article.summary[:head] if article.summary else "")
+        body_toks = textmod.tokens(article.text[: cfg.body_chars] if article.text else "")
+
+        # 3. near duplicate
+        shingled = body_toks if len(body_toks) >= _SHINGLE_TOKENS // 2 else title_toks + summary_toks + body_toks
+        article_sketch = sketch(shingled, cfg.sketch_size) if cfg.near_duplicate_jaccard is not None else ()
+        near = self._near_duplicate(article_sketch, article.language) if article_sketch else None
+        if near is not None:
+            state = self._stories[near.seq]
+            self._join(
+                state, article, t, None, article_sketch, duplicate=near.article_id, stories=stories, events=events
+            )
+            result = article.replace(story_id=state.story_id, duplicate_of=near.article_id)
+            return Assignment(result, tuple(stories), tuple(events))
+
+        # 4. similarity (and 5. merge)
+        ranked = self._vector(title_toks, summary_toks, body_toks)
+        vec = dict(ranked)
         best: _StoryState | None = None
-        if features.weights:
-            best = self._best_story(features.weights, t, article.language)
+        if vec:
+            best, second = self._best_stories(vec, ranked, t, article.language)
+            if best is not None and second is not None:
+                best = self._merge(best, second, stories, events)
         if best is None:
-            state = self._create(article, t, features.weights)
-            out_stories.append(self._snapshot(state))
-            out_events.append(self._event(state, "created", article.article_id, "new story"))
+            state = self._create(article, t, vec, ranked, article_sketch)
+            stories.append(self._snapshot(state))
+            events.append(self._event(state, "created", article.article_id, "new story"))
         else:
             state = best
-            self._join(state, article, t, features.weights, duplicate=False, stories=out_stories, events=out_events)
-        self._count_document(features.weights)
-        return Assignment(article.replace(story_id=state.story_id), tuple(out_stories), tuple(out_events))
+            self._join(state, article, t, (vec, ranked), article_sketch, duplicate="", stories=stories, events=events)
+        self._count_document(vec)
+        return Assignment(article.replace(story_id=state.story_id, duplicate_of=None), tuple(stories), tuple(events))
 
-    def _features(self, article: Article) -> _Features:
-        cfg = self.config
-        cap = cfg.max_text_chars
-        weights: dict[str, float] = {}
-        title = article.title[:cap] if article.title else ""
-        summary = article.summary[:cap] if article.summary else ""
-        body = article.text[:cap] if article.text else ""
-        textmod.add_weighted(weights, textmod.tokens(title, 64), cfg.title_weight)
-        textmod.add_weighted(weights, textmod.tokens(summary, 200), cfg.summary_weight)
-        body_toks = textmod.tokens(body, cfg.body_tokens)
-        textmod.add_weighted(weights, body_toks[: cfg.lead_tokens], cfg.lead_weight)
-        if cfg.body_weight > 0 and len(body_toks) > cfg.lead_tokens:
-            textmod.add_weighted(weights, body_toks[cfg.lead_tokens :], cfg.body_weight)
-        return _Features(textmod.sublinear(weights))
+    # ------------------------------------------------------------------ features
 
     def _idf(self, term: str) -> float:
-        n = self._n_prev + self._n_cur
-        df = self._df_prev.get(term, 0) + self._df_cur.get(term, 0)
-        return math.log((n + 1.0) / (df + 1.0)) + 1.0
+        value = self._idf_cache.get(term)
+        if value is None:
+            n = self._n_prev + self._n_cur
+            df = self._df_prev.get(term, 0) + self._df_cur.get(term, 0)
+            value = math.log((n + 1.0) / (df + 1.0)) + 1.0
+            self._idf_cache[term] = value
+        return value
 
-    def _count_document(self, weights: dict[str, float]) -> None:
+    def _count_document(self, vec: dict[str, float]) -> None:
+        if not vec:
+            return
         df = self._df_cur
         get = df.get
-        for term in weights:
+        for term in vec:
             df[term] = get(term, 0) + 1
         self._n_cur += 1
+        n = self._n_prev + self._n_cur
+        if n >= self._idf_n + max(1, self._idf_n // 50):
+            self._idf_cache.clear()
+            self._idf_n = n
+
+    def _vector(self, title: list[str], summary: list[str], body: list[str]) -> list[tuple[str, float]]:
+        """The article's unit TF-IDF vector as (term, weight) pairs, strongest first."""
+        cfg = self.config
+        weights: dict[str, float] = {}
+        textmod.add_weighted(weights, title, cfg.title_weight)
+        textmod.add_weighted(weights, summary, cfg.summary_weight)
+        textmod.add_weighted(weights, body[: cfg.lead_tokens], cfg.lead_weight)
+        if cfg.body_weight > 0 and len(body) > cfg.lead_tokens:
+            textmod.add_weighted(weights, body[cfg.lead_tokens :], cfg.body_weight)
+        if not weights:
+            return []
+        idf = self._idf
+        log = math.log
+        raw = [(term, ((1.0 + log(w)) if w > 1.0 else w) * idf(term)) for term, w in weights.items()]
+        ranked = heapq.nlargest(cfg.article_terms, raw, key=_SECOND)
+        norm = math.sqrt(math.fsum(w * w for _, w in ranked))
+        if norm == 0.0:
+            return []
+        return [(term, w / norm) for term, w in ranked]
+
+    def _same_language(self, seq: int, language: str | None) -> bool:
+        other = self._stories[seq].language
+        return not language or not other or language == other
+
+    def _near_duplicate(self, article_sketch: tuple[int, ...], language: str | None) -> _Original | None:
+        threshold = self.config.near_duplicate_jaccard
+        assert threshold is not None
+        size = self.config.sketch_size
+        best: _Original | None = None
+        best_score = threshold
+        seen: set[str] = set()
+        for key in article_sketch[:_SKETCH_KEYS]:
+            for original in self._sketch_index.get(key, ()):
+                if original.article_id in seen or not self._same_language(original.seq, language):
+                    continue
+                seen.add(original.article_id)
+                score = sketch_jaccard(article_sketch, original.sketch, size)
+                if score > best_score or (score == best_score and best is None):
+                    best, best_score = original, score
+        return best
 
     def _time_factor(self, state: _StoryState, t: datetime) -> float:
         if t < state.first_time:
@@ -452,59 +601,74 @@ class StoryAssigner:
             return 1.0
         return math.exp(-excess / self.config.time_scale.total_seconds())
 
-    def _centroid_norm(self, state: _StoryState) -> float:
-        if state.norm_dirty:
-            idf = self._idf
-            state.norm = math.sqrt(sum((w * idf(term)) ** 2 for term, w in state.centroid.items()))
-            state.norm_dirty = False
-        return state.norm
+    def _cosine(self, vec: dict[str, float], state: _StoryState) -> float:
+        if state.norm2 <= 0.0:
+            return 0.0
+        centroid = state.centroid
+        common = vec.keys() & centroid.keys()
+        # fsum: exactly rounded, so the (hash-dependent) set order cannot change the result
+        return math.fsum([vec[t] * centroid[t] for t in common]) / math.sqrt(state.norm2)
 
-    def _best_story(self, weights: dict[str, float], t: datetime, language: str | None) -> _StoryState | None:
+    def _best_stories(
+        self, vec: dict[str, float], ranked: list[tuple[str, float]], t: datetime, language: str | None
+    ) -> tuple[_StoryState | None, _StoryState | None]:
+        """The best story to join (or None) and, when merging is on, a second story to merge with it."""
         cfg = self.config
-        idf = self._idf
-        vec = {term: w * idf(term) for term, w in weights.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values()))
-        if norm == 0.0:
-            return None
-        # candidate lookup on the most specific terms (sorted by weight, then term, for determinism)
-        query = sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.query_terms]
-        overlap: dict[int, float] = {}
+        counts: Counter[int] = Counter()
         postings = self._postings
-        for term, v in query:
+        limit = cfg.max_posting
+        for term, _ in ranked[: cfg.query_terms]:
             posting = postings.get(term)
-            if posting is None or len(posting) > cfg.max_posting:
-                continue
-            for seq in posting:
-                overlap[seq] = overlap.get(seq, 0.0) + v
-        if not overlap:
-            return None
-        candidates = sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.max_candidates]
-        best: _StoryState | None = None
-        best_score = cfg.threshold
-        for seq, _ in candidates:
-            state = self._stories[seq]
+            if posting is not None and len(posting) <= limit:
+                counts.update(posting.keys())
+        if not counts:
+            return None, None
+        scored: list[tuple[float, int]] = []
+        stories = self._stories
+        threshold = cfg.threshold
+        floor = min(threshold, cfg.merge_threshold or threshold)
+        for seq, _ in counts.most_common(cfg.max_candidates):
+            state = stories[seq]
             if language and state.language and language != state.language:
                 continue
             factor = self._time_factor(state, t)
-            if factor * 1.0 < best_score:
+            if factor < floor:
                 continue
-            cnorm = self._centroid_norm(state)
-            if cnorm == 0.0:
-                continue
-            centroid = state.centroid
-            dot = 0.0
-            for term, v in vec.items():
-                c = centroid.get(term)
-                if c is not None:
-                    dot += v * c * idf(term)
-            score = dot / (norm * cnorm) * factor
-            if score >= best_score and (best is None or score > best_score):
-                best, best_score = state, score
-        return best
+            score = self._cosine(vec, state) * factor
+            if score >= floor:
+                scored.append((score, seq))
+        if not scored:
+            return None, None
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        best_score, best_seq = scored[0]
+        if best_score < threshold:
+            return None, None
+        best = stories[best_seq]
+        merge = cfg.merge_threshold
+        if merge is None or len(scored) < 2 or scored[1][0] < merge:
+            return best, None
+        other = stories[scored[1][1]]
+        if self._centroid_cosine(best, other) < merge:
+            return best, None
+        return best, other
+
+    def _centroid_cosine(self, a: _StoryState, b: _StoryState) -> float:
+        if a.norm2 <= 0.0 or b.norm2 <= 0.0:
+            return 0.0
+        common = a.centroid.keys() & b.centroid.keys()
+        dot = math.fsum([a.centroid[t] * b.centroid[t] for t in common])
+        return dot / math.sqrt(a.norm2 * b.norm2)
 
     # ------------------------------------------------------------------ story state
 
-    def _create(self, article: Article, t: datetime, weights: dict[str, float]) -> _StoryState:
+    def _create(
+        self,
+        article: Article,
+        t: datetime,
+        vec: dict[str, float],
+        ranked: list[tuple[str, float]],
+        article_sketch: tuple[int, ...],
+    ) -> _StoryState:
         assert self._clock is not None
         self._seq += 1
         seq = self._seq
@@ -521,7 +685,7 @@ class StoryAssigner:
         )
         self._stories[seq] = state
         self._active[seq] = None
-        self._add_article(state, article, t, weights, duplicate=False)
+        self._add_article(state, article, t, (vec, ranked), article_sketch, duplicate="")
         return state
 
     def _join(
@@ -529,65 +693,76 @@ class StoryAssigner:
         state: _StoryState,
         article: Article,
         t: datetime,
-        weights: dict[str, float] | None,
+        features: tuple[dict[str, float], list[tuple[str, float]]] | None,
+        article_sketch: tuple[int, ...],
         *,
-        duplicate: bool,
+        duplicate: str,
         stories: list[Story],
         events: list[StoryEvent],
     ) -> None:
         assert self._clock is not None
         gap = t - state.last_time
         resurfaced = gap >= self.config.dormancy or state.status == "dormant"
+        self._touch(state)
+        state.first_time = min(state.first_time, t)
+        state.last_time = max(state.last_time, t)
+        title = article.title.strip()
+        if not state.headline and title:
+            state.headline = title
+            state.headline_article = article.article_id
+        trending = self._add_article(state, article, t, features, article_sketch, duplicate=duplicate)
+        stories.append(self._snapshot(state))
+        if resurfaced:
+            slept = _duration(max(gap, timedelta(0)))
+            events.append(self._event(state, "resurfaced", article.article_id, f"dormant for {slept}"))
+        else:
+            detail = f"duplicate of {duplicate}" if duplicate else "new article"
+            events.append(self._event(state, "updated", article.article_id, detail))
+        if trending:
+            outlets = len({outlet for _, outlet in state.recent})
+            detail = f"{len(state.recent)} articles from {outlets} outlets in {_duration(self.config.trending_window)}"
+            events.append(self._event(state, "trending", article.article_id, detail))
+
+    def _touch(self, state: _StoryState) -> None:
+        """Mark the story active as of the current clock."""
+        assert self._clock is not None
         self._dormant.pop(state.seq, None)
         self._active.pop(state.seq, None)
         self._active[state.seq] = None
         state.status = "active"
         state.last_clock = self._clock
-        state.first_time = min(state.first_time, t)
-        state.last_time = max(state.last_time, t)
-        if not state.headline and article.title.strip():
-            state.headline = article.title.strip()
-            state.headline_article = article.article_id
-        trending = self._add_article(state, article, t, weights, duplicate=duplicate)
-        stories.append(self._snapshot(state))
-        if resurfaced:
-            slept = max(gap, timedelta(0))
-            events.append(self._event(state, "resurfaced", article.article_id, f"dormant for {_hours(slept)}"))
-        else:
-            detail = "duplicate" if duplicate else "new article"
-            events.append(self._event(state, "updated", article.article_id, detail))
-        if trending:
-            window = _hours(self.config.trending_window)
-            events.append(
-                self._event(
-                    state,
-                    "trending",
-                    article.article_id,
-                    f"{len(state.recent)} articles from {len({o for _, o in state.recent})} outlets in {window}",
-                )
-            )
 
     def _add_article(
         self,
         state: _StoryState,
         article: Article,
         t: datetime,
-        weights: dict[str, float] | None,
+        features: tuple[dict[str, float], list[tuple[str, float]]] | None,
+        article_sketch: tuple[int, ...],
         *,
-        duplicate: bool,
+        duplicate: str,
     ) -> bool:
-        """Record the article in the story; returns True when the story starts trending."""
+        """Record the article (``duplicate``: the original's id, or "") in the story; True when it starts
+        trending."""
         cfg = self.config
+        article_id = article.article_id
         state.article_count += 1
-        state.article_ids.append(article.article_id)
-        state.recent_ids.append(article.article_id)
-        state.outlets[article.outlet] = None
-        self._article_story[article.article_id] = (state.seq, article.revision)
+        state.article_ids.append(article_id)
+        state.recent_ids.append(article_id)
+        if article.outlet not in state.outlets:
+            state.outlets[article.outlet] = None
+            state.outlets_sorted = tuple(sorted(state.outlets))
+        self._article_story[article_id] = (state.seq, article.revision, duplicate or None)
         if article.content_hash and article.content_hash not in self._hash_index:
-            self._hash_index[article.content_hash] = (article.article_id, state.seq)
+            self._hash_index[article.content_hash] = (article_id, state.seq)
             state.hashes.append(article.content_hash)
-        if weights:
-            self._add_to_centroid(state, weights)
+        if article_sketch and not duplicate:
+            original = _Original(article_id, state.seq, article_sketch)
+            for key in article_sketch[:_SKETCH_KEYS]:
+                self._sketch_index.setdefault(key, []).append(original)
+                state.sketch_keys.append(key)
+        if features is not None and features[0]:
+            self._add_to_centroid(state, features[0], features[1])
         if duplicate:
             return False
         recent = state.recent
@@ -595,51 +770,110 @@ class StoryAssigner:
         start = t - cfg.trending_window
         while recent and recent[0][0] < start:
             recent.popleft()
-        hot = (
-            len(recent) >= cfg.trending_min_articles
-            and len({outlet for _, outlet in recent}) >= cfg.trending_min_outlets
-        )
-        if hot and not state.trending:
-            state.trending = True
-            return True
-        if not hot and len(recent) < cfg.trending_min_articles:
+        if len(recent) < cfg.trending_min_articles:
             state.trending = False
-        return False
+            return False
+        if state.trending or len({outlet for _, outlet in recent}) < cfg.trending_min_outlets:
+            return False
+        state.trending = True
+        return True
 
-    def _add_to_centroid(self, state: _StoryState, weights: dict[str, float]) -> None:
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        if norm == 0.0:
-            return
+    def _add_to_centroid(self, state: _StoryState, vec: dict[str, float], ranked: list[tuple[str, float]]) -> None:
+        cfg = self.config
         centroid = state.centroid
-        postings = self._postings
-        seq = state.seq
-        for term, w in weights.items():
-            if term in centroid:
-                centroid[term] += w / norm
-            else:
-                centroid[term] = w / norm
-                posting = postings.get(term)
-                if posting is None:
-                    postings[term] = {seq: None}
-                else:
-                    posting[seq] = None
-        state.norm_dirty = True
-        limit = self.config.centroid_terms
-        if len(centroid) > limit + limit // 2:
-            idf = self._idf
-            ranked = sorted(centroid.items(), key=lambda kv: (-kv[1] * idf(kv[0]), kv[0]))
-            for term, _ in ranked[limit:]:
-                del centroid[term]
-                posting = postings.get(term)
-                if posting is not None:
-                    posting.pop(seq, None)
-                    if not posting:
-                        del postings[term]
+        get = centroid.get
+        for term, w in vec.items():
+            centroid[term] = get(term, 0.0) + w
+        if len(centroid) >= 2 * cfg.centroid_terms:
+            kept = heapq.nlargest(cfg.centroid_terms, centroid.items(), key=_SECOND)
+            state.centroid = centroid = dict(kept)
+        state.norm2 = math.fsum([w * w for w in centroid.values()])
+        # index the article's most specific terms for its story
+        if len(state.index_terms) < cfg.index_terms:
+            postings = self._postings
+            seq = state.seq
+            for term, _ in ranked[: cfg.query_terms]:
+                if term not in state.index_terms:
+                    state.index_terms[term] = None
+                    posting = postings.get(term)
+                    if posting is None:
+                        postings[term] = {seq: None}
+                    else:
+                        posting[seq] = None
 
-    def _top_terms(self, state: _StoryState, k: int = 10) -> tuple[str, ...]:
-        idf = self._idf
-        ranked = sorted(state.centroid.items(), key=lambda kv: (-kv[1] * idf(kv[0]), kv[0]))
-        return tuple(term for term, _ in ranked[:k])
+    def _merge(self, a: _StoryState, b: _StoryState, stories: list[Story], events: list[StoryEvent]) -> _StoryState:
+        """Merge the smaller of two stories into the larger; returns the survivor."""
+        assert self._clock is not None
+        if (b.article_count, -b.seq) > (a.article_count, -a.seq):
+            a, b = b, a
+        survivor, absorbed = a, b
+        # absorbed story: final snapshot
+        self._active.pop(absorbed.seq, None)
+        self._dormant.pop(absorbed.seq, None)
+        absorbed.status = "merged"
+        absorbed.merged_into = survivor.story_id
+        stories.append(self._snapshot(absorbed))
+        del self._stories[absorbed.seq]
+        self._unindex_terms(absorbed)
+        # survivor takes everything over
+        for term, w in absorbed.centroid.items():
+            survivor.centroid[term] = survivor.centroid.get(term, 0.0) + w
+        limit = self.config.centroid_terms
+        if len(survivor.centroid) >= 2 * limit:
+            survivor.centroid = dict(heapq.nlargest(limit, survivor.centroid.items(), key=_SECOND))
+        survivor.norm2 = math.fsum([w * w for w in survivor.centroid.values()])
+        postings = self._postings
+        for term in absorbed.index_terms:
+            if term not in survivor.index_terms and len(survivor.index_terms) < self.config.index_terms:
+                survivor.index_terms[term] = None
+                postings.setdefault(term, {})[survivor.seq] = None
+        for article_id in absorbed.article_ids:
+            entry = self._article_story.get(article_id)
+            if entry is not None and entry[0] == absorbed.seq:
+                self._article_story[article_id] = (survivor.seq, entry[1], entry[2])
+        for content_hash in absorbed.hashes:
+            entry2 = self._hash_index.get(content_hash)
+            if entry2 is not None and entry2[1] == absorbed.seq:
+                self._hash_index[content_hash] = (entry2[0], survivor.seq)
+        for key in absorbed.sketch_keys:
+            bucket = self._sketch_index.get(key)
+            if bucket is not None:
+                self._sketch_index[key] = [
+                    _Original(o.article_id, survivor.seq, o.sketch) if o.seq == absorbed.seq else o for o in bucket
+                ]
+        survivor.sketch_keys.extend(absorbed.sketch_keys)
+        survivor.article_ids.extend(absorbed.article_ids)
+        survivor.hashes.extend(absorbed.hashes)
+        survivor.article_count += absorbed.article_count
+        for outlet in absorbed.outlets:
+            survivor.outlets[outlet] = None
+        survivor.outlets_sorted = tuple(sorted(survivor.outlets))
+        survivor.first_time = min(survivor.first_time, absorbed.first_time)
+        survivor.last_time = max(survivor.last_time, absorbed.last_time)
+        merged_recent = sorted([*survivor.recent, *absorbed.recent], key=itemgetter(0))
+        survivor.recent = deque(merged_recent)
+        recent_ids = list(absorbed.recent_ids) + list(survivor.recent_ids)
+        survivor.recent_ids = deque(recent_ids, maxlen=self.config.max_article_ids)
+        if not survivor.headline and absorbed.headline:
+            survivor.headline, survivor.headline_article = absorbed.headline, absorbed.headline_article
+        self._touch(survivor)
+        events.append(
+            StoryEvent(
+                event_id=event_id_for(survivor.story_id, "merged", absorbed.story_id, survivor.version, self._clock),
+                event_type="merged",
+                story_id=survivor.story_id,
+                article_id=None,
+                event_time=self._clock,
+                related_story_id=absorbed.story_id,
+                article_count=survivor.article_count,
+                outlet_count=len(survivor.outlets),
+                detail=f"absorbed {absorbed.story_id} ({absorbed.article_count} articles)",
+            )
+        )
+        return survivor
+
+    def _top_terms(self, state: _StoryState) -> tuple[str, ...]:
+        return tuple(term for term, _ in heapq.nlargest(_TOP_TERMS, state.centroid.items(), key=_SECOND))
 
     def _snapshot(self, state: _StoryState) -> Story:
         assert self._clock is not None
@@ -655,7 +889,7 @@ class StoryAssigner:
             updated_at=self._clock,
             article_count=state.article_count,
             outlet_count=len(state.outlets),
-            outlets=tuple(sorted(state.outlets)),
+            outlets=state.outlets_sorted,
             article_ids=tuple(state.recent_ids),
             merged_into=state.merged_into,
             version=state.version,
@@ -674,8 +908,3 @@ class StoryAssigner:
             outlet_count=len(state.outlets),
             detail=detail,
         )
-
-
-def assign_all(assigner: StoryAssigner, articles: Iterable[Article]) -> list[Assignment]:
-    """Convenience for tests and benches: assign every article in the given order."""
-    return [assigner.assign(article) for article in articles]

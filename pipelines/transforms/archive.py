@@ -14,6 +14,7 @@ from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
 
 FEEDS = "feeds"
 PAGES = "pages"
+REDIRECTS = "redirects"
 
 
 class _ReadArchiveFn(beam.DoFn):
@@ -31,6 +32,8 @@ class _ReadArchiveFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(FEEDS, outcome)
             elif kind == "page":
                 yield beam.pvalue.TaggedOutput(PAGES, outcome)
+            elif kind == "redirect":
+                yield beam.pvalue.TaggedOutput(REDIRECTS, outcome)
             else:
                 # A response that is neither a feed nor a page (image, PDF...) is not silently dropped.
                 yield dead_letter(
@@ -46,7 +49,7 @@ class _ReadArchiveFn(beam.DoFn):
 
 
 class ReadArchives(beam.PTransform):
-    """paths -> tagged outputs ``feeds`` and ``pages`` (CapturedResponse) and ``dead_letters``."""
+    """paths -> tagged outputs ``feeds``, ``pages``, ``redirects`` (CapturedResponse) and ``dead_letters``."""
 
     def __init__(self, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         super().__init__()
@@ -54,5 +57,5 @@ class ReadArchives(beam.PTransform):
 
     def expand(self, paths: PCollection) -> beam.pvalue.DoOutputsTuple:
         return paths | "ReadWarc" >> beam.ParDo(_ReadArchiveFn(self._max_body_bytes)).with_outputs(
-            FEEDS, PAGES, DEAD_LETTERS
+            FEEDS, PAGES, REDIRECTS, DEAD_LETTERS
         )
