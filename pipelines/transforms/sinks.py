@@ -38,6 +38,53 @@ class WriteJsonl(beam.PTransform):
         )
 
 
+class _AppendJsonlFn(beam.DoFn):
+    """Append each record to ``DIRECTORY/TOPIC.jsonl`` and flush at bundle end: the streaming file sink.
+
+    WriteToText only writes when its window closes, which on a live source means never; a live run wants its
+    files to grow as articles arrive. One writer process per directory is assumed (the local runner).
+    """
+
+    def __init__(self, directory: str, topics: TopicNames) -> None:
+        self._directory = directory
+        self._topics = topics
+        self._handles: dict[str, Any] = {}
+
+    def setup(self) -> None:
+        os.makedirs(self._directory, exist_ok=True)
+        self._handles = {}
+
+    def process(self, record: _Record) -> Iterator[None]:
+        topic = message_for(record, self._topics).topic
+        handle = self._handles.get(topic)
+        if handle is None:
+            handle = open(os.path.join(self._directory, f"{topic}.jsonl"), "ab")  # noqa: SIM115 - closed in teardown
+            self._handles[topic] = handle
+        handle.write(encode(record) + b"\n")
+        yield from ()
+
+    def finish_bundle(self) -> None:
+        for handle in self._handles.values():
+            handle.flush()
+
+    def teardown(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles = {}
+
+
+class AppendJsonl(beam.PTransform):
+    """Streaming JSONL sink: every record type to its topic's file, appended as it arrives."""
+
+    def __init__(self, directory: str, topics: TopicNames) -> None:
+        super().__init__()
+        self._directory = directory
+        self._topics = topics
+
+    def expand(self, records: PCollection) -> Any:
+        return records | "Append" >> beam.ParDo(_AppendJsonlFn(self._directory, self._topics))
+
+
 class _KafkaWriteFn(beam.DoFn):
     """Produce each record to its topic; flush at bundle end so a failed delivery fails (and retries) the bundle."""
 
