@@ -88,14 +88,12 @@ def _summary(directory: str, prefix: str) -> int:
 
 
 def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str], *, demo: bool) -> int:
-    from connectors.archives.warc_reader import check_readable
     from pipelines.config import ReplayConfig, SinkSpec
 
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
         raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
-    for path in archives:
-        check_readable(path)
+    archives = _expand_archives(archives)
     sinks = [SinkSpec.parse(uri, args.topic_prefix) for uri in args.sink]
     if demo and not any(s.kind == "file" for s in sinks):
         sinks.append(SinkSpec.parse("file://out/demo"))
@@ -161,6 +159,29 @@ def _compare_kafka_with_files(config: object) -> int:
         if got != expected:
             return 1
     return 0
+
+
+def _expand_archives(archives: list[str]) -> list[str]:
+    """Check local archives now; expand remote patterns (gs://bucket/*.warc.gz) with Beam's file systems."""
+    from connectors.archives.warc_reader import check_readable
+
+    expanded: list[str] = []
+    for path in archives:
+        if "://" in path and not path.startswith("file://"):
+            from apache_beam.io.filesystems import FileSystems
+
+            try:
+                matches = [m.path for result in FileSystems.match([path]) for m in result.metadata_list]
+            except Exception as exc:  # any file-system error is a start-up error naming the path
+                raise SourceUnavailableError(f"cannot list archive {path}: {exc}") from exc
+            if not matches:
+                raise SourceUnavailableError(f"archive not found: {path} (no file matches)")
+            expanded.extend(sorted(matches))
+        else:
+            local = path.removeprefix("file://")
+            check_readable(local)
+            expanded.append(local)
+    return expanded
 
 
 def _prepare_kafka(config: object, timeout_s: float) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -83,18 +83,27 @@ def classify(response: CapturedResponse) -> ResponseKind:
     return "other"
 
 
+def _open_local(path: str) -> BinaryIO:
+    check_readable(path)
+    return open(path, "rb")
+
+
 def read_archive(
-    path: str, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, stats: ReadStats | None = None
+    path: str,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    stats: ReadStats | None = None,
+    open_stream: Callable[[str], BinaryIO] = _open_local,
 ) -> Iterator[CapturedResponse | Failure]:
     """Yield every HTTP response of a WARC file, and a Failure for each record that cannot be used.
 
     A corrupt record ends the file (warcio cannot resynchronise): the Failure names the offset where reading
-    stopped, and what came before is kept.
+    stopped, and what came before is kept. ``open_stream`` opens other file systems (the Beam adapter passes
+    one that reads ``gs://`` or ``s3://``); it must return the raw bytes, not gunzipped ones.
     """
-    check_readable(path)
     stats = stats if stats is not None else ReadStats()
-    name = os.path.basename(path)
-    with open(path, "rb") as stream:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    with open_stream(path) as stream:
         iterator = ArchiveIterator(stream, arc2warc=True)
         offset = 0
         try:

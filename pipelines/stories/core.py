@@ -559,9 +559,11 @@ class StoryAssigner:
             textmod.add_weighted(weights, body[cfg.lead_tokens :], cfg.body_weight)
         if not weights:
             return []
-        idf = self._idf
+        cache = self._idf_cache
+        for term in [term for term in weights if term not in cache]:
+            self._idf(term)
         log = math.log
-        raw = [(term, ((1.0 + log(w)) if w > 1.0 else w) * idf(term)) for term, w in weights.items()]
+        raw = [(term, ((1.0 + log(w)) if w > 1.0 else w) * cache[term]) for term, w in weights.items()]
         ranked = heapq.nlargest(cfg.article_terms, raw, key=_SECOND)
         norm = math.sqrt(math.fsum(w * w for _, w in ranked))
         if norm == 0.0:

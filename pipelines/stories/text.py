@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterable
+from collections import Counter
 
 MAX_WORD_CHARS = 40
 
@@ -131,31 +131,26 @@ def tokens(text: str, limit: int | None = None) -> list[str]:
     """Content tokens of ``text`` in order (lowercased, stop words dropped, stemmed), at most ``limit``."""
     if not text:
         return []
-    out: list[str] = []
-    append = out.append
-    get = _CACHE.get
-    for word in _WORD_RE.findall(text.lower()):
-        term = get(word)
-        if term is None:
-            term = _analyse(word)
-        if term:
+    words = _WORD_RE.findall(text.lower())
+    terms: list[str | None] = list(map(_CACHE.get, words))
+    if None in terms:
+        terms = [_analyse(w) if t is None else t for w, t in zip(words, terms, strict=True)]
+    if _MULTI in terms:
+        out: list[str] = []
+        for word, term in zip(words, terms, strict=True):
             if term is _MULTI:
                 out.extend(_MULTI_TERMS[word])
-            else:
-                append(term)
+            elif term:
+                out.append(term)
+    else:
+        out = list(filter(None, terms))  # type: ignore[arg-type]
     if limit is not None and len(out) > limit:
         del out[limit:]
     return out
 
 
-def add_weighted(into: dict[str, float], toks: Iterable[str], weight: float) -> None:
+def add_weighted(into: dict[str, float], toks: list[str], weight: float) -> None:
     """Add ``weight`` to ``into[t]`` for every occurrence of every token."""
     get = into.get
-    for tok in toks:
-        into[tok] = get(tok, 0.0) + weight
-
-
-def sublinear(weights: dict[str, float]) -> dict[str, float]:
-    """Dampen repeated terms: ``w -> 1 + ln(w)`` above 1, unchanged below (keeps field weights)."""
-    log = math.log
-    return {t: (1.0 + log(w)) if w > 1.0 else w for t, w in weights.items()}
+    for tok, count in Counter(toks).items():
+        into[tok] = get(tok, 0.0) + weight * count

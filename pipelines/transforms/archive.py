@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PCollection
 
-from connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES, classify, read_archive
+from connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES, check_readable, classify, read_archive
 from connectors.failures import Failure
 from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
 
@@ -17,12 +19,21 @@ PAGES = "pages"
 REDIRECTS = "redirects"
 
 
+def _open_any(path: str) -> Any:
+    """Open local paths directly and anything else (gs://, s3://...) through Beam's file systems, raw bytes."""
+    if "://" not in path or path.startswith("file://"):
+        local = path.removeprefix("file://")
+        check_readable(local)
+        return open(local, "rb")
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
 class _ReadArchiveFn(beam.DoFn):
     def __init__(self, max_body_bytes: int) -> None:
         self._max_body_bytes = max_body_bytes
 
     def process(self, path: str) -> Iterator[Any]:
-        for outcome in read_archive(path, max_body_bytes=self._max_body_bytes):
+        for outcome in read_archive(path, max_body_bytes=self._max_body_bytes, open_stream=_open_any):
             if isinstance(outcome, Failure):
                 yield dead_letter(outcome)
                 continue
