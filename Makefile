@@ -7,7 +7,7 @@ BROKER_DIR ?= .run/broker
 # Reinstall when the dependency list changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test lint unit integration broker-start broker-stop sample bench clean
+.PHONY: install demo test lint unit integration broker-start broker-stop sample bench bench-kafka bench-live clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,17 @@ sample: install
 
 bench: install
 	$(BIN)/python bench/stories.py
+
+## bench-live: the live poller (engine) on 2,000 feeds answering 304, next to bare conditional GETs
+bench-live: install
+	$(BIN)/python bench/live_poll.py --workers 1
+	$(BIN)/python bench/live_poll.py --workers 8
+	$(BIN)/python bench/http_fetch.py
+	$(BIN)/python bench/poll_core.py
+
+## bench-kafka: the Beam Kafka sink next to bare kafka-python, on a local broker of its own
+bench-kafka: install
+	$(BIN)/python bench/kafka_sink.py
 
 clean:
 	rm -rf out .run .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,8 @@
     ├── SourceUnavailableError      an archive path or service that cannot be opened: stops start-up
     └── InputError                  one bad input: becomes a dead letter, the run goes on
         ├── ArchiveRecordError      an unreadable or oversized WARC record
-        ├── HttpStatusError         a non-2xx HTTP response (``status`` attribute)
+        ├── HttpStatusError         a non-2xx HTTP response (``status``, ``retry_after`` attributes)
+        ├── FetchError              a live fetch that failed: the subtree is in ``connectors/http/errors.py``
         ├── UnsupportedContentError a response of a content type we do not process
         ├── FeedParseError          a feed with no readable entries
         ├── MalformedFeedError      a broken feed whose first entries were recovered (later ones may be lost)
@@ -47,11 +48,13 @@ class ArchiveRecordError(InputError):
 class HttpStatusError(InputError):
     """The server answered with a non-success status."""
 
-    def __init__(self, status: int, url: str) -> None:
+    def __init__(self, status: int, url: str, *, retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {status} for {url}")
         self.status = status
         self.url = url
         self.retryable = status == 429 or status >= 500
+        # Seconds the server asked us to wait (Retry-After on a 429/503), None when it did not say.
+        self.retry_after = retry_after
 
 
 class UnsupportedContentError(InputError):

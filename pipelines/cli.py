@@ -1,7 +1,8 @@
 """The ``storywire`` command line.
 
-Exit codes: 0 success, 1 the pipeline failed, 2 a usage or configuration problem (bad argument, missing
-archive, unreachable broker): the one-line message says what is wrong and how to fix it.
+Exit codes: 0 success, 1 the pipeline failed (e.g. the Kafka broker was lost mid-run and stayed away
+through the retries), 2 a usage or configuration problem (bad argument, missing archive, unreachable broker,
+missing topics): the one-line message says what is wrong and how to fix it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from pathlib import Path
 from connectors.errors import ConfigError, SourceUnavailableError, StorywireError
 from connectors.kafka.errors import KafkaConnectorError
 from connectors.kafka.topics import TopicNames
+from pipelines import live_config, tail_cli, topics_cli
+from pipelines.live import run_cli
 
 DEFAULT_RUNNER = "FnApiRunner"
 SAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "sample" / "storywire-sample.warc.gz"
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -40,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="summarise a file sink directory written by replay")
     summary.add_argument("directory")
     summary.add_argument("--topic-prefix", default="news")
+
+    topics_cli.add_parser(sub)
+    tail_cli.add_parser(sub)
+    live_config.add_feeds_parser(sub)
+    run_cli.add_parser(sub)
     return parser
 
 
@@ -60,17 +69,35 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
         help="print a story summary",
     )
     parser.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
+    parser.add_argument(
+        "--create-topics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="create missing Kafka topics at start-up (default); with --no-create-topics a missing topic "
+        "stops the run at start-up, naming it (for clusters where topics are managed with `storywire topics`)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, beam_args = _parser().parse_known_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.verbose:
-        # kafka-python logs every refused connection at ERROR; our own one-line error says it better.
+        # kafka-python logs every refused connection at ERROR, and Beam logs a failed bundle's traceback before
+        # raising it; our own one-line error says it better (-v shows them).
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
+        logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
     try:
         if args.command == "summary":
             return _summary(args.directory, args.topic_prefix)
+        if args.command == "topics":
+            return topics_cli.run(args)
+        if args.command == "tail":
+            return tail_cli.run(args)
+        if args.command == "feeds":
+            return live_config.run_feeds(args)
+        if args.command == "run":
+            return run_cli.run(args, beam_args)
         archives = [args.archive] if args.command == "demo" else args.archives
         return _replay(args, archives, beam_args, demo=args.command == "demo")
     except (StorywireError, KafkaConnectorError) as exc:
@@ -102,7 +129,7 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
         summary_dir = tempfile.mkdtemp(prefix="storywire-summary-")
         sinks.append(SinkSpec.parse(f"file://{summary_dir}"))
     config = ReplayConfig(archives=tuple(archives), sinks=tuple(sinks), topic_prefix=args.topic_prefix)
-    _prepare_kafka(config, args.broker_timeout)
+    _prepare_kafka(config, args.broker_timeout, create=args.create_topics)
 
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -114,8 +141,15 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
     build_replay(pipeline, config)
-    result = pipeline.run()
-    result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as exc:
+        reason = _kafka_failure(exc)
+        if reason is None:
+            raise
+        print(f"storywire: error: the run stopped: {reason}. {_RERUN_HINT}", file=sys.stderr)
+        return EXIT_FAILED
     elapsed = time.monotonic() - started
     report = RunReport.from_result(result)
     print(f"storywire replay of {len(archives)} archive(s) finished in {elapsed:.1f}s on {args.runner}")
@@ -184,9 +218,32 @@ def _expand_archives(archives: list[str]) -> list[str]:
     return expanded
 
 
-def _prepare_kafka(config: object, timeout_s: float) -> None:
-    """Fail fast with a clear error when a Kafka sink's broker is unreachable; create missing topics."""
-    from connectors.kafka.admin import check_reachable, ensure_topics
+_RERUN_HINT = (
+    "Records already acknowledged stay in Kafka and nothing was dropped silently; run the same replay again "
+    "once the broker is healthy (ids are stable: consumers see duplicates at most, see README)"
+)
+
+
+def _kafka_failure(exc: BaseException) -> str | None:
+    """The one-line reason when a run failed because of Kafka (the runner wraps the DoFn's exception)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KafkaConnectorError):
+            return " ".join(str(current).split())
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    text = str(exc)  # runners that ship only the text of a remote worker's error
+    for name in ("DeliveryError: ", "BrokerUnreachableError: "):
+        if name in text:
+            line = text[text.index(name) + len(name) :].splitlines()[0]
+            return " ".join(line.split())
+    return None
+
+
+def _prepare_kafka(config: object, timeout_s: float, *, create: bool = True) -> None:
+    """Fail fast with a clear error when a Kafka sink's broker is unreachable; create (or check) the topics."""
+    from connectors.kafka.admin import check_reachable, ensure_topics, missing_topics
     from connectors.kafka.topics import default_topic_specs
     from pipelines.config import ReplayConfig
 
@@ -195,7 +252,16 @@ def _prepare_kafka(config: object, timeout_s: float) -> None:
         if sink.kind != "kafka" or sink.kafka is None:
             continue
         check_reachable(sink.kafka, timeout_s)
-        ensure_topics(sink.kafka, default_topic_specs(config.topics))
+        if create:
+            ensure_topics(sink.kafka, default_topic_specs(config.topics))
+            continue
+        missing = missing_topics(sink.kafka, config.topics.all(), timeout_s=timeout_s)
+        if missing:
+            command = topics_cli.create_command(sink.kafka.bootstrap_servers, config.topic_prefix)
+            raise ConfigError(
+                f"{len(missing)} Kafka topic(s) missing at {sink.kafka.bootstrap_servers}: {', '.join(missing)} "
+                f"(--no-create-topics); create them with: {command}"
+            )
 
 
 if __name__ == "__main__":

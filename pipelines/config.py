@@ -7,7 +7,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES
-from connectors.articles.extract import DEFAULT_MIN_CHARS
+from connectors.articles.settings import DEFAULT_MIN_CHARS
 from connectors.errors import ConfigError
 from connectors.kafka import KafkaConfig
 from connectors.kafka.errors import KafkaConfigError

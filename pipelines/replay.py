@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
 from connectors.failures import Failure
+from connectors.kafka.topics import TopicNames
 from connectors.urls import canonical_url
 from pipelines.config import ReplayConfig, SinkSpec
 from pipelines.replay_join import pair_captures, redirect_edge, resolve_redirects
@@ -21,7 +22,7 @@ from pipelines.transforms.articles import ExtractArticles
 from pipelines.transforms.common import DEAD_LETTERS, counter, dead_letter
 from pipelines.transforms.dedupe import DedupeRevisions
 from pipelines.transforms.feeds import ParseFeeds
-from pipelines.transforms.sinks import WriteJsonl, WriteKafka
+from pipelines.transforms.sinks import AppendJsonl, WriteJsonl, WriteKafka
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class StoryStreams:
     articles: PCollection
     stories: PCollection
     events: PCollection
-    dead_letters: PCollection
+    dead_letters: tuple[PCollection, ...]
+    """One PCollection per stage: a live graph must not Flatten them (see :func:`write_sinks`)."""
 
 
 def _pair(keyed: tuple[str, dict[str, Any]]) -> Any:
@@ -65,30 +67,37 @@ def build_replay(pipeline: beam.Pipeline, config: ReplayConfig) -> StoryStreams:
     extracted = paired.tasks | "ExtractArticles" >> ExtractArticles(config.min_text_chars)
     distinct = extracted.articles | "DedupeRevisions" >> DedupeRevisions()
     assigned = distinct | "AssignStories" >> AssignStoriesBatch(config.stories)
-    dead_letters = (
-        read[DEAD_LETTERS],
-        feeds[DEAD_LETTERS],
-        paired[DEAD_LETTERS],
-        extracted[DEAD_LETTERS],
-    ) | "AllDeadLetters" >> beam.Flatten()
+    dead_letters = (read[DEAD_LETTERS], feeds[DEAD_LETTERS], paired[DEAD_LETTERS], extracted[DEAD_LETTERS])
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
-    write_sinks(streams, config.sinks, config)
+    write_sinks(streams, config.sinks, config.topic_prefix)
     return streams
 
 
-def write_sinks(streams: StoryStreams, sinks: tuple[SinkSpec, ...], config: ReplayConfig) -> None:
-    topics = config.topics
-    named = (
-        (topics.articles, streams.articles),
-        (topics.stories, streams.stories),
-        (topics.story_events, streams.events),
-        (topics.dead_letters, streams.dead_letters),
-    )
+def write_sinks(
+    streams: StoryStreams, sinks: tuple[SinkSpec, ...], topic_prefix: str, *, streaming: bool = False
+) -> None:
+    """Every stream to every sink; files are appended as records arrive when ``streaming``.
+
+    Streaming sinks are applied to each stream separately: on the FnApiRunner a Flatten of several inputs
+    ends fusion, and nothing behind it leaves before the live source finishes.
+    """
+    topics = TopicNames(topic_prefix)
+    named: list[tuple[str, str, PCollection]] = [
+        ("articles", topics.articles, streams.articles),
+        ("stories", topics.stories, streams.stories),
+        ("events", topics.story_events, streams.events),
+    ]
+    if streaming:
+        named += [(f"dead{n}", topics.dead_letters, records) for n, records in enumerate(streams.dead_letters)]
+    else:
+        dead = streams.dead_letters | "AllDeadLetters" >> beam.Flatten()
+        named.append(("dead", topics.dead_letters, dead))
     for index, sink in enumerate(sinks):
-        if sink.kind == "file":
-            for topic, records in named:
-                _ = records | f"File{index}[{topic}]" >> WriteJsonl(sink.target, topic)
-        else:
-            assert sink.kafka is not None
-            every = [records for _, records in named] | f"Merge{index}" >> beam.Flatten()
-            _ = every | f"Kafka{index}" >> WriteKafka(sink.kafka, topics)
+        for label, topic, records in named:
+            if sink.kind == "file" and streaming:
+                _ = records | f"File{index}[{label}]" >> AppendJsonl(sink.target, topics)
+            elif sink.kind == "file":
+                _ = records | f"File{index}[{label}]" >> WriteJsonl(sink.target, topic)
+            else:
+                assert sink.kafka is not None
+                _ = records | f"Kafka{index}[{label}]" >> WriteKafka(sink.kafka, topics)

@@ -6,7 +6,10 @@ revision: same ``article_id``, ``revision`` + 1. Consumers see each distinct tex
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from schemas.records import Article
 
@@ -36,3 +39,54 @@ def number_revisions(captures: Iterable[Article]) -> Iterator[Article | None]:
         seen_hashes.add(article.content_hash)
         revision += 1
         yield article.replace(revision=revision, first_seen_at=first_seen)
+
+
+class RevisionTracker:
+    """The streaming form of :func:`number_revisions`: remembers recent articles, forgets them after ``retention``.
+
+    Entries are kept in least-recently-touched order and dropped once untouched for ``retention`` of stream
+    time (the newest capture time seen), so memory is bounded by the article rate times the retention. An
+    article seen again after it was forgotten starts over at revision 1 (its id is unchanged).
+    """
+
+    def __init__(self, retention: timedelta, max_hashes: int = 64) -> None:
+        self._retention = retention
+        self._max_hashes = max_hashes
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._clock: datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def observe(self, article: Article) -> Article | None:
+        """The article with its revision number, or None when its text was seen before (a repeat)."""
+        now = article.captured_at if self._clock is None else max(self._clock, article.captured_at)
+        self._clock = now
+        self._forget_before(now - self._retention)
+        entry = self._entries.get(article.article_id)
+        if entry is None:
+            entry = _Entry(first_seen=article.first_seen_at)
+            self._entries[article.article_id] = entry
+        self._entries.move_to_end(article.article_id)
+        entry.touched = now
+        if article.content_hash in entry.hashes:
+            return None
+        entry.hashes = [*entry.hashes, article.content_hash][-self._max_hashes :]
+        entry.revision += 1
+        entry.first_seen = min(entry.first_seen, article.first_seen_at)
+        return article.replace(revision=entry.revision, first_seen_at=entry.first_seen)
+
+    def _forget_before(self, cutoff: datetime) -> None:
+        while self._entries:
+            oldest = next(iter(self._entries.values()))
+            if oldest.touched is None or oldest.touched >= cutoff:
+                return
+            self._entries.popitem(last=False)
+
+
+@dataclass
+class _Entry:
+    first_seen: datetime
+    touched: datetime | None = None
+    revision: int = 0
+    hashes: list[str] = field(default_factory=list)

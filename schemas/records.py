@@ -82,6 +82,8 @@ class Article(_Record):
     story_id: str | None = None
     duplicate_of: str | None = None
     schema_version: int = SCHEMA_VERSION
+    # Added in v1.1 (optional, default false): the Kafka sink cut ``text`` to fit the message size limit.
+    text_truncated: bool = False
 
     @property
     def event_time(self) -> datetime:

@@ -15,11 +15,11 @@ from typing import Any
 
 import trafilatura
 
+from connectors.articles.settings import DEFAULT_MIN_CHARS
 from connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
 from connectors.http_types import CapturedResponse
 
 STAGE = "extract-article"
-DEFAULT_MIN_CHARS = 200
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})
 _HTML_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 

@@ -3,7 +3,16 @@
 Pure Python on kafka-python (no Beam import): Beam DoFns adapt it. See ``errors`` for the exception tree.
 """
 
-from .admin import TopicOutcome, admin_client, check_reachable, ensure_topics, missing_topics
+from .admin import (
+    ReportedConfig,
+    TopicDescription,
+    TopicOutcome,
+    admin_client,
+    check_reachable,
+    describe_topics,
+    ensure_topics,
+    missing_topics,
+)
 from .config import COMPRESSION_TYPES, KafkaConfig
 from .consumer import ConsumedMessage, iter_topic, read_topic
 from .envelope import SCHEMA_VERSION_ATTRIBUTE, SPEC_VERSION, cloudevent_headers, parse_cloudevent_headers
@@ -16,8 +25,9 @@ from .errors import (
     KafkaConnectorError,
     MessageTooLargeError,
     TopicSetupError,
+    is_permanent_failure,
 )
-from .producer import KafkaMessageWriter, record_size
+from .producer import KafkaMessageWriter, fits, record_size
 from .topics import DEFAULT_PARTITIONS, TopicNames, TopicSpec, default_topic_specs
 
 __all__ = [
@@ -35,6 +45,8 @@ __all__ = [
     "KafkaConnectorError",
     "KafkaMessageWriter",
     "MessageTooLargeError",
+    "ReportedConfig",
+    "TopicDescription",
     "TopicNames",
     "TopicOutcome",
     "TopicSetupError",
@@ -43,7 +55,10 @@ __all__ = [
     "check_reachable",
     "cloudevent_headers",
     "default_topic_specs",
+    "describe_topics",
     "ensure_topics",
+    "fits",
+    "is_permanent_failure",
     "iter_topic",
     "missing_topics",
     "parse_cloudevent_headers",

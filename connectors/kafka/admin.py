@@ -3,23 +3,55 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import kafka.errors as kafka_errors
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from .config import KafkaConfig
 from .errors import BrokerUnreachableError, KafkaConfigError, TopicSetupError
 from .topics import TopicSpec
 
-__all__ = ["TopicOutcome", "admin_client", "check_reachable", "ensure_topics", "missing_topics"]
+__all__ = [
+    "ReportedConfig",
+    "TopicDescription",
+    "TopicOutcome",
+    "admin_client",
+    "check_reachable",
+    "describe_topics",
+    "ensure_topics",
+    "missing_topics",
+]
 
 log = logging.getLogger(__name__)
 
 TopicOutcome = Literal["created", "exists"]
 _TOPIC_ALREADY_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
+_UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedConfig:
+    """One topic config as the broker reports it; ``source`` is e.g. ``DYNAMIC_TOPIC_CONFIG`` (a topic
+    override) or ``DEFAULT_CONFIG`` (the broker's default, i.e. not set on this topic)."""
+
+    value: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDescription:
+    """An existing topic as the broker reports it (metadata plus DescribeConfigs)."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    leaders: tuple[int, ...]
+    configs: Mapping[str, ReportedConfig] = field(default_factory=dict, hash=False)
 
 
 @contextmanager
@@ -113,3 +145,55 @@ def missing_topics(config: KafkaConfig, names: Iterable[str], *, timeout_s: floa
         except kafka_errors.KafkaError as exc:
             raise TopicSetupError(f"could not list topics: {exc}") from exc
     return [name for name in wanted if name not in existing]
+
+
+def describe_topics(
+    config: KafkaConfig, names: Iterable[str], *, timeout_s: float = 10.0
+) -> dict[str, TopicDescription | None]:
+    """``{name: description}`` for each of ``names`` in order; ``None`` for a topic that does not exist.
+
+    Configs are every topic config the broker reports (``config_filter="all"``). Raises
+    ``BrokerUnreachableError`` or ``TopicSetupError``.
+    """
+    wanted = list(names)
+    found: dict[str, dict[str, Any]] = {}
+    reported: dict[str, dict[str, ReportedConfig]] = {}
+    with admin_client(config, timeout_s) as client:
+        try:
+            metadata = client.describe_topics(wanted)
+        except kafka_errors.KafkaError as exc:
+            raise TopicSetupError(f"could not describe topics {wanted}: {exc}") from exc
+        for topic in metadata:
+            code = topic.get("error_code", 0)
+            if code == _UNKNOWN_TOPIC:
+                continue
+            if code != 0:
+                error_name = kafka_errors.for_code(code).__name__
+                raise TopicSetupError(f"describing topic {topic.get('name')} failed: {error_name}")
+            found[topic["name"]] = topic
+        if found:
+            resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in found]
+            try:
+                response = client.describe_configs(resources, config_filter="all")
+            except kafka_errors.KafkaError as exc:
+                raise TopicSetupError(f"could not describe the configs of {sorted(found)}: {exc}") from exc
+            for name, entries in response.get("topic", {}).items():
+                reported[name] = {
+                    key: ReportedConfig(entry.get("value"), str(entry.get("config_source", "UNKNOWN")))
+                    for key, entry in sorted(entries.items())
+                }
+    result: dict[str, TopicDescription | None] = {}
+    for name in wanted:
+        topic = found.get(name)
+        if topic is None:
+            result[name] = None
+            continue
+        partitions = sorted(topic.get("partitions", []), key=lambda p: p["partition_index"])
+        result[name] = TopicDescription(
+            name=name,
+            partitions=len(partitions),
+            replication_factor=max((len(p.get("replica_nodes", [])) for p in partitions), default=0),
+            leaders=tuple(sorted({p["leader_id"] for p in partitions})),
+            configs=reported.get(name, {}),
+        )
+    return result

@@ -52,6 +52,8 @@ _URL_PARAMS: Final = {
     "delivery_timeout_ms": "delivery_timeout_ms",
     "max_block_ms": "max_block_ms",
     "max_request_size": "max_request_size",
+    "delivery_attempts": "delivery_attempts",
+    "delivery_backoff_ms": "delivery_backoff_ms",
     "enable_idempotence": "enable_idempotence",
     "allow_auto_create_topics": "allow_auto_create_topics",
 }
@@ -63,6 +65,8 @@ _INT_FIELDS: Final = frozenset(
         "delivery_timeout_ms",
         "max_block_ms",
         "max_request_size",
+        "delivery_attempts",
+        "delivery_backoff_ms",
     }
 )
 _BOOL_FIELDS: Final = frozenset({"enable_idempotence", "allow_auto_create_topics"})
@@ -79,6 +83,12 @@ class KafkaConfig:
     ``security`` passes TLS/SASL options straight to kafka-python (``security_protocol``, ``ssl_*``,
     ``sasl_*``); it is left out of ``repr`` so credentials do not reach logs. Production defaults follow
     Kafka's: ``acks="all"`` with idempotence, no topic auto-creation (create topics at start-up).
+
+    ``delivery_attempts`` and ``delivery_backoff_ms`` are storywire's own retry on top of kafka-python's:
+    records that failed transiently (each after up to ``delivery_timeout_ms`` of the client's own retries)
+    are resent up to ``delivery_attempts - 1`` more times, pausing ``delivery_backoff_ms``, then twice as
+    long each time (capped at 30 s); then ``DeliveryError`` stops the work. Worst case before a run gives
+    up on a dead broker: about ``delivery_attempts * delivery_timeout_ms`` plus the pauses (about 6 min by default).
     """
 
     bootstrap_servers: str
@@ -92,6 +102,8 @@ class KafkaConfig:
     delivery_timeout_ms: int = 120_000
     max_block_ms: int = 60_000
     max_request_size: int = 1_048_576
+    delivery_attempts: int = 3
+    delivery_backoff_ms: int = 1_000
     enable_idempotence: bool = True
     allow_auto_create_topics: bool = False
     security: Mapping[str, object] = field(default_factory=dict, hash=False, repr=False)
@@ -127,6 +139,8 @@ class KafkaConfig:
         _check_range("delivery_timeout_ms", self.delivery_timeout_ms, 1_000, 86_400_000)
         _check_range("max_block_ms", self.max_block_ms, 0, 3_600_000)
         _check_range("max_request_size", self.max_request_size, 1_024, 1_073_741_824)
+        _check_range("delivery_attempts", self.delivery_attempts, 1, 100)
+        _check_range("delivery_backoff_ms", self.delivery_backoff_ms, 0, 600_000)
         if self.delivery_timeout_ms < self.linger_ms + self.request_timeout_ms:
             _fail(
                 "delivery_timeout_ms",

@@ -19,6 +19,8 @@ from .errors import BrokerUnreachableError, KafkaConfigError, KafkaConnectorErro
 
 __all__ = ["ConsumedMessage", "iter_topic", "read_topic"]
 
+_TOPIC_WAIT_S = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class ConsumedMessage:
@@ -42,23 +44,27 @@ def iter_topic(
     topic: str,
     *,
     expected_count: int | None = None,
-    timeout_s: float = 10.0,
+    timeout_s: float | None = 10.0,
+    idle_timeout_s: float | None = None,
     from_beginning: bool = True,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[ConsumedMessage]:
     """Yield records of every partition of ``topic`` as they arrive.
 
-    Stops after ``expected_count`` records (if given) or when ``timeout_s`` has elapsed, whichever is
-    first. Raises ``TopicSetupError`` if the topic does not appear within the timeout.
+    Stops after ``expected_count`` records (if given), when ``timeout_s`` has elapsed (``None``: never), or
+    when no record arrived for ``idle_timeout_s`` (if given), whichever is first. Raises ``TopicSetupError``
+    if the topic does not appear within the timeout (or the idle timeout, or 10 s).
     ``from_beginning=False`` starts at the end offsets; on the local Tansu broker these point just after
     the start of each partition's last batch, so that batch's records show up again.
     """
     if expected_count is not None and expected_count < 0:
         raise KafkaConfigError(f"expected_count must be >= 0, got {expected_count}")
-    deadline = clock() + timeout_s
+    started = clock()
+    deadline = started + timeout_s if timeout_s is not None else None
     consumer = _open_consumer(config, from_beginning)
     try:
-        partitions = _wait_for_partitions(consumer, topic, deadline, clock)
+        topic_deadline = deadline if deadline is not None else started + (idle_timeout_s or _TOPIC_WAIT_S)
+        partitions = _wait_for_partitions(consumer, topic, topic_deadline, clock)
         assignment = [TopicPartition(topic, partition) for partition in sorted(partitions)]
         consumer.assign(assignment)
         if from_beginning:
@@ -66,17 +72,24 @@ def iter_topic(
         else:
             consumer.seek_to_end(*assignment)
         count = 0
+        last_record = clock()
         while expected_count is None or count < expected_count:
-            remaining_ms = int((deadline - clock()) * 1000)
-            if remaining_ms <= 0:
+            now = clock()
+            remaining_s = 0.5
+            if deadline is not None:
+                remaining_s = min(remaining_s, deadline - now)
+            if idle_timeout_s is not None:
+                remaining_s = min(remaining_s, last_record + idle_timeout_s - now)
+            if remaining_s <= 0:
                 return
             try:
-                batches = consumer.poll(timeout_ms=min(remaining_ms, 500))
+                batches = consumer.poll(timeout_ms=max(1, int(remaining_s * 1000)))
             except kafka_errors.KafkaError as exc:
                 raise KafkaConnectorError(f"reading {topic} failed: {exc}") from exc
             for records in batches.values():
                 for record in records:
                     count += 1
+                    last_record = clock()
                     yield _to_message(record)
     finally:
         consumer.close()

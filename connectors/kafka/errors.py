@@ -8,20 +8,23 @@ kept as ``__cause__`` (``raise ... from exc``)::
      ├── InvalidEnvelopeError (ValueError)  CloudEvents headers missing or malformed       (permanent)
      ├── BrokerUnreachableError         no broker answered at the bootstrap address       (retryable)
      ├── TopicSetupError                creating or inspecting topics failed              (permanent)
-     ├── DeliveryError                  some records were not acknowledged by the broker  (retryable)
+     ├── DeliveryError                  records not acknowledged; ``permanent``/``transient`` split them
      └── MessageTooLargeError           one record exceeds the size limit: dead-letter it (permanent)
 
-``DeliveryError`` is raised by ``KafkaMessageWriter.flush()``: inside a Beam DoFn that flushes in
-``finish_bundle`` it fails the bundle, and the runner retries the whole bundle (at-least-once; the
-idempotent producer and stable keys keep the duplicates harmless for consumers that dedupe on key).
+``DeliveryError`` is raised by ``KafkaMessageWriter.flush()`` (and by ``send()`` when the writer had to
+settle earlier records) after the writer resent the transiently failed records ``delivery_attempts`` times
+with backoff. When all its failures are permanent (``is_permanent_failure``: record too large for the broker,
+invalid topic...) the caller dead-letters them; otherwise a Beam DoFn lets it fail the bundle and the runner
+retries the whole bundle (at-least-once; stable keys and ids make the duplicates easy to drop, see README).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar, Final
 
 __all__ = [
+    "PERMANENT_ERROR_CODES",
     "BrokerUnreachableError",
     "DeliveryError",
     "FailedRecord",
@@ -30,6 +33,8 @@ __all__ = [
     "KafkaConnectorError",
     "MessageTooLargeError",
     "TopicSetupError",
+    "describe_error",
+    "is_permanent_failure",
 ]
 
 _LOCAL_BROKER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -64,30 +69,79 @@ class TopicSetupError(KafkaConnectorError):
     """Topics could not be created, listed or confirmed."""
 
 
+# Broker error codes that no retry can fix: the record itself is refused (too large for the broker or topic,
+# an illegal topic, a timestamp out of the topic's range, a record the broker rejects as invalid).
+PERMANENT_ERROR_CODES: Final = {
+    10: "MESSAGE_SIZE_TOO_LARGE",
+    17: "INVALID_TOPIC",
+    18: "RECORD_LIST_TOO_LARGE",
+    32: "INVALID_TIMESTAMP",
+    87: "INVALID_RECORD",
+}
+
+
+def is_permanent_failure(error: BaseException) -> bool:
+    """Whether resending the same record can never succeed (so it must be dead-lettered, not retried).
+
+    Permanent: ``MessageTooLargeError`` and the broker codes in ``PERMANENT_ERROR_CODES``. Everything else
+    (timeouts, lost connections, leader changes, unknown topic while metadata settles, and errors this code
+    does not know) counts as transient: the batch is retried and, if it keeps failing, the run fails loudly.
+    """
+    if isinstance(error, MessageTooLargeError):
+        return True
+    return getattr(error, "errno", None) in PERMANENT_ERROR_CODES
+
+
 @dataclass(frozen=True, slots=True)
 class FailedRecord:
-    """One record that the broker did not acknowledge."""
+    """One record that the broker did not acknowledge.
+
+    ``value``, ``headers`` and ``ref`` (whatever the caller passed to ``send(ref=...)``, e.g. the source
+    record) let the caller dead-letter or resend it; they are left out of ``repr`` to keep logs short.
+    """
 
     topic: str
     key: bytes | None
     error: BaseException
+    value: bytes | None = field(default=None, repr=False)
+    headers: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    ref: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def permanent(self) -> bool:
+        """Whether no retry can deliver this record (see ``is_permanent_failure``)."""
+        return is_permanent_failure(self.error)
 
 
 class DeliveryError(KafkaConnectorError):
-    """Some records of a flushed batch were not acknowledged: resend the whole batch."""
+    """Records were not acknowledged by the broker, after ``attempts`` tries of the transient ones.
+
+    ``permanent_only`` is true when every failure is permanent: the caller should dead-letter those records
+    (``failures`` carry value, headers and ``ref``) and go on. Otherwise the broker is failing: fail the work
+    unit (a Beam bundle), so the runner retries it or the run stops with this message; nothing is dropped.
+    """
 
     retryable = True
 
-    def __init__(self, failures: tuple[FailedRecord, ...], total: int) -> None:
+    def __init__(
+        self,
+        failures: tuple[FailedRecord, ...],
+        total: int,
+        *,
+        bootstrap: str | None = None,
+        attempts: int = 1,
+    ) -> None:
         self.failures = failures
         self.total = total
+        self.bootstrap = bootstrap
+        self.attempts = attempts
         first = failures[0] if failures else None
-        detail = (
-            f"; first error (topic {first.topic}, key {first.key!r}): {type(first.error).__name__}: {first.error}"
-            if first is not None
-            else ""
-        )
-        super().__init__(f"{len(failures)} of {total} records were not delivered to Kafka{detail}")
+        where = f" at {bootstrap}" if bootstrap else ""
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        detail = ""
+        if first is not None:
+            detail = f"; first error (topic {first.topic}, key {first.key!r}): {describe_error(first.error)}"
+        super().__init__(f"{len(failures)} of {total} records were not delivered to Kafka{where}{tries}{detail}")
 
     @property
     def failed(self) -> int:
@@ -98,6 +152,21 @@ class DeliveryError(KafkaConnectorError):
     def first_error(self) -> BaseException | None:
         """The first failure's exception."""
         return self.failures[0].error if self.failures else None
+
+    @property
+    def permanent(self) -> tuple[FailedRecord, ...]:
+        """Failures no retry can fix (dead-letter them)."""
+        return tuple(f for f in self.failures if f.permanent)
+
+    @property
+    def transient(self) -> tuple[FailedRecord, ...]:
+        """Failures that retries did not fix in time (the broker is down or unhealthy)."""
+        return tuple(f for f in self.failures if not f.permanent)
+
+    @property
+    def permanent_only(self) -> bool:
+        """True when there are failures and all of them are permanent."""
+        return bool(self.failures) and not self.transient
 
 
 class MessageTooLargeError(KafkaConnectorError):
@@ -113,6 +182,12 @@ class MessageTooLargeError(KafkaConnectorError):
             f"{limit}-byte limit (max_request_size); dead-letter it or raise the limit on the "
             "producer and the broker/topic (message.max.bytes / max.message.bytes)"
         )
+
+
+def describe_error(error: BaseException) -> str:
+    """``Name: message`` (kafka-python's errors already start their text with their class name)."""
+    name, text = type(error).__name__, str(error)
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def _fix_hint(bootstrap: str) -> str:

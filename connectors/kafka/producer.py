@@ -1,18 +1,39 @@
 """``KafkaMessageWriter``: a kafka-python producer that never loses a failure silently.
 
-Contract: ``send()`` only queues a record (raising ``MessageTooLargeError`` at once for an oversized one);
-``flush()`` waits for every record queued since the last flush and raises ``DeliveryError`` if any was
-not acknowledged. A Beam DoFn opens the writer in ``setup()``, sends in ``process()``, flushes in
-``finish_bundle()`` (a failure fails the bundle and the runner retries it) and closes it in ``teardown()``.
-Not thread-safe: one writer per DoFn instance.
+Contract:
+
+- ``send()`` queues a record (raising ``MessageTooLargeError`` at once for an oversized one). At most
+  ``max_pending`` records wait for their acknowledgement: past that, ``send()`` first waits for the oldest
+  half, so memory stays bounded in long bundles.
+- A record that fails *transiently* (timeout, lost connection, leader change...: everything but the
+  permanent codes of ``errors.is_permanent_failure``) makes the writer settle: it waits for every queued
+  record, then resends the failed ones in their original order, pausing ``delivery_backoff_ms`` (doubling,
+  capped at 30 s) between rounds, up to ``delivery_attempts`` rounds in all. Each round uses a new client
+  (kafka-python 3.0 can stay stuck on batches that were in flight when the broker died), and waits at most
+  ``1.25 * delivery_timeout_ms + 1 s`` for acknowledgements. Still failing: ``DeliveryError`` (from
+  ``send()`` or ``flush()``) naming the bootstrap address; nothing is dropped.
+- Records refused *permanently* (too large for the broker, invalid topic...) are never resent: ``flush()``
+  raises a ``DeliveryError`` whose ``permanent_only`` is true and whose ``failures`` carry each record's
+  value, headers and ``ref``, for the caller to dead-letter.
+- On ``compacted_topics`` (the story-state topic) the last record per key must stay the newest: when a
+  record of such a key is resent, the newest record of that key queued since the last ``flush()`` is resent
+  after it, even if it was already delivered (a harmless duplicate).
+
+A Beam DoFn opens the writer in ``setup()``, sends in ``process()``, flushes in ``finish_bundle()`` (a
+failure fails the bundle and the runner retries it) and closes it in ``teardown()``. Not thread-safe: one
+writer per DoFn instance.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Final, NoReturn
 
 import kafka.errors as kafka_errors
 from kafka import KafkaProducer
@@ -26,13 +47,21 @@ from .errors import (
     KafkaConfigError,
     KafkaConnectorError,
     MessageTooLargeError,
+    describe_error,
+    is_permanent_failure,
 )
 
-__all__ = ["KafkaMessageWriter", "record_size"]
+__all__ = ["DEFAULT_MAX_PENDING", "MAX_BACKOFF_S", "KafkaMessageWriter", "backoff_delays", "fits", "record_size"]
 
 log = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
+DEFAULT_MAX_PENDING: Final = 10_000
+# The record batch header and the largest per-record overhead (attributes, offset/timestamp deltas, length).
+_BATCH_AND_RECORD_OVERHEAD: Final = (
+    DefaultRecordBatchBuilder.HEADER_STRUCT.size + DefaultRecordBatchBuilder.MAX_RECORD_OVERHEAD
+)
+MAX_BACKOFF_S: Final = 30.0
 
 
 def record_size(key: bytes | None, value: bytes | None, headers: Headers = ()) -> int:
@@ -40,34 +69,95 @@ def record_size(key: bytes | None, value: bytes | None, headers: Headers = ()) -
     return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, list(headers)))
 
 
+def fits(key: bytes | None, value: bytes | None, headers: Headers, limit: int) -> bool:
+    """``record_size(...) <= limit``, without computing it for records clearly under the limit (the hot path).
+
+    The quick bound counts 5 bytes (the longest varint) for every length field and 4 bytes per character of
+    a header name, so it is never below ``record_size``.
+    """
+    quick = _BATCH_AND_RECORD_OVERHEAD + 15 + (len(key) if key else 0) + (len(value) if value else 0)
+    for name, header_value in headers:
+        quick += 10 + 4 * len(name) + (len(header_value) if header_value else 0)
+    return quick <= limit or record_size(key, value, headers) <= limit
+
+
+def backoff_delays(attempts: int, backoff_ms: int) -> list[float]:
+    """Seconds to pause before each resend round: ``backoff_ms``, doubling, capped at ``MAX_BACKOFF_S``."""
+    return [min(MAX_BACKOFF_S, backoff_ms / 1000 * 2**n) for n in range(max(0, attempts - 1))]
+
+
+@dataclass(slots=True, eq=False)
+class _Entry:
+    """A queued record and what became of its last send."""
+
+    seq: int
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp_ms: int | None
+    ref: object
+    future: Any = None
+    error: BaseException | None = None
+    delivered: bool = False  # acknowledged at least once (a resent newest-per-key entry is counted once)
+
+    def failed_record(self) -> FailedRecord:
+        assert self.error is not None
+        return FailedRecord(self.topic, self.key, self.error, self.value, tuple(self.headers), self.ref)
+
+
 class KafkaMessageWriter:
     """Keyed, idempotent, acks=all writer; see the module docstring for the failure contract."""
 
-    def __init__(self, config: KafkaConfig, *, producer_factory: Callable[..., Any] = KafkaProducer) -> None:
+    def __init__(
+        self,
+        config: KafkaConfig,
+        *,
+        producer_factory: Callable[..., Any] = KafkaProducer,
+        compacted_topics: Iterable[str] = (),
+        max_pending: int = DEFAULT_MAX_PENDING,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_pending < 1:
+            raise KafkaConfigError(f"max_pending must be >= 1, got {max_pending}")
         self.config = config
         self._factory = producer_factory
-        self._producer: Any = None
-        self._pending: list[tuple[str, bytes | None, Any]] = []
+        self._compacted = frozenset(compacted_topics)
+        self._max_pending = max_pending
+        self._sleep = sleep
+        self._producer: Any = None  # None while open means: lost, made again at the next send
+        self._opened = False
+        self._pending: deque[_Entry] = deque()
+        self._permanent: list[_Entry] = []  # refused for good since the last flush()
+        self._latest: dict[tuple[str, bytes | None], _Entry] = {}  # newest entry per key of compacted topics
+        self._seq = 0
+        self._cycle_sent = 0  # records sent since the last flush()
+        self._cycle_delivered = 0
         self.sent = 0
         self.delivered = 0
         self.failed = 0
+        self.resent = 0
 
     @property
     def is_open(self) -> bool:
-        """Whether ``open()`` succeeded and ``close()`` has not been called."""
-        return self._producer is not None
+        """Whether ``open()`` succeeded and ``close()``/``abort()`` have not been called."""
+        return self._opened
 
     @property
     def pending(self) -> int:
-        """Records sent since the last ``flush()``."""
+        """Records sent but not yet known to be delivered."""
         return len(self._pending)
 
     def open(self) -> None:
         """Connect (bootstraps eagerly); raises ``BrokerUnreachableError`` or ``KafkaConfigError``."""
-        if self._producer is not None:
+        if self._opened:
             return
+        self._producer = self._new_producer()
+        self._opened = True
+
+    def _new_producer(self) -> Any:
         try:
-            self._producer = self._factory(**self.config.producer_kwargs())
+            return self._factory(**self.config.producer_kwargs())
         except kafka_errors.KafkaTimeoutError as exc:
             raise BrokerUnreachableError(self.config.bootstrap_servers, str(exc)) from exc
         except kafka_errors.KafkaConnectionError as exc:
@@ -91,86 +181,250 @@ class KafkaMessageWriter:
         headers: Headers = (),
         *,
         timestamp_ms: int | None = None,
+        ref: object = None,
     ) -> None:
-        """Queue one record (``value=None`` is a tombstone for compacted topics)."""
-        producer = self._require_open()
+        """Queue one record (``value=None`` is a tombstone for compacted topics).
+
+        ``ref`` comes back in ``FailedRecord.ref`` if the record fails. May block to settle earlier records
+        (window full, or a transient failure) and raise ``DeliveryError`` if they cannot be delivered.
+        """
+        self._require_open()
         header_list = list(headers)
-        size = record_size(key, value, header_list)
-        if size > self.config.max_request_size:
+        if not fits(key, value, header_list, self.config.max_request_size):
+            size = record_size(key, value, header_list)
             raise MessageTooLargeError(topic, key, size, self.config.max_request_size)
-        try:
-            future = producer.send(topic, value=value, key=key, headers=header_list, timestamp_ms=timestamp_ms)
-        except kafka_errors.MessageSizeTooLargeError as exc:
-            raise MessageTooLargeError(topic, key, size, self.config.max_request_size) from exc
-        except kafka_errors.KafkaTimeoutError as exc:
-            # No metadata for the topic within max_block_ms: broker down or topic missing.
-            self.failed += 1
-            raise DeliveryError((FailedRecord(topic, key, exc),), 1) from exc
-        except kafka_errors.KafkaError as exc:
-            raise KafkaConnectorError(f"could not queue a record for {topic}: {exc}") from exc
-        self._pending.append((topic, key, future))
+        entry = _Entry(self._seq, topic, key, value, header_list, timestamp_ms, ref)
+        self._submit(entry)
+        self._seq += 1
+        self._cycle_sent += 1
         self.sent += 1
+        if topic in self._compacted:
+            self._latest[(topic, key)] = entry
+        self._pending.append(entry)
+        if entry.error is not None:
+            self._settle(None)  # the client could not even queue it: the broker is not answering
+        elif len(self._pending) > self._max_pending:
+            self._drain()
 
     def flush(self, timeout_s: float | None = None) -> int:
-        """Wait for every pending record; return how many were delivered, or raise ``DeliveryError``.
+        """Deliver every queued record; return how many were delivered since the last flush.
 
-        ``timeout_s`` defaults to the delivery timeout plus a margin: past it, the unacknowledged records
-        count as failed.
+        Raises ``DeliveryError``: with ``permanent_only`` when only permanently refused records failed
+        (dead-letter them), otherwise after the resend rounds are used up. ``timeout_s`` bounds each wait for
+        acknowledgements (default: the delivery timeout plus a margin); past it records count as failed.
         """
-        producer = self._require_open()
-        batch, self._pending = self._pending, []
-        if not batch:
-            return 0
-        wait = timeout_s if timeout_s is not None else self.config.delivery_timeout_ms / 1000 + 5
-        flush_error: BaseException | None = None
+        self._require_open()
         try:
-            producer.flush(timeout=wait)
-        except kafka_errors.KafkaTimeoutError as exc:
-            flush_error = exc
-        failures = []
-        for topic, key, future in batch:
-            if not future.is_done:
-                error: BaseException = flush_error or kafka_errors.KafkaTimeoutError(
-                    f"record not acknowledged within {wait:.1f}s"
-                )
-                failures.append(FailedRecord(topic, key, error))
-            elif future.failed():
-                failures.append(FailedRecord(topic, key, future.exception))
-        delivered = len(batch) - len(failures)
-        self.delivered += delivered
-        self.failed += len(failures)
-        if failures:
-            log.warning("%d of %d Kafka records failed: %s", len(failures), len(batch), failures[0].error)
-            raise DeliveryError(tuple(failures), len(batch))
-        return delivered
+            self._settle(timeout_s)
+            if self._permanent:
+                failures = tuple(e.failed_record() for e in self._permanent)
+                self.failed += len(failures)
+                raise DeliveryError(failures, self._cycle_sent, bootstrap=self.config.bootstrap_servers)
+            return self._cycle_delivered
+        finally:
+            self._reset_cycle()
 
     def close(self, timeout_s: float | None = None) -> None:
         """Flush (raising ``DeliveryError`` on failures), then close the producer in every case."""
-        if self._producer is None:
+        if not self._opened:
             return
         try:
             self.flush(timeout_s)
         finally:
+            self._opened = False
             self._close_producer(timeout_s)
 
     def abort(self) -> None:
         """Close without checking pending records (after an error; the runner will retry them)."""
-        if self._producer is None:
+        if not self._opened:
             return
-        self._pending = []
+        self._opened = False
+        self._pending.clear()
+        self._reset_cycle()
         self._close_producer(1.0)
+
+    # --- internals -----------------------------------------------------------------------------------------
+
+    def _submit(self, entry: _Entry) -> None:
+        """Hand the entry to the client; a client-side timeout (no metadata, buffer full) or a client that
+        cannot be made again (broker unreachable) is recorded on it as a transient failure."""
+        entry.future = None
+        entry.error = None
+        if self._producer is None:
+            try:
+                self._producer = self._new_producer()
+            except BrokerUnreachableError as exc:
+                entry.error = exc
+                return
+        try:
+            entry.future = self._producer.send(
+                entry.topic,
+                value=entry.value,
+                key=entry.key,
+                headers=entry.headers,
+                timestamp_ms=entry.timestamp_ms,
+            )
+        except kafka_errors.MessageSizeTooLargeError as exc:
+            size = record_size(entry.key, entry.value, entry.headers)
+            raise MessageTooLargeError(entry.topic, entry.key, size, self.config.max_request_size) from exc
+        except kafka_errors.KafkaTimeoutError as exc:
+            # No metadata for the topic within max_block_ms (broker down or topic missing), or buffer full.
+            entry.error = exc
+        except (kafka_errors.KafkaError, ValueError, TypeError) as exc:
+            raise KafkaConnectorError(f"could not queue a record for {entry.topic}: {exc}") from exc
+
+    def _wait_s(self, timeout_s: float | None) -> float:
+        # Records normally complete (acknowledged or expired) within delivery_timeout_ms of being sent, but
+        # kafka-python 3.0 does not expire batches that were in flight when the broker died: bound the wait.
+        if timeout_s is not None:
+            return timeout_s
+        return self.config.delivery_timeout_ms / 1000 * 1.25 + 1
+
+    def _drain(self) -> None:
+        """Window full: wait for the oldest records until half the window is free."""
+        wait = self._wait_s(None)
+        while len(self._pending) > self._max_pending // 2:
+            entry = self._pending[0]
+            if entry.future is not None and not entry.future.is_done:
+                with contextlib.suppress(Exception):  # the outcome is read from the future just below
+                    entry.future.get(timeout=wait)
+            self._resolve(entry)
+            if entry.error is not None and not is_permanent_failure(entry.error):
+                self._settle(None)  # the broker is failing: settle and resend everything now
+                return
+            self._pending.popleft()
+            self._account(entry)
+
+    def _resolve(self, entry: _Entry, wait: float | None = None) -> None:
+        """Set ``entry.error`` from its future (``None`` when delivered)."""
+        future = entry.future
+        if future is None:
+            return  # never queued: entry.error says why
+        if not future.is_done:
+            within = f" within {wait:.1f}s" if wait is not None else ""
+            entry.error = kafka_errors.KafkaTimeoutError(f"record not acknowledged{within} (is the broker down?)")
+        elif future.failed():
+            entry.error = future.exception
+        else:
+            entry.error = None
+
+    def _account(self, entry: _Entry) -> None:
+        if entry.error is None:
+            if not entry.delivered:
+                entry.delivered = True
+                self.delivered += 1
+                self._cycle_delivered += 1
+        else:
+            self._permanent.append(entry)
+
+    def _collect(self, timeout_s: float | None) -> list[_Entry]:
+        """Wait for every queued record; count deliveries, keep permanent failures, return transient ones."""
+        batch = list(self._pending)
+        self._pending.clear()
+        if not batch:
+            return []
+        wait = self._wait_s(timeout_s)
+        if self._producer is not None and any(entry.future is not None for entry in batch):
+            with contextlib.suppress(kafka_errors.KafkaTimeoutError):  # what is not done counts as failed below
+                self._producer.flush(timeout=wait)
+        transient = []
+        for entry in batch:
+            self._resolve(entry, wait)
+            if entry.error is not None and not is_permanent_failure(entry.error):
+                transient.append(entry)
+            else:
+                self._account(entry)
+        return transient
+
+    def _settle(self, timeout_s: float | None) -> None:
+        """Deliver everything queued, resending transient failures with backoff; raise when rounds run out."""
+        attempts = self.config.delivery_attempts
+        delays = backoff_delays(attempts, self.config.delivery_backoff_ms)
+        transient = self._collect(timeout_s)
+        attempt = 1
+        while transient:
+            if attempt >= attempts:
+                self._give_up(transient, attempt)
+            delay = delays[attempt - 1]
+            first = transient[0].error
+            assert first is not None
+            log.warning(
+                "%d Kafka record(s) not delivered to %s (%s); resending in %.1fs (attempt %d of %d)",
+                len(transient),
+                self.config.bootstrap_servers,
+                describe_error(first),
+                delay,
+                attempt + 1,
+                attempts,
+            )
+            # A fresh client for each round: kafka-python can stay wedged on batches that were in flight when
+            # the broker died (they never expire, and idempotent ordering keeps later ones behind them).
+            self._discard_producer()
+            self._sleep(delay)
+            attempt += 1
+            unsent_error: BaseException | None = None
+            for entry in self._resend_order(transient):
+                if unsent_error is None:
+                    self._submit(entry)
+                    unsent_error = entry.error  # the client cannot queue: do not block once per record
+                    self.resent += 1
+                else:
+                    entry.future, entry.error = None, unsent_error
+                self._pending.append(entry)
+            transient = self._collect(timeout_s)
+
+    def _give_up(self, transient: list[_Entry], attempts: int) -> NoReturn:
+        entries = sorted([*transient, *self._permanent], key=lambda e: e.seq)
+        failures = tuple(e.failed_record() for e in entries)
+        self.failed += len(failures)
+        total = self._cycle_sent
+        self._pending.clear()
+        self._reset_cycle()
+        raise DeliveryError(failures, total, bootstrap=self.config.bootstrap_servers, attempts=attempts)
+
+    def _resend_order(self, transient: list[_Entry]) -> list[_Entry]:
+        """The failed entries, plus the newest entry of each compacted key among them, in send order."""
+        chosen = {id(entry): entry for entry in transient}
+        for entry in transient:
+            if entry.topic not in self._compacted:
+                continue
+            latest = self._latest.get((entry.topic, entry.key))
+            if latest is None or id(latest) in chosen:
+                continue
+            if latest.error is not None and is_permanent_failure(latest.error):
+                continue
+            chosen[id(latest)] = latest
+        return sorted(chosen.values(), key=lambda e: e.seq)
+
+    def _reset_cycle(self) -> None:
+        self._permanent = []
+        self._latest = {}
+        self._cycle_sent = 0
+        self._cycle_delivered = 0
+
+    def _discard_producer(self) -> None:
+        """Close the client without waiting for what it still holds (those records are resent or failed)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            _force_close(producer)
 
     def _close_producer(self, timeout_s: float | None) -> None:
         producer, self._producer = self._producer, None
+        if producer is None:
+            return
         try:
             producer.close(timeout=timeout_s if timeout_s is not None else 10.0)
+        except kafka_errors.KafkaTimeoutError:
+            # Records stuck for a dead broker: kafka-python's close() raises from its own flush before it
+            # force-closes its sender thread (which would then linger, and __del__ would raise again). Their
+            # failure was already reported (or the work unit is being retried): finish the close by force.
+            _force_close(producer)
         except kafka_errors.KafkaError as exc:  # closing is best effort: delivery was already checked
             log.warning("error while closing the Kafka producer: %s", exc)
 
-    def _require_open(self) -> Any:
-        if self._producer is None:
+    def _require_open(self) -> None:
+        if not self._opened:
             raise KafkaConnectorError("KafkaMessageWriter is not open: call open() (or use it as a context manager)")
-        return self._producer
 
     def __enter__(self) -> KafkaMessageWriter:
         self.open()
@@ -186,3 +440,13 @@ class KafkaMessageWriter:
             self.close()
         else:
             self.abort()
+
+
+def _force_close(producer: Any) -> None:
+    """Stop a kafka-python producer now, abandoning what it still holds (its futures fail)."""
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+        sender.join(5.0)
+    with contextlib.suppress(kafka_errors.KafkaError):
+        producer.close(timeout=0)

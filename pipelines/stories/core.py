@@ -24,7 +24,9 @@ How an article is assigned (:meth:`StoryAssigner.assign`)
    articles sharing one of its smallest hashes; an estimated Jaccard similarity of at least
    ``near_duplicate_jaccard`` makes it a duplicate of the most similar one (ties: the earliest).
    Duplicates (exact or near) add their outlet to the story and count in ``article_count``, but they are not
-   new coverage: they do not move the centroid, the document frequencies or the trending counter.
+   new coverage: they do not count towards trending. A near duplicate's text (which differs a little) is
+   added to the story's centroid and to the document frequencies; an exact duplicate's is not (it would only
+   weigh the same text twice).
 5. **Similarity.** Otherwise the article's TF-IDF vector (title, summary, lead of the body and the rest of the
    body weighted separately, sublinear term frequencies, its ``article_terms`` strongest terms, unit length)
    is compared by cosine with the centroids of the live stories that share one of its ``query_terms`` most
@@ -107,7 +109,7 @@ import zlib
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from operator import itemgetter
+from operator import itemgetter, mul
 
 from pipelines.stories import text as textmod
 from schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
@@ -124,8 +126,9 @@ __all__ = [
 _MIN_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _HOUR = 3600.0
 _MIN_SHINGLES = 8
-_SHINGLE_TOKENS = 200
+_SHINGLE_TOKENS = 64
 _SKETCH_KEYS = 4
+_MAX_BUCKET = 32
 _TOP_TERMS = 10
 _SECOND = itemgetter(1)
 
@@ -148,13 +151,14 @@ class StoryConfig:
     trending_min_outlets: int = 3
 
     # similarity
-    threshold: float = 0.15
+    threshold: float = 0.12
     """Minimum time-weighted cosine to join a story."""
-    time_grace: timedelta = timedelta(hours=12)
+    time_grace: timedelta = timedelta(hours=48)
     """No time penalty within this distance of the story's time span."""
-    time_scale: timedelta = timedelta(days=30)
+    time_scale: timedelta = timedelta(days=90)
     """Beyond the grace, similarity is multiplied by ``exp(-excess / time_scale)``."""
-    title_weight: float = 4.0
+    title_weight: float = 6.0
+    """Field weights (multiples of 0.25): a term's frequency counts this much per occurrence in the field."""
     summary_weight: float = 1.5
     lead_weight: float = 1.0
     body_weight: float = 0.5
@@ -180,8 +184,8 @@ class StoryConfig:
     """Most specific terms of an article used to look up candidate stories (and indexed for its story)."""
     index_terms: int = 60
     """Most index terms a story contributes to the inverted index."""
-    max_candidates: int = 20
-    """Candidates scored exactly, best by the number of shared index terms."""
+    max_candidates: int = 4
+    """Candidates scored exactly, best by the summed article weight of the index terms they share."""
     max_posting: int = 2_000
     """Index terms shared by more live stories than this are not used for look-up (too common to help)."""
 
@@ -209,8 +213,10 @@ class StoryConfig:
                 raise ValueError(f"{name} must be in (0, 1], got {value!r}")
         for name in ("title_weight", "summary_weight", "lead_weight", "body_weight"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+            if not isinstance(value, (int, float)) or not 0 <= value <= 16 or abs(value * 4 - round(value * 4)) > 1e-9:
+                raise ValueError(f"{name} must be a multiple of 0.25 in [0, 16], got {value!r}")
+        if not self.title_weight + self.summary_weight + self.lead_weight + self.body_weight:
+            raise ValueError("at least one field weight must be positive")
         for name in (
             "max_article_ids",
             "trending_min_articles",
@@ -288,12 +294,12 @@ def sketch(toks: list[str], size: int) -> tuple[int, ...]:
     toks = toks[:_SHINGLE_TOKENS]
     crc = zlib.crc32
     hashes = {crc(f"{a} {b} {c}".encode()) for a, b, c in zip(toks, toks[1:], toks[2:], strict=False)}
-    return tuple(heapq.nsmallest(size, hashes))
+    return tuple(sorted(hashes)[:size])
 
 
 def sketch_jaccard(a: tuple[int, ...], b: tuple[int, ...], size: int) -> float:
     """Jaccard estimate from two bottom-k sketches: shared share of the union's bottom-k."""
-    union = heapq.nsmallest(size, set(a) | set(b))
+    union = sorted(set(a) | set(b))[:size]
     if not union:
         return 0.0
     both = set(a) & set(b)
@@ -313,6 +319,7 @@ class _StoryState:
     recent_ids: deque[str]
     centroid: dict[str, float] = field(default_factory=dict)
     norm2: float = 0.0
+    top_terms: tuple[str, ...] | None = None
     index_terms: dict[str, None] = field(default_factory=dict)
     article_ids: list[str] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
@@ -325,6 +332,41 @@ class _StoryState:
     recent: deque[tuple[datetime, str]] = field(default_factory=deque)
     trending: bool = False
     merged_into: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Vec:
+    """An article's unit TF-IDF vector and its most specific terms (for the inverted index)."""
+
+    weights: dict[str, float]
+    top: list[str]
+
+
+_EMPTY = _Vec({}, [])
+
+
+class _Sublinear(dict[int, float]):
+    """Memo of the sublinear term weight of a repetition count: ``w = count * unit``; ``1 + ln w`` above 1."""
+
+    def __init__(self, unit: float) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def __missing__(self, count: int) -> float:
+        w = count * self.unit
+        value = 1.0 + math.log(w) if w > 1.0 else w
+        self[count] = value
+        return value
+
+
+def _field_multipliers(config: StoryConfig) -> tuple[float, tuple[int, int, int, int]]:
+    """Express the four field weights as integer repetitions of a common unit."""
+    quarters = [
+        round(w * 4) for w in (config.title_weight, config.summary_weight, config.lead_weight, config.body_weight)
+    ]
+    divisor = math.gcd(*quarters) or 1
+    mt, ms, ml, mb = (q // divisor for q in quarters)
+    return divisor / 4, (mt, ms, ml, mb)
 
 
 @dataclass(frozen=True)
@@ -350,16 +392,19 @@ class StoryAssigner:
         self._article_story: dict[str, tuple[int, int, str | None]] = {}  # id -> (seq, revision, duplicate_of)
         self._hash_index: dict[str, tuple[str, int]] = {}  # content_hash -> (article_id, story seq)
         self._sketch_index: dict[int, list[_Original]] = {}  # one of the smallest shingle hashes -> articles
-        self._postings: dict[str, dict[int, None]] = {}  # index term -> story seqs
+        self._postings: dict[str, list[int]] = {}  # index term -> story seqs (no repeats; short lists)
         # Document frequencies in two generations (previous + current), rotated every horizon.
-        self._df_prev: dict[str, int] = {}
-        self._df_cur: dict[str, int] = {}
+        self._df_prev: Counter[str] = Counter()
+        self._df_cur: Counter[str] = Counter()
         self._n_prev = 0
         self._n_cur = 0
         self._generation_start: datetime | None = None
-        # IDF memo, cleared whenever the document count has grown by 2% (a deterministic schedule).
+        # IDF memo, cleared whenever the document count has grown by a quarter (and at each generation): a
+        # deterministic schedule; IDF is allowed to lag that much.
         self._idf_cache: dict[str, float] = {}
-        self._idf_n = -1
+        self._idf_n = 0
+        unit, self._multipliers = _field_multipliers(self.config)
+        self._sublinear = _Sublinear(unit)
 
     def __len__(self) -> int:
         """Live stories held in memory (active and dormant)."""
@@ -390,10 +435,11 @@ class StoryAssigner:
         if self._generation_start is None:
             self._generation_start = now
         elif now - self._generation_start >= self.config.horizon:
-            self._df_prev, self._df_cur = self._df_cur, {}
+            self._df_prev, self._df_cur = self._df_cur, Counter()
             self._n_prev, self._n_cur = self._n_cur, 0
             self._generation_start = now
-            self._idf_n = -1
+            self._idf_cache.clear()
+            self._idf_n = self._n_prev
         stories: list[Story] = []
         events: list[StoryEvent] = []
         dormant_before = now - self.config.dormancy
@@ -445,8 +491,8 @@ class StoryAssigner:
         postings = self._postings
         for term in state.index_terms:
             posting = postings.get(term)
-            if posting is not None:
-                posting.pop(state.seq, None)
+            if posting is not None and state.seq in posting:
+                posting.remove(state.seq)
                 if not posting:
                     del postings[term]
 
@@ -500,95 +546,99 @@ class StoryAssigner:
         near = self._near_duplicate(article_sketch, article.language) if article_sketch else None
         if near is not None:
             state = self._stories[near.seq]
-            self._join(
-                state, article, t, None, article_sketch, duplicate=near.article_id, stories=stories, events=events
-            )
+            vec = self._vector(title_toks, summary_toks, body_toks)
+            self._join(state, article, t, vec, (), duplicate=near.article_id, stories=stories, events=events)
+            self._count_document(vec)
             result = article.replace(story_id=state.story_id, duplicate_of=near.article_id)
             return Assignment(result, tuple(stories), tuple(events))
 
         # 4. similarity (and 5. merge)
-        ranked = self._vector(title_toks, summary_toks, body_toks)
-        vec = dict(ranked)
+        vec = self._vector(title_toks, summary_toks, body_toks)
         best: _StoryState | None = None
-        if vec:
-            best, second = self._best_stories(vec, ranked, t, article.language)
+        if vec.weights:
+            best, second = self._best_stories(vec, t, article.language)
             if best is not None and second is not None:
                 best = self._merge(best, second, stories, events)
         if best is None:
-            state = self._create(article, t, vec, ranked, article_sketch)
+            state = self._create(article, t, vec, article_sketch)
             stories.append(self._snapshot(state))
             events.append(self._event(state, "created", article.article_id, "new story"))
         else:
             state = best
-            self._join(state, article, t, (vec, ranked), article_sketch, duplicate="", stories=stories, events=events)
+            self._join(state, article, t, vec, article_sketch, duplicate="", stories=stories, events=events)
         self._count_document(vec)
         return Assignment(article.replace(story_id=state.story_id, duplicate_of=None), tuple(stories), tuple(events))
 
     # ------------------------------------------------------------------ features
 
-    def _idf(self, term: str) -> float:
-        value = self._idf_cache.get(term)
-        if value is None:
-            n = self._n_prev + self._n_cur
-            df = self._df_prev.get(term, 0) + self._df_cur.get(term, 0)
-            value = math.log((n + 1.0) / (df + 1.0)) + 1.0
-            self._idf_cache[term] = value
-        return value
-
-    def _count_document(self, vec: dict[str, float]) -> None:
-        if not vec:
+    def _count_document(self, vec: _Vec) -> None:
+        if not vec.weights:
             return
-        df = self._df_cur
-        get = df.get
-        for term in vec:
-            df[term] = get(term, 0) + 1
+        self._df_cur.update(vec.weights.keys())
         self._n_cur += 1
         n = self._n_prev + self._n_cur
-        if n >= self._idf_n + max(1, self._idf_n // 50):
+        if n >= self._idf_n * 1.25:
             self._idf_cache.clear()
             self._idf_n = n
 
-    def _vector(self, title: list[str], summary: list[str], body: list[str]) -> list[tuple[str, float]]:
-        """The article's unit TF-IDF vector as (term, weight) pairs, strongest first."""
-        cfg = self.config
-        weights: dict[str, float] = {}
-        textmod.add_weighted(weights, title, cfg.title_weight)
-        textmod.add_weighted(weights, summary, cfg.summary_weight)
-        textmod.add_weighted(weights, body[: cfg.lead_tokens], cfg.lead_weight)
-        if cfg.body_weight > 0 and len(body) > cfg.lead_tokens:
-            textmod.add_weighted(weights, body[cfg.lead_tokens :], cfg.body_weight)
-        if not weights:
-            return []
+    def _vector(self, title: list[str], summary: list[str], body: list[str]) -> _Vec:
+        """The article's unit TF-IDF vector (its ``article_terms`` strongest terms)."""
+        mt, ms, ml, mb = self._multipliers
+        lead = self.config.lead_tokens
+        toks = title * mt + summary * ms + body[:lead] * ml
+        if mb and len(body) > lead:
+            toks += body[lead:] * mb
+        if not toks:
+            return _EMPTY
+        # field weights by repetition (one C-level count instead of a Python loop per field)
+        counts = Counter(toks)
         cache = self._idf_cache
-        for term in [term for term in weights if term not in cache]:
-            self._idf(term)
-        log = math.log
-        raw = [(term, ((1.0 + log(w)) if w > 1.0 else w) * cache[term]) for term, w in weights.items()]
-        ranked = heapq.nlargest(cfg.article_terms, raw, key=_SECOND)
-        norm = math.sqrt(math.fsum(w * w for _, w in ranked))
+        # set.difference(dict) walks the (small) set, not the memo; the order is irrelevant (independent entries)
+        missing = set(counts).difference(cache)
+        if missing:
+            log = math.log
+            base = log(self._n_prev + self._n_cur + 1.0) + 1.0
+            prev = self._df_prev.get
+            cur = self._df_cur.get
+            for term in missing:
+                cache[term] = base - log(prev(term, 0) + cur(term, 0) + 1.0)
+        sub = self._sublinear
+        weights = map(mul, map(sub.__getitem__, counts.values()), map(cache.__getitem__, counts))
+        # stable sort: ties keep first-occurrence order (title first), so the result is deterministic
+        ranked = sorted(zip(counts, weights, strict=True), key=_SECOND, reverse=True)[: self.config.article_terms]
+        norm = math.sqrt(math.fsum([w * w for _, w in ranked]))
         if norm == 0.0:
-            return []
-        return [(term, w / norm) for term, w in ranked]
+            return _EMPTY
+        inv = 1.0 / norm
+        unit = {term: w * inv for term, w in ranked}
+        return _Vec(unit, [term for term, _ in ranked[: self.config.query_terms]])
 
     def _same_language(self, seq: int, language: str | None) -> bool:
         other = self._stories[seq].language
         return not language or not other or language == other
 
     def _near_duplicate(self, article_sketch: tuple[int, ...], language: str | None) -> _Original | None:
+        """The most similar live article sharing at least two of the sketch's smallest hashes, if similar enough."""
         threshold = self.config.near_duplicate_jaccard
         assert threshold is not None
-        size = self.config.sketch_size
-        best: _Original | None = None
-        best_score = threshold
-        seen: set[str] = set()
+        hits: dict[str, int] = {}
+        found: dict[str, _Original] = {}
         for key in article_sketch[:_SKETCH_KEYS]:
             for original in self._sketch_index.get(key, ()):
-                if original.article_id in seen or not self._same_language(original.seq, language):
-                    continue
-                seen.add(original.article_id)
-                score = sketch_jaccard(article_sketch, original.sketch, size)
-                if score > best_score or (score == best_score and best is None):
-                    best, best_score = original, score
+                hits[original.article_id] = hits.get(original.article_id, 0) + 1
+                found[original.article_id] = original
+        best: _Original | None = None
+        best_score = threshold
+        size = self.config.sketch_size
+        for article_id, count in hits.items():
+            if count < 2:  # a near duplicate (Jaccard >= 0.5) shares most of the smallest hashes
+                continue
+            original = found[article_id]
+            if not self._same_language(original.seq, language):
+                continue
+            score = sketch_jaccard(article_sketch, original.sketch, size)
+            if score > best_score or (score == best_score and best is None):
+                best, best_score = original, score
         return best
 
     def _time_factor(self, state: _StoryState, t: datetime) -> float:
@@ -604,39 +654,50 @@ class StoryAssigner:
         return math.exp(-excess / self.config.time_scale.total_seconds())
 
     def _cosine(self, vec: dict[str, float], state: _StoryState) -> float:
+        """Cosine of a unit article vector and a story centroid."""
         if state.norm2 <= 0.0:
             return 0.0
         centroid = state.centroid
         common = vec.keys() & centroid.keys()
-        # fsum: exactly rounded, so the (hash-dependent) set order cannot change the result
-        return math.fsum([vec[t] * centroid[t] for t in common]) / math.sqrt(state.norm2)
+        # fsum is exactly rounded, so the (hash-dependent) order of the set cannot change the result
+        dot = math.fsum(map(mul, map(vec.__getitem__, common), map(centroid.__getitem__, common)))
+        return dot / math.sqrt(state.norm2)
 
     def _best_stories(
-        self, vec: dict[str, float], ranked: list[tuple[str, float]], t: datetime, language: str | None
+        self, vec: _Vec, t: datetime, language: str | None
     ) -> tuple[_StoryState | None, _StoryState | None]:
         """The best story to join (or None) and, when merging is on, a second story to merge with it."""
         cfg = self.config
-        counts: Counter[int] = Counter()
+        # candidates: stories sharing the article's most specific terms, ranked by the summed article weight
+        # of the shared terms (a cheap partial dot product); only the best few get an exact cosine
+        overlap: dict[int, float] = {}
+        get = overlap.get
         postings = self._postings
         limit = cfg.max_posting
-        for term, _ in ranked[: cfg.query_terms]:
+        weights = vec.weights
+        for term in vec.top:
+            weight = weights[term]
             posting = postings.get(term)
             if posting is not None and len(posting) <= limit:
-                counts.update(posting.keys())
-        if not counts:
+                for seq in posting:
+                    overlap[seq] = get(seq, 0.0) + weight
+        if not overlap:
             return None, None
         scored: list[tuple[float, int]] = []
         stories = self._stories
         threshold = cfg.threshold
         floor = min(threshold, cfg.merge_threshold or threshold)
-        for seq, _ in counts.most_common(cfg.max_candidates):
+        candidates = overlap.items()
+        if len(overlap) > cfg.max_candidates:  # (the order of the few kept does not matter: sorted below)
+            candidates = heapq.nlargest(cfg.max_candidates, candidates, key=_SECOND)  # type: ignore[assignment]
+        for seq, _ in candidates:
             state = stories[seq]
             if language and state.language and language != state.language:
                 continue
             factor = self._time_factor(state, t)
             if factor < floor:
                 continue
-            score = self._cosine(vec, state) * factor
+            score = self._cosine(weights, state) * factor
             if score >= floor:
                 scored.append((score, seq))
         if not scored:
@@ -658,7 +719,7 @@ class StoryAssigner:
         if a.norm2 <= 0.0 or b.norm2 <= 0.0:
             return 0.0
         common = a.centroid.keys() & b.centroid.keys()
-        dot = math.fsum([a.centroid[t] * b.centroid[t] for t in common])
+        dot = math.fsum(map(mul, map(a.centroid.__getitem__, common), map(b.centroid.__getitem__, common)))
         return dot / math.sqrt(a.norm2 * b.norm2)
 
     # ------------------------------------------------------------------ story state
@@ -667,8 +728,7 @@ class StoryAssigner:
         self,
         article: Article,
         t: datetime,
-        vec: dict[str, float],
-        ranked: list[tuple[str, float]],
+        vec: _Vec,
         article_sketch: tuple[int, ...],
     ) -> _StoryState:
         assert self._clock is not None
@@ -687,7 +747,7 @@ class StoryAssigner:
         )
         self._stories[seq] = state
         self._active[seq] = None
-        self._add_article(state, article, t, (vec, ranked), article_sketch, duplicate="")
+        self._add_article(state, article, t, vec, article_sketch, duplicate="")
         return state
 
     def _join(
@@ -695,7 +755,7 @@ class StoryAssigner:
         state: _StoryState,
         article: Article,
         t: datetime,
-        features: tuple[dict[str, float], list[tuple[str, float]]] | None,
+        vec: _Vec | None,
         article_sketch: tuple[int, ...],
         *,
         duplicate: str,
@@ -712,7 +772,7 @@ class StoryAssigner:
         if not state.headline and title:
             state.headline = title
             state.headline_article = article.article_id
-        trending = self._add_article(state, article, t, features, article_sketch, duplicate=duplicate)
+        trending = self._add_article(state, article, t, vec, article_sketch, duplicate=duplicate)
         stories.append(self._snapshot(state))
         if resurfaced:
             slept = _duration(max(gap, timedelta(0)))
@@ -739,7 +799,7 @@ class StoryAssigner:
         state: _StoryState,
         article: Article,
         t: datetime,
-        features: tuple[dict[str, float], list[tuple[str, float]]] | None,
+        vec: _Vec | None,
         article_sketch: tuple[int, ...],
         *,
         duplicate: str,
@@ -760,11 +820,15 @@ class StoryAssigner:
             state.hashes.append(article.content_hash)
         if article_sketch and not duplicate:
             original = _Original(article_id, state.seq, article_sketch)
+            index = self._sketch_index
             for key in article_sketch[:_SKETCH_KEYS]:
-                self._sketch_index.setdefault(key, []).append(original)
-                state.sketch_keys.append(key)
-        if features is not None and features[0]:
-            self._add_to_centroid(state, features[0], features[1])
+                bucket = index.setdefault(key, [])
+                # a crowded bucket is boilerplate shared by many articles: stop filling it (bounded memory)
+                if len(bucket) < _MAX_BUCKET:
+                    bucket.append(original)
+                    state.sketch_keys.append(key)
+        if vec is not None and vec.weights:
+            self._add_to_centroid(state, vec)
         if duplicate:
             return False
         recent = state.recent
@@ -780,28 +844,29 @@ class StoryAssigner:
         state.trending = True
         return True
 
-    def _add_to_centroid(self, state: _StoryState, vec: dict[str, float], ranked: list[tuple[str, float]]) -> None:
+    def _add_to_centroid(self, state: _StoryState, vec: _Vec) -> None:
         cfg = self.config
         centroid = state.centroid
         get = centroid.get
-        for term, w in vec.items():
+        for term, w in vec.weights.items():
             centroid[term] = get(term, 0.0) + w
-        if len(centroid) >= 2 * cfg.centroid_terms:
-            kept = heapq.nlargest(cfg.centroid_terms, centroid.items(), key=_SECOND)
+        if len(centroid) > cfg.centroid_terms + cfg.centroid_terms // 4:
+            kept = sorted(centroid.items(), key=_SECOND, reverse=True)[: cfg.centroid_terms]
             state.centroid = centroid = dict(kept)
         state.norm2 = math.fsum([w * w for w in centroid.values()])
+        state.top_terms = None
         # index the article's most specific terms for its story
         if len(state.index_terms) < cfg.index_terms:
             postings = self._postings
             seq = state.seq
-            for term, _ in ranked[: cfg.query_terms]:
+            for term in vec.top:
                 if term not in state.index_terms:
                     state.index_terms[term] = None
                     posting = postings.get(term)
                     if posting is None:
-                        postings[term] = {seq: None}
+                        postings[term] = [seq]
                     else:
-                        posting[seq] = None
+                        posting.append(seq)
 
     def _merge(self, a: _StoryState, b: _StoryState, stories: list[Story], events: list[StoryEvent]) -> _StoryState:
         """Merge the smaller of two stories into the larger; returns the survivor."""
@@ -821,14 +886,15 @@ class StoryAssigner:
         for term, w in absorbed.centroid.items():
             survivor.centroid[term] = survivor.centroid.get(term, 0.0) + w
         limit = self.config.centroid_terms
-        if len(survivor.centroid) >= 2 * limit:
-            survivor.centroid = dict(heapq.nlargest(limit, survivor.centroid.items(), key=_SECOND))
+        if len(survivor.centroid) > limit + limit // 4:
+            survivor.centroid = dict(sorted(survivor.centroid.items(), key=_SECOND, reverse=True)[:limit])
         survivor.norm2 = math.fsum([w * w for w in survivor.centroid.values()])
+        survivor.top_terms = None
         postings = self._postings
         for term in absorbed.index_terms:
             if term not in survivor.index_terms and len(survivor.index_terms) < self.config.index_terms:
                 survivor.index_terms[term] = None
-                postings.setdefault(term, {})[survivor.seq] = None
+                postings.setdefault(term, []).append(survivor.seq)
         for article_id in absorbed.article_ids:
             entry = self._article_story.get(article_id)
             if entry is not None and entry[0] == absorbed.seq:
@@ -875,7 +941,10 @@ class StoryAssigner:
         return survivor
 
     def _top_terms(self, state: _StoryState) -> tuple[str, ...]:
-        return tuple(term for term, _ in heapq.nlargest(_TOP_TERMS, state.centroid.items(), key=_SECOND))
+        if state.top_terms is None:
+            top = sorted(state.centroid.items(), key=_SECOND, reverse=True)[:_TOP_TERMS]
+            state.top_terms = tuple(term for term, _ in top)
+        return state.top_terms
 
     def _snapshot(self, state: _StoryState) -> Story:
         assert self._clock is not None

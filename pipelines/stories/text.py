@@ -18,7 +18,6 @@ Tokenisation rules:
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections import Counter
@@ -135,7 +134,7 @@ def tokens(text: str, limit: int | None = None) -> list[str]:
     terms: list[str | None] = list(map(_CACHE.get, words))
     if None in terms:
         terms = [_analyse(w) if t is None else t for w, t in zip(words, terms, strict=True)]
-    if _MULTI in terms:
+    if not text.isascii() and _MULTI in terms:
         out: list[str] = []
         for word, term in zip(words, terms, strict=True):
             if term is _MULTI:
@@ -143,7 +142,7 @@ def tokens(text: str, limit: int | None = None) -> list[str]:
             elif term:
                 out.append(term)
     else:
-        out = list(filter(None, terms))  # type: ignore[arg-type]
+        out = list(filter(None, terms))
     if limit is not None and len(out) > limit:
         del out[limit:]
     return out

@@ -21,7 +21,7 @@ from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.pvalue import PCollection
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from pipelines.revisions import order_key
+from pipelines.revisions import RevisionTracker, order_key
 from pipelines.stories.core import StoryAssigner, StoryConfig
 from pipelines.transforms.common import counter
 from schemas.records import Article
@@ -85,13 +85,18 @@ class AssignStoriesBatch(beam.PTransform):
 
 
 class _AssignStreamingFn(beam.DoFn):
-    """Keyed by partition; the core lives in Beam state so any runner can checkpoint and move it.
+    """Keyed by partition; revision numbering and the story core live in Beam state, so any runner can move them.
 
-    Reading and unpickling the core for every article would cost O(state); instead each worker keeps the core it
-    last wrote in memory together with a version number, and only re-reads the pickled core when the version in
-    state differs (another worker or a retried bundle wrote it). The core is written back after every article:
-    that pickling is the price of exactly-as-replay state on any runner, affordable at live article rates
-    (see bench/) and the reason replay uses the sorted batch form instead.
+    Revisions are numbered here (not in a separate per-article keyed step) because their memory must be bounded
+    without timers: event-time timers fire at every bundle end behind a live source on the FnApiRunner, and a
+    processing-time timer is not portable. :class:`~pipelines.revisions.RevisionTracker` forgets articles after
+    the story horizon by itself.
+
+    Reading and unpickling the state for every article would cost O(state); instead each worker keeps the state
+    it last wrote in memory with a version number, and re-reads the pickled state only when the version in
+    Beam state differs (another worker or a retried bundle wrote it). The state is written back after every
+    article: that pickling is the price of portable state, affordable at live article rates, and the reason
+    replay uses the sorted batch form instead.
     """
 
     CORE = ReadModifyWriteStateSpec("core", PickleCoder())
@@ -99,7 +104,7 @@ class _AssignStreamingFn(beam.DoFn):
 
     def __init__(self, config: StoryConfig) -> None:
         self._config = config
-        self._cache: dict[str, tuple[int, StoryAssigner]] = {}
+        self._cache: dict[str, tuple[int, _PartitionState]] = {}
 
     def setup(self) -> None:
         self._cache = {}
@@ -113,20 +118,35 @@ class _AssignStreamingFn(beam.DoFn):
         key, article = keyed
         stored_version = version.read() or 0
         cached = self._cache.get(key)
-        assigner: StoryAssigner
+        state: _PartitionState
         if cached is not None and cached[0] == stored_version:
-            assigner = cached[1]
+            state = cached[1]
         else:
             restored = core.read() if stored_version else None
-            assigner = restored if isinstance(restored, StoryAssigner) else StoryAssigner(self._config)
-        yield from assign_in_order(assigner, [article])
-        core.write(assigner)
+            state = restored if isinstance(restored, _PartitionState) else _PartitionState(self._config)
+        numbered = state.revisions.observe(article)
+        if numbered is None:
+            counter("articles.exact_repeats").inc()
+        else:
+            if numbered.revision > 1:
+                counter("articles.revisions").inc()
+            yield from assign_in_order(state.stories, [numbered])
+        core.write(state)
         version.write(stored_version + 1)
-        self._cache[key] = (stored_version + 1, assigner)
+        self._cache[key] = (stored_version + 1, state)
+
+
+class _PartitionState:
+    """Everything one partition remembers between articles in a live run."""
+
+    def __init__(self, config: StoryConfig) -> None:
+        self.stories = StoryAssigner(config)
+        self.revisions = RevisionTracker(config.horizon)
 
 
 class AssignStoriesStreaming(beam.PTransform):
-    """The live form: stateful, no GroupByKey, articles assigned in arrival order per partition."""
+    """The live form: revisions numbered, repeats dropped and stories assigned in arrival order per partition,
+    statefully and without a GroupByKey."""
 
     def __init__(self, config: StoryConfig | None = None) -> None:
         super().__init__()

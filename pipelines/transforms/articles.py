@@ -8,7 +8,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from connectors.articles.extract import DEFAULT_MIN_CHARS, STAGE, extract_page
+from connectors.articles.extract import STAGE, extract_page
+from connectors.articles.settings import DEFAULT_MIN_CHARS
 from connectors.errors import InputError
 from connectors.failures import Failure
 from pipelines.normalise import PageTask, build_article

@@ -6,6 +6,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics.metric import Metrics
+from apache_beam.transforms.window import TimestampedValue
 
 from connectors.failures import Failure
 
@@ -18,7 +19,10 @@ def counter(name: str) -> Any:
     return Metrics.counter(METRICS_NAMESPACE, name)
 
 
-def dead_letter(failure: Failure) -> beam.pvalue.TaggedOutput:
-    """Route a failure to the dead-letter output as a DeadLetter record."""
+def dead_letter(failure: Failure, timestamp: Any = None) -> beam.pvalue.TaggedOutput:
+    """Route a failure to the dead-letter output as a DeadLetter record (at ``timestamp`` when given)."""
     counter(f"dead_letters.{failure.stage}").inc()
-    return beam.pvalue.TaggedOutput(DEAD_LETTERS, failure.to_dead_letter())
+    record: Any = failure.to_dead_letter()
+    if timestamp is not None:
+        record = TimestampedValue(record, timestamp)
+    return beam.pvalue.TaggedOutput(DEAD_LETTERS, record)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
+from kafka import KafkaProducer
 
 from connectors.failures import Failure
-from connectors.kafka import KafkaConfig, KafkaMessageWriter, MessageTooLargeError
+from connectors.kafka import DeliveryError, KafkaConfig, KafkaMessageWriter
 from connectors.kafka.topics import TopicNames
+from pipelines.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
 from pipelines.messages import message_for
 from pipelines.transforms.common import counter
 from schemas.codec import encode
-from schemas.records import _Record
+from schemas.records import RECORD_TYPES, _Record
 
 
 def _jsonl_line(record: _Record) -> str:
@@ -42,7 +44,9 @@ class _AppendJsonlFn(beam.DoFn):
     """Append each record to ``DIRECTORY/TOPIC.jsonl`` and flush at bundle end: the streaming file sink.
 
     WriteToText only writes when its window closes, which on a live source means never; a live run wants its
-    files to grow as articles arrive. One writer process per directory is assumed (the local runner).
+    files to grow as articles arrive. Several instances append to one file (one per stream), so each line is
+    written with a single unbuffered ``write`` on an ``O_APPEND`` descriptor: lines never interleave. One
+    writer machine per directory is assumed (the local runner).
     """
 
     def __init__(self, directory: str, topics: TopicNames) -> None:
@@ -58,14 +62,14 @@ class _AppendJsonlFn(beam.DoFn):
         topic = message_for(record, self._topics).topic
         handle = self._handles.get(topic)
         if handle is None:
-            handle = open(os.path.join(self._directory, f"{topic}.jsonl"), "ab")  # noqa: SIM115 - closed in teardown
+            handle = open(os.path.join(self._directory, f"{topic}.jsonl"), "ab", buffering=0)  # noqa: SIM115
             self._handles[topic] = handle
         handle.write(encode(record) + b"\n")
         yield from ()
 
     def finish_bundle(self) -> None:
         for handle in self._handles.values():
-            handle.flush()
+            os.fsync(handle.fileno())
 
     def teardown(self) -> None:
         for handle in self._handles.values():
@@ -86,57 +90,94 @@ class AppendJsonl(beam.PTransform):
 
 
 class _KafkaWriteFn(beam.DoFn):
-    """Produce each record to its topic; flush at bundle end so a failed delivery fails (and retries) the bundle."""
+    """Produce each record to its topic; at bundle end deliver everything or fail the bundle.
 
-    def __init__(self, config: KafkaConfig, topics: TopicNames) -> None:
+    Size and refusal rules are in ``pipelines.kafka_delivery``: an oversized article is trimmed, any other
+    oversized record and any record the broker refuses for good becomes a dead letter. Transient failures are
+    resent with backoff by the writer; if they persist, ``DeliveryError`` fails the bundle (the runner retries
+    it, or the run stops naming the broker): at-least-once, never a silent drop.
+    """
+
+    def __init__(
+        self, config: KafkaConfig, topics: TopicNames, producer_factory: Callable[..., Any] | None = None
+    ) -> None:
         self._config = config
         self._topics = topics
+        self._producer_factory = producer_factory
         self._writer: KafkaMessageWriter | None = None
+        # Built once: creating a Beam counter per element costs more than encoding the message.
+        names = [f"sink.kafka.{kind}" for kind in RECORD_TYPES] + [
+            "sink.kafka.truncated",
+            "sink.kafka.too_large",
+            "sink.kafka.refused",
+            "sink.kafka.dead_letters",
+        ]
+        self._counters = {name: counter(name) for name in names}
 
     def setup(self) -> None:
-        self._writer = KafkaMessageWriter(self._config)
+        self._writer = KafkaMessageWriter(
+            self._config,
+            producer_factory=self._producer_factory or KafkaProducer,
+            compacted_topics=(self._topics.stories,),
+        )
         self._writer.open()
 
     def process(self, record: _Record) -> Iterator[None]:
         assert self._writer is not None
-        message = message_for(record, self._topics)
-        try:
-            self._writer.send(message.topic, message.key, message.value, list(message.headers))
-        except MessageTooLargeError as exc:
+        fitted = fit_message(record, self._topics, self._config.max_request_size)
+        if isinstance(fitted, Failure):
             # Never dropped silently: the oversized message is replaced by a dead letter naming it.
-            failure = Failure.from_exception("sink-kafka", message.key.decode(), exc, _time_of(record))
-            dead = message_for(failure.to_dead_letter(), self._topics)
-            self._writer.send(dead.topic, dead.key, dead.value, list(dead.headers))
-            counter("sink.kafka.too_large").inc()
+            self._send_dead_letter(fitted)
+            self._counters["sink.kafka.too_large"].inc()
             return
-        counter(f"sink.kafka.{record.kind}").inc()
+        message, truncated = fitted
+        if truncated:
+            self._counters["sink.kafka.truncated"].inc()
+        self._writer.send(message.topic, message.key, message.value, message.headers)
+        self._counters[f"sink.kafka.{record.kind}"].inc()
         yield from ()
 
     def finish_bundle(self) -> None:
-        if self._writer is not None:
-            self._writer.flush()
+        if self._writer is None:
+            return
+        while True:
+            try:
+                self._writer.flush()
+                return
+            except DeliveryError as exc:
+                if not exc.permanent_only:
+                    raise  # the broker is failing: the bundle fails and is retried, nothing is dropped
+                for failed in exc.failures:
+                    if failed.topic == self._topics.dead_letters:
+                        raise  # a refused dead letter has nowhere left to go: stop loudly
+                    self._send_dead_letter(dead_letter_for(failed))
+                    self._counters["sink.kafka.refused"].inc()
+
+    def _send_dead_letter(self, failure: Failure) -> None:
+        assert self._writer is not None
+        dead = dead_letter_message(failure, self._topics, self._config.max_request_size)
+        self._writer.send(dead.topic, dead.key, dead.value, dead.headers)
+        self._counters["sink.kafka.dead_letters"].inc()
 
     def teardown(self) -> None:
+        # Every successful bundle was flushed in finish_bundle; whatever is left belongs to a failed bundle
+        # that the runner retries, so it is not waited for here.
         if self._writer is not None:
-            self._writer.close()
+            self._writer.abort()
             self._writer = None
-
-
-def _time_of(record: _Record) -> Any:
-    for name in ("captured_at", "updated_at", "event_time", "occurred_at"):
-        value = getattr(record, name, None)
-        if value is not None:
-            return value
-    raise TypeError(f"record {type(record).__name__} has no time field")
 
 
 class WriteKafka(beam.PTransform):
     """Produce records (any storywire record type) to their topics, keyed and with CloudEvents headers."""
 
-    def __init__(self, config: KafkaConfig, topics: TopicNames) -> None:
+    def __init__(
+        self, config: KafkaConfig, topics: TopicNames, *, producer_factory: Callable[..., Any] | None = None
+    ) -> None:
+        """``producer_factory`` replaces ``kafka.KafkaProducer`` (tests inject fakes or faults); it is pickled."""
         super().__init__()
         self._config = config
         self._topics = topics
+        self._producer_factory = producer_factory
 
     def expand(self, records: PCollection) -> Any:
-        return records | "Produce" >> beam.ParDo(_KafkaWriteFn(self._config, self._topics))
+        return records | "Produce" >> beam.ParDo(_KafkaWriteFn(self._config, self._topics, self._producer_factory))

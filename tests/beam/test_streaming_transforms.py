@@ -16,7 +16,6 @@ from pipelines.replay import build_replay
 from pipelines.revisions import order_key
 from pipelines.stories.transform import AssignStoriesStreaming
 from pipelines.summary import SinkContents, read_sink
-from pipelines.transforms.revisions_streaming import NumberRevisionsStreaming
 from schemas.records import Article
 from tests.replay_fixture import write_fixture_archives
 
@@ -47,11 +46,12 @@ def _stream(articles: list[Article], by_capture: bool = False) -> test_stream.Te
 
 
 def test_streaming_story_assignment_matches_batch(batch: SinkContents) -> None:
-    # Feed the batch result's articles (story ids removed) through the streaming form, in stream order.
-    unassigned = [a.replace(story_id=None, duplicate_of=None) for a in batch.articles]
+    # Feed the batch result's articles (story ids removed, revisions as extraction emits them) through the
+    # streaming form, in stream order.
+    unassigned = [a.replace(story_id=None, duplicate_of=None, revision=1) for a in batch.articles]
     expected = sorted((a.article_id, a.revision, a.story_id, a.duplicate_of) for a in batch.articles)
     with beam.Pipeline(options=_streaming_options()) as pipeline:
-        assigned = pipeline | _stream(unassigned) | AssignStoriesStreaming()
+        assigned = pipeline | _stream(unassigned, by_capture=True) | AssignStoriesStreaming()
         pairs = assigned.articles | beam.Map(lambda a: (a.article_id, a.revision, a.story_id, a.duplicate_of))
         assert_that(pairs, equal_to(expected))
 
@@ -66,8 +66,10 @@ def test_streaming_revisions_drop_repeats_and_number_edits(batch: SinkContents) 
     ]
     expected = sorted((a.article_id, a.revision, a.content_hash) for a in batch.articles)
     with beam.Pipeline(options=_streaming_options()) as pipeline:
-        numbered = pipeline | _stream(arrivals, by_capture=True) | NumberRevisionsStreaming()
-        assert_that(numbered | beam.Map(lambda a: (a.article_id, a.revision, a.content_hash)), equal_to(expected))
+        numbered = pipeline | _stream(arrivals, by_capture=True) | AssignStoriesStreaming()
+        assert_that(
+            numbered.articles | beam.Map(lambda a: (a.article_id, a.revision, a.content_hash)), equal_to(expected)
+        )
 
 
 def test_fixture_archives_exist(tmp_path: Path) -> None:

@@ -200,6 +200,7 @@ def test_delivery_failure_surfaces_at_flush_when_the_broker_dies(broker_tools: M
             delivery_timeout_ms=3_000,
             max_block_ms=2_000,
             bootstrap_timeout_ms=2_000,
+            delivery_attempts=1,  # no resend rounds: the failure itself is under test here
         )
         topic = TopicNames.from_config(config).articles
         ensure_topics(config, [TopicSpec(topic, partitions=1)])

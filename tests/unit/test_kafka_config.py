@@ -284,7 +284,7 @@ def _writer(**changes: Any) -> tuple[KafkaMessageWriter, list[_FakeProducer]]:
 
 
 def test_flush_raises_delivery_error_listing_failures() -> None:
-    writer, producers = _writer()
+    writer, producers = _writer(delivery_attempts=1)
     writer.open()
     for value in (b"ok-1", b"fail-1", b"ok-2", b"fail-2", b"hang"):
         writer.send("news.articles.v1", b"key", value)
@@ -316,7 +316,7 @@ def test_flush_returns_delivered_count_and_close_closes() -> None:
 
 
 def test_close_raises_on_undelivered_records_but_still_closes() -> None:
-    writer, producers = _writer()
+    writer, producers = _writer(delivery_attempts=1)
     writer.open()
     writer.send("t", b"k", b"fail")
 

@@ -415,3 +415,120 @@ def test_article_ids_are_capped() -> None:
     snap: Story = run(articles, cfg)[-1].stories[-1]
     assert snap.article_count == 6
     assert snap.article_ids == ("q3", "q4", "q5")
+
+
+QUAKE_LONG = QUAKE + (
+    " Power was cut to about 30,000 homes in eastern Hokkaido, the regional utility said, and bullet train "
+    "services were suspended while engineers inspected tracks and bridges. The quake was felt as far away as "
+    "Sapporo and Aomori. Officials at the Tomari nuclear plant reported no abnormalities. Authorities warned "
+    "of aftershocks over the coming week and urged residents to stay away from the shore."
+)
+
+
+def test_near_duplicate_joins_with_duplicate_of() -> None:
+    edited = QUAKE_LONG.replace("rescue teams", "emergency crews") + " More to follow."
+    result = run(
+        [
+            make("o1", "Strong earthquake hits Hokkaido", QUAKE_LONG, outlet="a.jp"),
+            make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
+            make("o2", "Quake off Hokkaido", edited, at=T0 + timedelta(minutes=2), outlet="b.jp"),
+        ]
+    )
+    assert result[2].article.story_id == story_id_for("o1")
+    assert result[2].article.duplicate_of == "o1"
+    assert result[2].events[-1].detail == "duplicate of o1"
+    assert result[2].stories[-1].outlet_count == 2
+
+
+def test_near_duplicate_detection_can_be_switched_off() -> None:
+    edited = QUAKE_LONG.replace("rescue teams", "emergency crews")
+    cfg = StoryConfig(near_duplicate_jaccard=None)
+    result = run([make("o1", "Earthquake", QUAKE_LONG), make("o2", "Quake", edited, at=T0 + timedelta(minutes=2))], cfg)
+    assert result[1].article.duplicate_of is None
+    assert result[1].article.story_id == story_id_for("o1")  # still the same story, by similarity
+
+
+def test_revision_of_a_duplicate_stays_a_duplicate() -> None:
+    assigner = StoryAssigner()
+    assigner.assign(make("w1", "Earthquake strikes Hokkaido", QUAKE, content_hash="f" * 64))
+    assigner.assign(make("w2", "Copy", QUAKE, at=T0 + timedelta(minutes=1), content_hash="f" * 64))
+    revised = assigner.assign(make("w2", "Copy, corrected", QUAKE, at=T0 + timedelta(minutes=5), revision=2))
+    assert revised.article.duplicate_of == "w1"
+    assert revised.article.story_id == story_id_for("w1")
+
+
+def test_two_stories_bridged_by_an_article_are_merged() -> None:
+    cfg = StoryConfig(merge_threshold=0.3, query_terms=2, near_duplicate_jaccard=None)
+    a = make("m1", "Hokkaido earthquake", QUAKE, outlet="a.jp")
+    # very similar body, but its two most specific terms (from the title) are not indexed by the first story
+    b = make("m2", "Tsunami warning tsunami alert", QUAKE, at=T0 + timedelta(minutes=5), outlet="b.jp")
+    c = make("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(minutes=10), outlet="c.jp")
+    result = run([a, b, c], cfg)
+    assert result[1].article.story_id == story_id_for("m2")  # not found through the index: a story of its own
+    last = result[2]
+    assert last.article.story_id == story_id_for("m1")  # the survivor: older of two equal-sized stories
+    merged = [s for s in last.stories if s.status == "merged"]
+    assert [(s.story_id, s.merged_into) for s in merged] == [(story_id_for("m2"), story_id_for("m1"))]
+    assert [e.event_type for e in last.events] == ["merged", "updated"]
+    assert last.events[0].related_story_id == story_id_for("m2")
+    assert last.stories[-1].article_count == 3
+    assert last.stories[-1].outlets == ("a.jp", "b.jp", "c.jp")
+    # the absorbed story's articles now resolve to the survivor
+    assigner = StoryAssigner(cfg)
+    for article in (a, b, c):
+        assigner.assign(article)
+    again = assigner.assign(replace(b, revision=2, first_seen_at=T0 + timedelta(minutes=20)))
+    assert again.article.story_id == story_id_for("m1")
+    assert len(assigner) == 1
+
+
+def test_state_survives_pickling_mid_stream() -> None:
+    import pickle
+
+    articles = [
+        *stream(),
+        make("a3", "Hokkaido earthquake toll rises", QUAKE, at=T0 + timedelta(hours=60), outlet="x.jp"),
+        make("c2", "City react to Liverpool defeat", FOOTBALL, at=T0 + timedelta(hours=61)),
+    ]
+    straight = run(articles)
+    assigner = StoryAssigner()
+    first = [assigner.assign(a) for a in articles[:4]]
+    restored: StoryAssigner = pickle.loads(pickle.dumps(assigner))
+    rest = [restored.assign(a) for a in articles[4:]]
+    assert first + rest == straight
+
+
+def test_vocabulary_is_bounded_by_generations() -> None:
+    cfg = StoryConfig(dormancy=timedelta(hours=12), horizon=timedelta(days=1))
+    assigner = StoryAssigner(cfg)
+    for i in range(200):
+        assigner.assign(make(f"v{i}", f"uniqueword{i}a headline{i}b", f"body{i}c text{i}d", at=T0 + timedelta(hours=i)))
+    # two generations of one day hold at most ~48 articles' terms (4 terms each)
+    assert len(assigner._df_prev) + len(assigner._df_cur) <= 48 * 4 + 8
+    assert len(assigner) <= 25
+
+
+def test_dormant_snapshot_then_resurfaced() -> None:
+    assigner = StoryAssigner()
+    assigner.assign(make("a1", "Strong earthquake hits Hokkaido", QUAKE))
+    stories, events = assigner.advance(T0 + timedelta(hours=49))
+    assert [(s.status, s.version) for s in stories] == [("dormant", 2)]
+    assert events == ()
+    again = assigner.advance(T0 + timedelta(hours=50))
+    assert again == ((), ())  # marked once
+    result = assigner.assign(
+        make("a2", "Hokkaido earthquake aftershock", QUAKE, at=T0 + timedelta(hours=51), outlet="y.jp")
+    )
+    assert [e.event_type for e in result.events] == ["resurfaced"]
+    assert result.stories[-1].status == "active"
+
+
+def test_exact_duplicate_in_another_language_is_not_joined() -> None:
+    result = run(
+        [
+            make("en", "Earthquake", QUAKE, content_hash="d" * 64, language="en"),
+            make("fr", "Séisme", QUAKE, at=T0 + timedelta(minutes=1), content_hash="d" * 64, language="fr"),
+        ]
+    )
+    assert result[1].article.story_id == story_id_for("fr")
+    assert result[1].article.duplicate_of is None

@@ -1,0 +1,265 @@
+"""Throughput of the Beam Kafka sink next to bare kafka-python, same messages, same local broker, same run.
+
+Four timed runs against one local broker (``deploy/local_broker.py``), each into its own topic, each
+followed by a verification that reads the topic back and counts the messages (``iter_topic`` with an
+expected count and a timeout: end offsets are not trusted on this broker):
+
+1. **bare kafka-python**: a ``KafkaProducer`` with the sink's own settings sends the pre-encoded messages
+   (key, JSON value, CloudEvents headers) in a loop, then ``flush()``; every future is checked. The floor.
+2. **bare kafka-python + encoding**: the same, building each message from its record in the loop (what a
+   hand-written producer pays).
+3. **sink DoFn, direct**: the real ``_KafkaWriteFn`` driven by hand (setup, process per record, finish_bundle,
+   teardown) on the same records: the sink's own cost (encoding, size rule, writer bookkeeping) without Beam.
+4. **Beam pipeline**: ``ReadFromText`` of the records as JSONL -> decode -> ``WriteKafka`` on the FnApiRunner:
+   what a replay pays, including Beam's start-up and the JSON decoding of the input.
+
+The messages are synthetic articles of about ``--text-bytes`` of text. Prints messages/s for each and the ratios
+to the bare producer (target: the Beam sink >= 0.8x). Not a test: numbers depend on the machine.
+
+Usage::
+
+    python bench/kafka_sink.py [--messages 50000] [--rounds 3] [--partitions 3] [--compression gzip|none]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import apache_beam as beam  # noqa: E402
+from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
+from kafka import KafkaProducer  # noqa: E402
+
+from connectors.kafka import KafkaConfig, TopicNames, TopicSpec, ensure_topics, iter_topic  # noqa: E402
+from pipelines.messages import OutboundMessage, message_for  # noqa: E402
+from pipelines.transforms.sinks import WriteKafka, _KafkaWriteFn  # noqa: E402
+from schemas.codec import decode, encode  # noqa: E402
+from schemas.records import Article  # noqa: E402
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+WORDS = ("drone", "kremlin", "strike", "port", "river", "ballot", "rates", "inflation", "union", "wildfire", "orbit")
+
+
+def load_local_broker() -> ModuleType:
+    """``deploy/local_broker.py`` is a script: import it by path."""
+    spec = importlib.util.spec_from_file_location("storywire_local_broker", ROOT / "deploy" / "local_broker.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["storywire_local_broker"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def articles(count: int, text_bytes: int, seed: int = 1) -> list[Article]:
+    rng = random.Random(seed)
+    result = []
+    for n in range(count):
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < text_bytes:
+            words.append(rng.choice(WORDS))
+        result.append(
+            Article(
+                article_id=f"a_{n:024x}",
+                url=f"https://outlet{n % 50}.example/story/{n}",
+                canonical_url=f"https://outlet{n % 50}.example/story/{n}",
+                outlet=f"outlet{n % 50}.example",
+                feed_url=f"https://outlet{n % 50}.example/rss.xml",
+                title=" ".join(words[:8]).title(),
+                summary=" ".join(words[:30]),
+                text=" ".join(words),
+                authors=("Staff",),
+                language="en",
+                published_at=None,
+                first_seen_at=T0 + timedelta(seconds=n),
+                captured_at=T0 + timedelta(seconds=n, minutes=5),
+                revision=1,
+                extraction_method="trafilatura",
+                content_hash=f"{n:032x}",
+                story_id=f"s_{n % 997:024x}",
+            )
+        )
+    return result
+
+
+def bare_producer(config: KafkaConfig, messages: list[OutboundMessage], topic: str) -> float:
+    """Seconds for kafka-python alone to send and flush the pre-encoded messages (all futures checked)."""
+    producer = KafkaProducer(**config.producer_kwargs())
+    try:
+        started = time.perf_counter()
+        futures = [producer.send(topic, key=m.key, value=m.value, headers=list(m.headers)) for m in messages]
+        producer.flush()
+        elapsed = time.perf_counter() - started
+    finally:
+        producer.close()
+    failed = [f for f in futures if not f.succeeded()]
+    if failed:
+        raise SystemExit(f"bare producer: {len(failed)} records failed, first: {failed[0].exception}")
+    return elapsed
+
+
+def bare_producer_encoding(config: KafkaConfig, records: list[Article], prefix: str) -> float:
+    """Seconds for kafka-python alone when it also builds each message (JSON + CloudEvents headers) from
+    the record, as a hand-written producer would: the sink without its size rule and delivery bookkeeping."""
+    topics = TopicNames(prefix)
+    producer = KafkaProducer(**config.producer_kwargs())
+    try:
+        started = time.perf_counter()
+        futures = []
+        for record in records:
+            m = message_for(record, topics)
+            futures.append(producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers)))
+        producer.flush()
+        elapsed = time.perf_counter() - started
+    finally:
+        producer.close()
+    failed = [f for f in futures if not f.succeeded()]
+    if failed:
+        raise SystemExit(f"bare producer with encoding: {len(failed)} records failed, first: {failed[0].exception}")
+    return elapsed
+
+
+def sink_direct(config: KafkaConfig, records: list[Article], prefix: str) -> float:
+    """Seconds for the sink DoFn, driven by hand, to produce the records (one bundle)."""
+    fn = _KafkaWriteFn(config, TopicNames(prefix))
+    fn.setup()
+    try:
+        started = time.perf_counter()
+        for record in records:
+            for _ in fn.process(record):
+                pass
+        fn.finish_bundle()
+        elapsed = time.perf_counter() - started
+    finally:
+        fn.teardown()
+    return elapsed
+
+
+def beam_pipeline(config: KafkaConfig, source: Path, prefix: str) -> float:
+    """Seconds for ReadFromText -> decode -> WriteKafka on the FnApiRunner (start-up included)."""
+    started = time.perf_counter()
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    _ = (
+        pipeline
+        | "Read" >> beam.io.ReadFromText(str(source))
+        | "Decode" >> beam.Map(lambda line: decode(line, Article))
+        | "Sink" >> WriteKafka(config, TopicNames(prefix))
+    )
+    pipeline.run().wait_until_finish()
+    return time.perf_counter() - started
+
+
+def beam_read_only(source: Path) -> float:
+    """Seconds for the same pipeline without the sink: what Beam and decoding cost by themselves."""
+    started = time.perf_counter()
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    _ = (
+        pipeline
+        | "Read" >> beam.io.ReadFromText(str(source))
+        | "Decode" >> beam.Map(lambda line: decode(line, Article))
+        | "Drop" >> beam.Filter(lambda _: False)
+    )
+    pipeline.run().wait_until_finish()
+    return time.perf_counter() - started
+
+
+def count_topic(config: KafkaConfig, topic: str, expected: int) -> int:
+    """Messages read back from every partition (stops at ``expected`` or after 120 s)."""
+    return sum(1 for _ in iter_topic(config, topic, expected_count=expected, timeout_s=120))
+
+
+def timed_run(label: str, run: Callable[[], float], config: KafkaConfig, topic: str, count: int) -> float:
+    """Run once, verify by reading the topic back, print a line; return messages/s."""
+    seconds = run()
+    counted = count_topic(config, topic, count)
+    rate = count / seconds
+    verdict = "ok" if counted == count else f"MISMATCH: expected {count}"
+    print(f"  {label:<34} {seconds:7.2f} s {rate:10,.0f} msg/s   read back {counted:,} ({verdict})", flush=True)
+    if counted != count:
+        raise SystemExit(f"{label}: {counted} of {count} messages read back from {topic}")
+    return rate
+
+
+LABELS = (
+    "bare kafka-python (pre-encoded)",
+    "bare kafka-python + encoding",
+    "sink DoFn, driven directly",
+    "Beam pipeline (FnApiRunner)",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--compression", default="gzip", help="gzip (the sink's default), lz4, zstd or none")
+    parser.add_argument("--text-bytes", type=int, default=1_000, help="article text length")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median rate is reported")
+    args = parser.parse_args(argv)
+
+    records = articles(args.messages, args.text_bytes)
+    local_broker = load_local_broker()
+    with local_broker.running_broker(timeout=15.0) as broker, tempfile.TemporaryDirectory() as tmp:
+        config = KafkaConfig(broker.bootstrap, client_id="storywire-bench", compression_type=args.compression)
+        source = Path(tmp) / "articles.jsonl"
+        source.write_bytes(b"\n".join(encode(record) for record in records) + b"\n")
+        messages = [message_for(record, TopicNames("bench")) for record in records]
+        size = sum(len(m.value) for m in messages) / len(messages)
+        print(
+            f"{args.messages:,} articles, {size:,.0f} B JSON each + {len(messages[0].headers)} CloudEvents headers; "
+            f"{args.partitions} partitions; compression {args.compression}; broker {broker.bootstrap}; "
+            f"{args.rounds} rounds"
+        )
+        rates: dict[str, list[float]] = {label: [] for label in LABELS}
+        read_only: list[float] = []
+        stage: list[float] = []
+        for round_no in range(args.rounds):
+            print(f"round {round_no + 1}")
+            prefixes = [f"bench.r{round_no}.m{n}" for n in range(len(LABELS))]
+            topics = [TopicNames(prefix).articles for prefix in prefixes]
+            ensure_topics(config, [TopicSpec(topic, partitions=args.partitions) for topic in topics])
+            bare_messages = [message_for(record, TopicNames(prefixes[0])) for record in records]
+            runs: list[Callable[[], float]] = [
+                partial(bare_producer, config, bare_messages, topics[0]),
+                partial(bare_producer_encoding, config, records, prefixes[1]),
+                partial(sink_direct, config, records, prefixes[2]),
+                partial(beam_pipeline, config, source, prefixes[3]),
+            ]
+            for label, run, topic in zip(LABELS, runs, topics, strict=True):
+                rates[label].append(timed_run(label, run, config, topic, args.messages))
+            read_only.append(beam_read_only(source))
+            beam_seconds = args.messages / rates[LABELS[-1]][-1]
+            stage.append(args.messages / max(beam_seconds - read_only[-1], 1e-9))
+            print(
+                f"  (the Beam pipeline without the sink: {read_only[-1]:.2f} s; so the sink stage alone: "
+                f"{stage[-1]:,.0f} msg/s)"
+            )
+        medians = {label: statistics.median(values) for label, values in rates.items()}
+        bare = medians[LABELS[0]]
+        print("\nmedian over rounds:")
+        for label, rate in medians.items():
+            print(f"  {label:<34} {rate:10,.0f} msg/s   {rate / bare:5.2f}x the bare producer")
+        print(f"  Beam pipeline without the sink     {args.messages / statistics.median(read_only):10,.0f} msg/s")
+        sink_stage = statistics.median(stage)
+        ratio = sink_stage / bare
+        print(f"  Beam sink stage alone              {sink_stage:10,.0f} msg/s   {ratio:5.2f}x the bare producer")
+        summary = {label: round(rate) for label, rate in medians.items()} | {"Beam sink stage alone": round(sink_stage)}
+        print(json.dumps({"messages": args.messages, "compression": args.compression, "median_msg_per_s": summary}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

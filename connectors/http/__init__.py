@@ -1,0 +1,63 @@
+"""The HTTP layer every live fetch goes through: guarded, polite, bounded, with storywire's own errors.
+
+=================  ==============================================================================
+``fetcher``        ``HttpFetcher.fetch(url, kind=..., etag=..., last_modified=...) -> FetchResult``
+``config``         ``HttpConfig``: frozen, validated settings (seconds as floats)
+``address_guard``  SSRF guard: http(s) only, every resolved address checked, results cached for pinning
+``transport``      httpx transport whose connections go only to the checked addresses
+``politeness``     per-host spacing, concurrency budget, Retry-After; ``parse_retry_after``
+``robots``         robots.txt cache and policy (article pages only)
+``decoding``       gzip/deflate/br decoding with a hard output cap
+``errors``         the ``FetchError`` tree (all ``InputError``: failures become dead letters)
+=================  ==============================================================================
+
+Pure Python: no Beam import. A DoFn creates one ``HttpFetcher`` in ``setup()`` and closes it in ``teardown()``.
+"""
+
+from connectors.http.address_guard import AddressGuard, Target
+from connectors.http.config import HttpConfig
+from connectors.http.errors import (
+    BlockedAddressError,
+    BodyTooLargeError,
+    ConnectError,
+    ContentDecodingError,
+    DnsError,
+    FetchError,
+    FetchTimeoutError,
+    HostBackoffError,
+    HttpProtocolError,
+    InvalidUrlError,
+    RobotsDisallowedError,
+    TlsError,
+    TooManyRedirectsError,
+)
+from connectors.http.fetcher import FetchResult, HttpFetcher, Kind
+from connectors.http.politeness import PolitenessScheduler, Slot, parse_retry_after
+from connectors.http.robots import RobotsDecision, RobotsPolicy
+
+__all__ = [
+    "AddressGuard",
+    "BlockedAddressError",
+    "BodyTooLargeError",
+    "ConnectError",
+    "ContentDecodingError",
+    "DnsError",
+    "FetchError",
+    "FetchResult",
+    "FetchTimeoutError",
+    "HostBackoffError",
+    "HttpConfig",
+    "HttpFetcher",
+    "HttpProtocolError",
+    "InvalidUrlError",
+    "Kind",
+    "PolitenessScheduler",
+    "RobotsDecision",
+    "RobotsDisallowedError",
+    "RobotsPolicy",
+    "Slot",
+    "Target",
+    "TlsError",
+    "TooManyRedirectsError",
+    "parse_retry_after",
+]

@@ -1,0 +1,104 @@
+"""Why a live fetch failed. Every exception the HTTP layer lets out is one of these or an ``HttpStatusError``.
+
+::
+
+    InputError                        (connectors/errors.py: each becomes a dead letter)
+    ├── HttpStatusError               4xx/5xx answer; retryable for 429/5xx; ``retry_after`` seconds or None
+    └── FetchError                    the fetch of ``url`` did not produce an answer we keep
+        ├── InvalidUrlError           not a URL we can request (no host, bad port, bad characters)
+        ├── BlockedAddressError       not http(s), or the host resolves to an address we refuse (SSRF guard)
+        ├── DnsError                  the host name does not resolve; retryable when the resolver says "try again"
+        ├── ConnectError              no TCP connection could be made (refused, unreachable, reset)    retryable
+        ├── TlsError                  the TLS handshake or the certificate check failed
+        ├── FetchTimeoutError         connect, read or total timeout                                    retryable
+        ├── HttpProtocolError         the server broke HTTP (closed mid-response, malformed headers)     retryable
+        ├── ContentDecodingError      a corrupt or unsupported Content-Encoding
+        ├── BodyTooLargeError         the body (compressed or decoded) exceeds the size cap
+        ├── TooManyRedirectsError     the redirect limit was reached, or a redirect without Location
+        ├── RobotsDisallowedError     robots.txt forbids this article URL to our user agent
+        └── HostBackoffError          the host's next polite slot is further away than we may wait  retryable
+
+They live here rather than in ``connectors/errors.py`` because only the live HTTP layer raises them; their
+class names are dead-letter ``error_type`` values, so rename with care. Third-party exceptions (httpx,
+httpcore, ssl, socket, zlib, brotli) never escape: they are mapped to these with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from connectors.errors import InputError
+
+
+class FetchError(InputError):
+    """A live fetch of ``url`` failed before a response we keep was read."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(f"{message}: {url}")
+        self.url = url
+
+
+class InvalidUrlError(FetchError):
+    """The URL cannot be requested at all (malformed, no host, invalid port)."""
+
+
+class BlockedAddressError(FetchError):
+    """The URL's scheme is not http(s), or its host resolves to an address the SSRF guard refuses."""
+
+
+class DnsError(FetchError):
+    """The host name could not be resolved."""
+
+    def __init__(self, message: str, url: str, *, retryable: bool = False) -> None:
+        super().__init__(message, url)
+        self.retryable = retryable
+
+
+class ConnectError(FetchError):
+    """No TCP connection could be established, or it broke while in use."""
+
+    retryable = True
+
+
+class TlsError(FetchError):
+    """The TLS handshake failed (certificate not trusted, name mismatch, protocol error)."""
+
+
+class FetchTimeoutError(FetchError):
+    """The connect, read or total timeout expired."""
+
+    retryable = True
+
+
+class HttpProtocolError(FetchError):
+    """The server violated HTTP (e.g. closed the connection without a response); often transient."""
+
+    retryable = True
+
+
+class ContentDecodingError(FetchError):
+    """The body's Content-Encoding is corrupt or one we did not ask for."""
+
+
+class BodyTooLargeError(FetchError):
+    """The body exceeded the configured cap; reading stopped there."""
+
+
+class TooManyRedirectsError(FetchError):
+    """More redirects than allowed, or a redirect that does not say where to."""
+
+
+class RobotsDisallowedError(FetchError):
+    """robots.txt of the URL's site disallows it for our user agent."""
+
+
+class HostBackoffError(FetchError):
+    """The host may not be asked again for ``retry_after`` seconds (politeness or its Retry-After).
+
+    Raised instead of blocking when the wait exceeds ``HttpConfig.max_wait_s``, so a caller can schedule the
+    fetch for later rather than hold a worker.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, url: str, *, retry_after: float) -> None:
+        super().__init__(message, url)
+        self.retry_after = retry_after

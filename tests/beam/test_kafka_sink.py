@@ -1,0 +1,141 @@
+"""The Beam Kafka sink (WriteKafka's DoFn) on the FnApiRunner with an injected fake producer: records the
+broker refuses for good are dead-lettered, oversized articles are trimmed, a broker that keeps failing
+fails the run with the bootstrap address in the error, and nothing is dropped on the way."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+import apache_beam as beam
+import kafka.errors as kafka_errors
+import orjson
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from connectors.kafka import DeliveryError, KafkaConfig, TopicNames
+from pipelines.transforms.sinks import WriteKafka
+from schemas.records import Article, Story, _Record
+from schemas.validation import validate
+
+T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
+TOPICS = TopicNames("sinktest")
+
+
+class _Future:
+    def __init__(self, error: BaseException | None) -> None:
+        self.is_done = True
+        self.exception = error
+
+    def failed(self) -> bool:
+        return self.exception is not None
+
+    def get(self, timeout: float | None = None) -> None:
+        if self.exception is not None:
+            raise self.exception
+
+
+class ScriptedProducer:
+    """Refuses values containing b"REFUSE" permanently; fails everything when ``down`` is set.
+
+    The FnApiRunner runs in this process: what was acknowledged is kept in the class-level ``acked`` list
+    (the DoFn, and the factory with it, are pickled copies).
+    """
+
+    acked: ClassVar[list[tuple[str, bytes | None, bytes | None]]] = []
+    down: ClassVar[bool] = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+    def send(self, topic: str, *, value: bytes | None, key: bytes | None, headers: Any, timestamp_ms: Any) -> Any:
+        if ScriptedProducer.down:
+            return _Future(kafka_errors.KafkaTimeoutError("Batch expired"))
+        if value is not None and b"REFUSE" in value and topic != TOPICS.dead_letters:
+            return _Future(kafka_errors.MessageSizeTooLargeError("larger than the topic's max.message.bytes"))
+        ScriptedProducer.acked.append((topic, key, value))
+        return _Future(None)
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    ScriptedProducer.acked = []
+    ScriptedProducer.down = False
+
+
+def article(n: int, text: str) -> Article:
+    return Article(
+        article_id=f"a_{n:024x}",
+        url=f"https://a.example/{n}",
+        canonical_url=f"https://a.example/{n}",
+        outlet="a.example",
+        feed_url=None,
+        title=f"Title {n}",
+        summary="",
+        text=text,
+        authors=(),
+        language="en",
+        published_at=None,
+        first_seen_at=T,
+        captured_at=T,
+        revision=1,
+        extraction_method="trafilatura",
+        content_hash="f" * 32,
+    )
+
+
+def run(records: list[_Record], config: KafkaConfig) -> None:
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    _ = pipeline | beam.Create(records) | WriteKafka(config, TOPICS, producer_factory=ScriptedProducer)
+    pipeline.run().wait_until_finish()
+
+
+def test_refused_and_oversized_records_become_dead_letters_and_the_rest_is_delivered() -> None:
+    words = " ".join(itertools.repeat("drone", 4_000))  # 24 KB of text
+    story = Story("s_" + "3" * 24, "active", "REFUSE me", (), "en", T, T, T, 1, 1, ("a.example",), ("a_x",), None, 1)
+    records: list[_Record] = [article(1, "short"), article(2, words), article(3, "REFUSE this one"), story]
+
+    run(records, KafkaConfig("fake:9092", max_request_size=10_000))
+
+    by_topic: dict[str, list[dict[str, Any]]] = {}
+    for topic, _, value in ScriptedProducer.acked:
+        assert value is not None
+        by_topic.setdefault(topic, []).append(orjson.loads(value))
+    articles = {a["article_id"]: a for a in by_topic[TOPICS.articles]}
+    assert sorted(articles) == [f"a_{1:024x}", f"a_{2:024x}"]
+    assert articles[f"a_{2:024x}"]["text_truncated"] and len(articles[f"a_{2:024x}"]["text"]) < len(words)
+    assert not articles[f"a_{1:024x}"]["text_truncated"]
+    assert TOPICS.stories not in by_topic
+    dead = sorted(by_topic[TOPICS.dead_letters], key=lambda d: d["identity"])
+    assert [(d["identity"], d["stage"], d["error_type"]) for d in dead] == [
+        (f"a_{3:024x}", "sink-kafka", "MessageSizeTooLargeError"),
+        ("s_" + "3" * 24, "sink-kafka", "MessageSizeTooLargeError"),
+    ]
+    assert dead[1]["payload_ref"] == f"{TOPICS.stories}#ce_id=s_{'3' * 24}:1"
+    for letter in dead:
+        validate("dead_letter", letter)
+
+
+def test_a_broker_that_stays_down_fails_the_run_naming_it() -> None:
+    ScriptedProducer.down = True
+    config = KafkaConfig("fake-broker:9092", delivery_attempts=2, delivery_backoff_ms=1)
+
+    with pytest.raises(Exception) as caught:
+        run([article(1, "short")], config)
+
+    chain: list[BaseException] = []
+    current: BaseException | None = caught.value
+    while current is not None:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    delivery = next(e for e in chain if isinstance(e, DeliveryError))
+    assert delivery.bootstrap == "fake-broker:9092" and delivery.attempts == 2
+    assert "1 of 1 records were not delivered to Kafka at fake-broker:9092 after 2 attempts" in str(caught.value)
+    assert ScriptedProducer.acked == []
