@@ -2,6 +2,7 @@
 
 Pure functions, shared by replay and live runs. The rules:
 
+- outlet: the one configured for the feed (live runs), else the canonical URL's host without ``www.``;
 - canonical URL: the page's ``<link rel=canonical>`` when it stays on the same outlet (a canonical pointing at
   another site could hijack the id), else the fetched URL; both normalised by :func:`connectors.urls.canonical_url`;
 - ``article_id`` = hash of the canonical URL, so polls, replays and revisions of one article share it;
@@ -36,6 +37,8 @@ class PageTask:
     item: FeedItem | None
     first_seen_at: datetime
     response: CapturedResponse
+    outlet: str | None = None
+    """The outlet configured for the feed (live runs); None: the canonical URL's host."""
 
 
 def build_article(task: PageTask, page: ExtractedPage) -> Article:
@@ -58,7 +61,7 @@ def build_article(task: PageTask, page: ExtractedPage) -> Article:
         article_id=article_id_for(canonical),
         url=item.link if item else response.url,
         canonical_url=canonical,
-        outlet=outlet_of(canonical),
+        outlet=task.outlet or outlet_of(canonical),
         feed_url=item.feed_url if item else None,
         title=title,
         summary=summary,

@@ -86,6 +86,7 @@ class LiveEngine:
         self._fetcher = fetcher
         self._now = now
         feeds = [f for f in config.feeds if _shard_of(f.url, shards) == shard]
+        self._outlets = {f.url: f.outlet for f in feeds if f.outlet}
         self._store = CheckpointStore(_shard_path(config.state.path, shard, shards))
         started = now()
         self.poller = FeedPoller(feeds, config.polling, started, states=self._store.load(config.polling.seen_items))
@@ -116,7 +117,7 @@ class LiveEngine:
                 requests,
             )
         )
-        items: list[FeedItem] = []
+        items: list[tuple[FeedItem, str | None]] = []
         for request, outcome in zip(requests, fetched, strict=True):
             polled_at = self._now()
             if isinstance(outcome, BaseException):
@@ -125,8 +126,8 @@ class LiveEngine:
                 self._archive_result(outcome)
                 poll = self.poller.on_result(request.feed_url, outcome, polled_at)
             self._collect(poll, result, items)
-        pages = list(self._pool.map(lambda item: self._try_fetch(item.link, "page", None, None), items))
-        for item, page in zip(items, pages, strict=True):
+        pages = list(self._pool.map(lambda pair: self._try_fetch(pair[0].link, "page", None, None), items))
+        for (item, outlet), page in zip(items, pages, strict=True):
             if isinstance(page, BaseException):
                 result.counts["pages.failed"] += 1
                 result.failures.append(
@@ -135,20 +136,20 @@ class LiveEngine:
                 continue
             self._archive_result(page)
             result.counts["pages.fetched"] += 1
-            result.tasks.append(PageTask(item=item, first_seen_at=item.seen_at, response=page.response))
+            result.tasks.append(PageTask(item=item, first_seen_at=item.seen_at, response=page.response, outlet=outlet))
         # The order replay sees (pipelines.revisions.order_key): first sighting, then article id; story
         # assignment depends on it.
         result.tasks.sort(key=lambda t: (t.first_seen_at, article_id_for(canonical_url(t.response.url))))
         return result
 
-    def _collect(self, poll: PollOutcome, result: StepResult, items: list[FeedItem]) -> None:
+    def _collect(self, poll: PollOutcome, result: StepResult, items: list[tuple[FeedItem, str | None]]) -> None:
         result.counts[f"polls.{poll.status}"] += 1
         if poll.failure is not None:
             result.failures.append(poll.failure)
         result.counts["items.new"] += len(poll.new_items)
         result.counts["items.updated"] += len(poll.updated_items)
-        items.extend(poll.new_items)
-        items.extend(poll.updated_items)
+        outlet = self._outlets.get(poll.feed_url)
+        items.extend((item, outlet) for item in (*poll.new_items, *poll.updated_items))
 
     def _try_fetch(
         self, url: str, kind: Kind, etag: str | None, last_modified: str | None

@@ -19,10 +19,12 @@ How an article is assigned (:meth:`StoryAssigner.assign`)
 3. **Exact duplicate.** A non-empty ``content_hash`` equal to the hash of an earlier live article (another
    ``article_id``, e.g. a syndicated wire copy) joins that article's story with ``duplicate_of`` = the
    original ``article_id``.
-4. **Near duplicate.** Otherwise, if the article's body (or title + summary + body when the body is short) has
-   at least 8 word 3-shingles, a bottom-k MinHash sketch of them is compared with the sketches of live
-   articles sharing one of its smallest hashes; an estimated Jaccard similarity of at least
-   ``near_duplicate_jaccard`` makes it a duplicate of the most similar one (ties: the earliest).
+4. **Near duplicate.** Otherwise, the word 3-shingles of the first 64 content tokens of the body (of title +
+   summary + body when the body has fewer than 32) get a bottom-k MinHash sketch (crc32, ``sketch_size``
+   smallest hashes; at least 8 shingles needed). It is compared with the sketches of live articles that
+   share at least two of its four smallest hashes; an estimated Jaccard similarity of at least
+   ``near_duplicate_jaccard`` makes it a duplicate of the most similar one (ties: the earliest). A hash
+   shared by more than 32 live articles is boilerplate and is not indexed further.
    Duplicates (exact or near) add their outlet to the story and count in ``article_count``, but they are not
    new coverage: they do not count towards trending. A near duplicate's text (which differs a little) is
    added to the story's centroid and to the document frequencies; an exact duplicate's is not (it would only
@@ -42,7 +44,8 @@ How an article is assigned (:meth:`StoryAssigner.assign`)
    ``related_story_id`` is the absorbed story. Later revisions/duplicates of the absorbed story's articles
    go to the survivor.
 
-Document frequencies are updated online after each non-duplicate article (no fitting first). They are counted
+Document frequencies are updated online after each article except exact duplicates (no fitting first); IDF
+values are memoised and the memo is cleared each time the document count has grown by a quarter. They are counted
 in two generations rotated every ``horizon`` of stream time, so the vocabulary held stays bounded and IDF
 follows the recent stream. A centroid is the sum of its articles' unit vectors, weighted with the IDF of the
 time each article arrived.
@@ -96,8 +99,19 @@ Bad input (never raises for a well-typed :class:`~schemas.records.Article`)
 
 Tuning
 ------
-The similarity defaults were tuned on the OLDER half (stream order) of the NewsCluster development set only;
-``bench/stories.py`` reports the held-out newer half.
+``threshold`` (0.12), ``time_grace`` (48h), ``time_scale`` (90d) and ``title_weight`` (6) were chosen by
+coordinate descent on the OLDER half (stream order) of the NewsCluster development set only, with the
+production horizon: the rows as they are plus a copy with every gold story shifted to a common start (a dense
+stream built from the same rows). The other weights are round a-priori values: searching them too on the 209
+older rows over-fitted. ``bench/stories.py`` replays both halves and reports the held-out newer half
+(clean rows: B-cubed F1 0.950, AMI 0.948).
+
+Cost
+----
+Per article: tokenising the capped fields (the floor), one ``Counter`` over the field-replicated tokens, a
+sort of its terms, at most ``query_terms`` posting look-ups and ``max_candidates`` cosines, so the cost does
+not grow with the number of live stories. Memory is bounded by the horizon: expired stories, their index
+entries and old document-frequency generations are dropped (``bench/synthetic_stream.py`` measures both).
 """
 
 from __future__ import annotations

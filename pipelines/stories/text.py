@@ -112,13 +112,16 @@ _MULTI_TERMS: dict[str, tuple[str, ...]] = {}
 _CACHE_LIMIT = 400_000
 
 
+def _pieces(word: str) -> tuple[str, ...]:
+    return tuple(t for t in (_term(p) for p in _split_no_space(word)) if t)
+
+
 def _analyse(word: str) -> str:
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
         _MULTI_TERMS.clear()
     if not word.isascii() and _NO_SPACE_SCRIPT_RE.search(word):
-        pieces = tuple(t for t in (_term(p) for p in _split_no_space(word)) if t)
-        _MULTI_TERMS[word] = pieces
+        _MULTI_TERMS[word] = _pieces(word)
         _CACHE[word] = _MULTI
         return _MULTI
     term = _term(word)
@@ -138,7 +141,9 @@ def tokens(text: str, limit: int | None = None) -> list[str]:
         out: list[str] = []
         for word, term in zip(words, terms, strict=True):
             if term is _MULTI:
-                out.extend(_MULTI_TERMS[word])
+                # (another thread may have cleared the memo in between: recompute then)
+                pieces = _MULTI_TERMS.get(word)
+                out.extend(_pieces(word) if pieces is None else pieces)
             elif term:
                 out.append(term)
     else:

@@ -42,7 +42,7 @@ class ScriptedFetcher:
 
 def _config(tmp_path: Path, archive: bool = True) -> str:
     return f"""
-feeds: [{FEED}]
+feeds: [{{url: {FEED}, outlet: Alpha Daily}}]
 http: {{user_agent: "storywire-tests/1.0 (+https://storywire.example/tests)"}}
 polling: {{min_interval: 1m, initial_interval: 1m, startup_spread: 0s}}
 state: {{path: {tmp_path / "state.json"}, checkpoint_interval: 1s}}
@@ -72,6 +72,7 @@ def test_a_round_fetches_new_items_pages_and_dead_letters_failed_ones(tmp_path: 
     result = engine.step()
     assert [t.response.url for t in result.tasks] == [good]
     assert result.tasks[0].first_seen_at == T0 and result.tasks[0].item is not None
+    assert result.tasks[0].outlet == "Alpha Daily"
     assert [(f.stage, f.error_type, f.identity) for f in result.failures] == [
         ("fetch-article", "HttpStatusError", gone)
     ]
