@@ -81,6 +81,8 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
 def main(argv: Sequence[str] | None = None) -> int:
     args, beam_args = _parser().parse_known_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    # Beam logs this at import on every machine without Google Cloud libraries; it is not about storywire.
+    logging.getLogger().addFilter(lambda record: not str(record.msg).startswith("apitools not found"))
     if not args.verbose:
         # kafka-python logs every refused connection at ERROR, and Beam logs a failed bundle's traceback before
         # raising it; our own one-line error says it better (-v shows them).
@@ -148,7 +150,7 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
         reason = _kafka_failure(exc)
         if reason is None:
             raise
-        print(f"storywire: error: the run stopped: {reason}. {_RERUN_HINT}", file=sys.stderr)
+        print(f"storywire: error: the run stopped: {reason.rstrip('.')}. {_RERUN_HINT}", file=sys.stderr)
         return EXIT_FAILED
     elapsed = time.monotonic() - started
     report = RunReport.from_result(result)

@@ -73,6 +73,14 @@ Lifecycle
 - ``expired``: after ``horizon`` of stream time without an article, the story is dropped from memory with a
   final snapshot (status ``expired``) and an ``expired`` event. Nothing can join it again.
 
+Snapshots
+---------
+``headline`` is the title of the story's first article that has one (a revision of that article updates it;
+on a merge the survivor keeps its own). ``top_terms`` are the 10 heaviest centroid terms (stemmed, lowercase).
+``outlets`` is sorted; ``outlet_count`` counts distinct outlets; ``article_count`` counts every article
+including duplicates (not revisions); ``article_ids`` holds the ``max_article_ids`` most recent ids; ``version``
+increments with every snapshot of the story.
+
 Ids and determinism
 -------------------
 ``story_id`` = ``"s_"`` + the first 24 hex digits of sha256(first article_id). ``event_id`` = ``"e_"`` + 32

@@ -109,7 +109,7 @@ def _term(piece: str) -> str:
 _MULTI = "\x00multi"
 _CACHE: dict[str, str] = {}
 _MULTI_TERMS: dict[str, tuple[str, ...]] = {}
-_CACHE_LIMIT = 400_000
+_CACHE_LIMIT = 200_000
 
 
 def _pieces(word: str) -> tuple[str, ...]:

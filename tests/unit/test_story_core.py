@@ -532,3 +532,39 @@ def test_exact_duplicate_in_another_language_is_not_joined() -> None:
     )
     assert result[1].article.story_id == story_id_for("fr")
     assert result[1].article.duplicate_of is None
+
+
+_DIGEST_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from tests.unit.test_story_core import stream, make, QUAKE_LONG, T0
+from datetime import timedelta
+from pipelines.stories.core import StoryAssigner, StoryConfig
+from schemas.codec import encode
+digest = hashlib.sha256()
+articles = [*stream(), make("o9", "Quake off Hokkaido", QUAKE_LONG, at=T0 + timedelta(hours=70))]
+for config in (StoryConfig(), StoryConfig(merge_threshold=0.2, query_terms=2)):
+    assigner = StoryAssigner(config)
+    for article in articles:
+        result = assigner.assign(article)
+        for record in (result.article, *result.stories, *result.events):
+            digest.update(encode(record))
+print(digest.hexdigest())
+"""
+
+
+def test_output_does_not_depend_on_the_hash_seed() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT, root], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
