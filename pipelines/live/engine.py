@@ -22,31 +22,51 @@ outputs have been flushed by the sinks (the start of the next bundle), so a cras
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
 
 from connectors.archives.warc_writer import RotatingWarcWriter
 from connectors.failures import Failure
 from connectors.feeds.parse import FeedItem
 from connectors.feeds.poll import FeedPoller, PollOutcome
 from connectors.feeds.state import FeedState
-from connectors.feeds.state_store import Checkpointer, CheckpointStore
+from connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError
 from connectors.http.fetcher import FetchResult, Kind
 from connectors.http_types import CapturedResponse
 from connectors.urls import article_id_for, canonical_url
 from pipelines.live_config import LiveConfig
 from pipelines.normalise import PageTask
+from schemas.records import parse_time
 
 log = logging.getLogger(__name__)
 
 FETCH_PAGE_STAGE = "fetch-article"
 DEFAULT_WORKERS = 8
+# A page that failed with a retryable error (timeout, 5xx, 429, host busy) is tried again after these delays
+# (or its Retry-After, if longer) before it becomes a dead letter: the poll core already counts its item as
+# seen, so without a retry a passing outage would lose the article.
+PAGE_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPage:
+    """A page fetch to try again: the item, its outlet, how many attempts failed, and when to retry."""
+
+    item: FeedItem
+    outlet: str | None
+    failed_attempts: int
+    due_at: datetime
 
 
 class Fetcher(Protocol):
@@ -98,19 +118,28 @@ class LiveEngine:
             prefix = "storywire" if shards == 1 else f"storywire-shard{shard}"
             self._archive = RotatingWarcWriter(config.archive.dir, prefix=prefix, max_bytes=config.archive.rotate_size)
         self.feed_count = len(feeds)
+        self._pending_store = PendingPagesStore(_shard_path(config.state.path, shard, shards) + ".pages")
+        self._pending: list[PendingPage] = self._pending_store.load()
 
     # -- the round ------------------------------------------------------------------------------------------
 
     def next_wakeup(self) -> datetime | None:
-        return self.poller.next_wakeup()
+        times = [t for t in (self.poller.next_wakeup(), *(p.due_at for p in self._pending)) if t is not None]
+        return min(times) if times else None
+
+    @property
+    def pending_pages(self) -> tuple[PendingPage, ...]:
+        return tuple(self._pending)
 
     def step(self) -> StepResult:
-        """Poll every due feed, then fetch the pages of their new and edited items."""
+        """Poll every due feed, then fetch the pages of their new and edited items (and due retries)."""
         now = self._now()
         result = StepResult()
         requests = self.poller.due(now)
-        if not requests:
+        retries = [p for p in self._pending if p.due_at <= now]
+        if not requests and not retries:
             return result
+        self._pending = [p for p in self._pending if p.due_at > now]
         fetched = list(
             self._pool.map(
                 lambda r: self._try_fetch(r.fetch_url, "feed", r.etag, r.last_modified),
@@ -126,13 +155,13 @@ class LiveEngine:
                 self._archive_result(outcome)
                 poll = self.poller.on_result(request.feed_url, outcome, polled_at)
             self._collect(poll, result, items)
+        attempts = [0] * len(items) + [p.failed_attempts for p in retries]
+        items.extend((p.item, p.outlet) for p in retries)
+        result.counts["pages.retried"] += len(retries)
         pages = list(self._pool.map(lambda pair: self._try_fetch(pair[0].link, "page", None, None), items))
-        for (item, outlet), page in zip(items, pages, strict=True):
+        for (item, outlet), page, failed_before in zip(items, pages, attempts, strict=True):
             if isinstance(page, BaseException):
-                result.counts["pages.failed"] += 1
-                result.failures.append(
-                    Failure.from_exception(FETCH_PAGE_STAGE, item.link, page, item.seen_at, payload_ref=item.feed_url)
-                )
+                self._page_failed(item, outlet, page, failed_before + 1, result)
                 continue
             self._archive_result(page)
             result.counts["pages.fetched"] += 1
@@ -141,6 +170,22 @@ class LiveEngine:
         # assignment depends on it.
         result.tasks.sort(key=lambda t: (t.first_seen_at, article_id_for(canonical_url(t.response.url))))
         return result
+
+    def _page_failed(
+        self, item: FeedItem, outlet: str | None, error: BaseException, failed: int, result: StepResult
+    ) -> None:
+        if getattr(error, "retryable", False) and failed <= len(PAGE_RETRY_DELAYS):
+            delay = PAGE_RETRY_DELAYS[failed - 1].total_seconds()
+            retry_after = getattr(error, "retry_after", None)
+            if isinstance(retry_after, (int, float)):
+                delay = max(delay, float(retry_after))
+            self._pending.append(PendingPage(item, outlet, failed, self._now() + timedelta(seconds=delay)))
+            result.counts["pages.retry_scheduled"] += 1
+            return
+        result.counts["pages.failed"] += 1
+        result.failures.append(
+            Failure.from_exception(FETCH_PAGE_STAGE, item.link, error, item.seen_at, payload_ref=item.feed_url)
+        )
 
     def _collect(self, poll: PollOutcome, result: StepResult, items: list[tuple[FeedItem, str | None]]) -> None:
         result.counts[f"polls.{poll.status}"] += 1
@@ -182,6 +227,8 @@ class LiveEngine:
             saved = True
         else:
             saved = self._checkpointer.maybe_save(self.poller, now)
+        if saved:
+            self._pending_store.save(self._pending)
         if saved and self._publish_states is not None:
             # The compacted topic mirrors the file, for restarts on another machine.
             self._publish_states(self.poller.states())
@@ -196,6 +243,49 @@ class LiveEngine:
             if self._archive is not None:
                 self._archive.close()
             self._fetcher.close()
+
+
+class PendingPagesStore:
+    """Pages waiting for a retry, saved beside the poll state (their items are already marked seen there)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def load(self) -> list[PendingPage]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        try:
+            return [_pending_from_dict(entry) for entry in orjson.loads(raw)["pages"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise StateFileError(
+                f"pending-pages file {self.path} is unreadable ({exc}); move it aside to start without its retries"
+            ) from exc
+
+    def save(self, pages: Sequence[PendingPage]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = orjson.dumps({"version": 1, "pages": [dataclasses.asdict(p) for p in pages]}, option=orjson.OPT_UTC_Z)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+
+
+def _pending_from_dict(entry: dict[str, Any]) -> PendingPage:
+    item = dict(entry["item"])
+    item["authors"] = tuple(item["authors"])
+    for name in ("published_at", "seen_at"):
+        if item[name] is not None:
+            item[name] = parse_time(item[name])
+    return PendingPage(
+        item=FeedItem(**item),
+        outlet=entry["outlet"],
+        failed_attempts=int(entry["failed_attempts"]),
+        due_at=parse_time(entry["due_at"]),
+    )
 
 
 def seconds_until(when: datetime | None, now: datetime, *, idle: timedelta = timedelta(seconds=60)) -> float:

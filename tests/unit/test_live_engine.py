@@ -103,3 +103,30 @@ def test_restart_from_checkpoint_emits_only_what_is_new(tmp_path: Path) -> None:
         clock[0] += timedelta(minutes=2)
     assert [t.response.url for t in tasks] == [second]
     restarted.close()
+
+
+def test_retryable_page_failures_are_retried_then_dead_lettered_and_survive_a_restart(tmp_path: Path) -> None:
+    clock = [T0]
+    fetcher = ScriptedFetcher(clock)
+    flaky, down = "https://alpha.example/flaky", "https://alpha.example/down"
+    fetcher.routes = {FEED: _items(flaky, down), flaky: HttpStatusError(503, flaky), down: HttpStatusError(503, down)}
+    engine = _engine(tmp_path, fetcher, clock)
+    first = engine.step()
+    assert first.tasks == [] and first.failures == [] and first.counts["pages.retry_scheduled"] == 2
+    assert sorted(p.item.link for p in engine.pending_pages) == [down, flaky]
+    assert engine.next_wakeup() == T0 + timedelta(minutes=1)
+    engine.close()  # the pending retries are checkpointed with the poll state
+
+    fetcher.routes[flaky] = page("Flaky", PARAS)
+    clock[0] = T0 + timedelta(minutes=1)
+    restarted = _engine(tmp_path, fetcher, clock)
+    assert len(restarted.pending_pages) == 2
+    second = restarted.step()
+    assert [t.response.url for t in second.tasks] == [flaky]
+    failures = []
+    for minutes in (6, 36, 100):  # the remaining retries of the page that stays down, then a dead letter
+        clock[0] = T0 + timedelta(minutes=minutes)
+        failures += restarted.step().failures
+    assert [(f.identity, f.error_type) for f in failures] == [(down, "HttpStatusError")]
+    assert restarted.pending_pages == ()
+    restarted.close()
