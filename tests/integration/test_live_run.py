@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RSS = (("Content-Type", "application/rss+xml; charset=utf-8"),)
 HTML = (("Content-Type", "text/html; charset=utf-8"),)
 DATE = "Wed, 03 May 2023 07:00:00 GMT"
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Site:
 
     alpha: LoopbackHttpServer
     beta: LoopbackHttpServer
+    gamma: LoopbackHttpServer
 
     def url(self, server: LoopbackHttpServer, path: str) -> str:
         return server.url(path)
@@ -49,7 +51,21 @@ def _item(title: str, link: str) -> dict[str, str]:
 
 @pytest.fixture
 def site() -> Iterator[Site]:
-    with LoopbackHttpServer("127.0.0.2") as alpha, LoopbackHttpServer("127.0.0.3") as beta:
+    with (
+        LoopbackHttpServer("127.0.0.2") as alpha,
+        LoopbackHttpServer("127.0.0.3") as beta,
+        LoopbackHttpServer("127.0.0.4") as gamma,
+    ):
+        # Gamma moved its feed (301) and also lists a feed that is broken beyond repair.
+        gamma.redirect("/old-feed.xml", gamma.url("/rss.xml"))
+        gamma_page = gamma.url("/local/bridge-reopens")
+        gamma.serve("/rss.xml", rss("Gamma", gamma.url("/"), [_item("Bridge reopens", gamma_page)]))
+        gamma.serve("/broken.xml", b"<rss><channel><title>Gamma (broken", content_type=RSS[0][1])
+        gamma.serve(
+            "/local/bridge-reopens",
+            page("Bridge reopens", [f"The old swing bridge reopened on {d} after a two-year repair." for d in DAYS]),
+            content_type=HTML[0][1],
+        )
         a_kremlin = alpha.url("/world/kremlin-drones?utm_source=rss")
         a_rates = alpha.url("/economy/rates")
         b_kremlin = beta.url("/news/drones-over-kremlin")
@@ -94,7 +110,7 @@ def site() -> Iterator[Site]:
         alpha.serve("/economy/rates", page("Rates up", RATES), content_type=HTML[0][1])
         beta.serve("/news/drones-over-kremlin", page("Drones over the Kremlin", KREMLIN[::-1]), content_type=HTML[0][1])
         beta.serve("/money/rate-rise", page("Rate rise", RATES[::-1]), content_type=HTML[0][1])
-        yield Site(alpha, beta)
+        yield Site(alpha, beta, gamma)
 
 
 def _config(tmp_path: Path, site: Site, kafka: KafkaConfig) -> Path:
@@ -105,6 +121,8 @@ feeds:
   - {site.alpha.url("/rss.xml")}
   - url: {site.beta.url("/feed.xml")}
     language: en
+  - {site.gamma.url("/old-feed.xml")}
+  - {site.gamma.url("/broken.xml")}
 http:
   user_agent: "storywire-tests/1.0 (+https://storywire.example/tests)"
   min_delay: 0s
@@ -152,6 +170,7 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     by_url = {(a.canonical_url.split("/", 3)[3], a.revision): a for a in contents.articles}
     assert sorted(by_url) == [
         ("economy/rates", 1),
+        ("local/bridge-reopens", 1),
         ("money/rate-rise", 1),
         ("news/drones-over-kremlin", 1),
         ("world/kremlin-drones", 1),
@@ -165,6 +184,12 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     assert stories["economy/rates"] == stories["money/rate-rise"] != stories["world/kremlin-drones"]
     for article in contents.articles:
         validate("article", article)
+    # The broken feed is a dead letter, once (repeats of the same failure are counted, not re-written).
+    broken = [d for d in contents.dead_letters if d.identity == site.gamma.url("/broken.xml")]
+    assert [d.error_type for d in broken] == ["FeedParseError"], contents.dead_letters
+    # The moved feed is fetched at its new address from the second poll on.
+    assert len(site.gamma.requests_for("/old-feed.xml")) == 1
+    assert len(site.gamma.requests_for("/rss.xml")) >= 2
 
     # Kafka holds the same messages as the files.
     topics = TopicNames(kafka_config.topic_prefix)
@@ -172,7 +197,7 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     assert sorted(m.key for m in messages) == sorted(a.article_id.encode() for a in contents.articles)
 
     # Checkpoints are mirrored to the compacted feed-state topic, keyed by the configured feed URL.
-    states = read_topic(kafka_config, f"{kafka_config.topic_prefix}.feed-state.v1", expected_count=2, timeout_s=20)
+    states = read_topic(kafka_config, f"{kafka_config.topic_prefix}.feed-state.v1", expected_count=4, timeout_s=20)
     assert {m.key for m in states} >= {site.alpha.url("/rss.xml").encode(), site.beta.url("/feed.xml").encode()}
 
     # A restart polls again (the servers now repeat their last answer) and emits nothing new.
@@ -213,7 +238,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path, site: Site, kafka_config:
         articles_file = tmp_path / "out" / f"{TopicNames(kafka_config.topic_prefix).articles}.jsonl"
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            if articles_file.exists() and len(articles_file.read_bytes().splitlines()) >= 5:
+            if articles_file.exists() and len(articles_file.read_bytes().splitlines()) >= 6:
                 break
             assert process.poll() is None, process.communicate()
             time.sleep(0.2)
@@ -221,7 +246,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path, site: Site, kafka_config:
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=60)
             lines = articles_file.read_bytes().splitlines() if articles_file.exists() else []
-            pytest.fail(f"the live run emitted {len(lines)} article lines, not 5, in time:\n{out}\n{err[-3000:]}")
+            pytest.fail(f"the live run emitted {len(lines)} article lines, not 6, in time:\n{out}\n{err[-3000:]}")
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
     finally:
