@@ -19,12 +19,15 @@ How an article is assigned (:meth:`StoryAssigner.assign`)
 3. **Exact duplicate.** A non-empty ``content_hash`` equal to the hash of an earlier live article (another
    ``article_id``, e.g. a syndicated wire copy) joins that article's story with ``duplicate_of`` = the
    original ``article_id``.
-4. **Near duplicate.** Otherwise, the word 3-shingles of the first 64 content tokens of the body (of title +
-   summary + body when the body has fewer than 32) get a bottom-k MinHash sketch (crc32, ``sketch_size``
-   smallest hashes; at least 8 shingles needed). It is compared with the sketches of live articles that
-   share at least two of its four smallest hashes; an estimated Jaccard similarity of at least
-   ``near_duplicate_jaccard`` makes it a duplicate of the most similar one (ties: the earliest). A hash
-   shared by more than 32 live articles is boilerplate and is not indexed further.
+4. **Near duplicate.** Otherwise the word 3-shingles of the whole body (capped at ``body_chars``; of title +
+   summary + body when the body has fewer than 32 content tokens) get a bottom-k MinHash sketch of
+   ``sketch_size`` hashes (:mod:`pipelines.stories.neardup`: shingles anchored on a quarter of the words, at
+   least 8 distinct shingles needed). Covering the whole body, not its first words, is what makes a syndicated
+   copy that starts with its own standfirst line (and has a few edited words) still a copy. The sketch is
+   compared with those of live articles that share at least two of its six smallest *indexed* hashes; an
+   estimated Jaccard similarity of at least ``near_duplicate_jaccard`` makes it a duplicate of the most similar
+   one (ties: the earliest). A hash shared by 8 live originals is boilerplate: it is skipped, when indexing
+   and when looking up, in favour of the next smallest one.
    Duplicates (exact or near) add their outlet to the story and count in ``article_count``, but they are not
    new coverage: they do not count towards trending. A near duplicate's text (which differs a little) is
    added to the story's centroid and to the document frequencies; an exact duplicate's is not (it would only
@@ -63,7 +66,10 @@ Lifecycle
 - ``created``: an article starts a story (snapshot version 1).
 - ``updated``: an article (new, duplicate or revision) joins a story; ``detail`` says which.
 - ``resurfaced``: *instead of* ``updated``, when the joining article's time is at least ``dormancy`` after
-  the story's latest article time, or the story had been marked dormant. ``detail`` says how long it slept.
+  the story's latest article time (the definition of a resurfacing: the story's own articles were silent that
+  long). A story marked dormant by the stream clock that is joined by an article within ``dormancy`` of its
+  latest article time (a late-found or back-dated article) gets ``updated``, not ``resurfaced``; an article
+  older than the story's latest one never resurfaces it. ``detail`` says how long it slept.
 - ``trending``: after ``updated``/``resurfaced``, when the story has at least ``trending_min_articles``
   new-coverage articles from at least ``trending_min_outlets`` outlets within ``trending_window`` (article
   time); once per episode, re-armed when the window holds fewer than ``trending_min_articles`` again.
@@ -111,29 +117,40 @@ Tuning
 coordinate descent on the OLDER half (stream order) of the NewsCluster development set only, with the
 production horizon: the rows as they are plus a copy with every gold story shifted to a common start (a dense
 stream built from the same rows). The other weights are round a-priori values: searching them too on the 209
-older rows over-fitted. ``bench/stories.py`` replays both halves and reports the held-out newer half
-(clean rows: B-cubed F1 0.950, AMI 0.948).
+older rows over-fitted. ``bench/stories.py`` replays both halves and reports the held-out newer half.
+
+Set later, never looking at the newer half: ``near_duplicate_jaccard`` 0.7 and ``sketch_size`` 32 are a-priori
+values (a copy with its own standfirst line and a few edits has a shingle Jaccard of about 0.8; with 32
+hashes the estimate's standard deviation is about 0.06, so 0.7 catches it; in the older half every pair of
+bodies with a shingle Jaccard above 0.27 is the same gold story, so the value is not critical there).
+``max_candidates`` went from 4 to 2 for speed: the older-half objective and the synthetic stream's quality
+(``bench/synthetic_stream.py --quality``) were unchanged.
 
 Cost
 ----
-Per article: tokenising the capped fields (the floor), one ``Counter`` over the field-replicated tokens, a
-sort of its terms, at most ``query_terms`` posting look-ups and ``max_candidates`` cosines, so the cost does
-not grow with the number of live stories. Memory is bounded by the horizon: expired stories, their index
-entries and old document-frequency generations are dropped (``bench/synthetic_stream.py`` measures both).
+Per article: tokenising the capped fields (the floor), a whole-body sketch (C-level hashing of the anchored
+shingles), one ``Counter`` over the field-replicated tokens, a sort of its term weights, at most
+``query_terms`` posting look-ups and ``max_candidates`` cosines, so the cost does not grow with the number of
+live stories. Memory is bounded by the horizon: expired stories, their index entries and old
+document-frequency generations are dropped (``bench/synthetic_stream.py`` measures both). The indexes hold
+tuples and dicts of atomic values where they can, which the garbage collector does not track.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import math
-import zlib
+from array import array
 from collections import Counter, OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from operator import itemgetter, mul
+from operator import attrgetter, itemgetter, mul
 
 from pipelines.stories import text as textmod
+from pipelines.stories.neardup import sketch, sketch_jaccard
 from schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
 
 __all__ = [
@@ -147,10 +164,9 @@ __all__ = [
 
 _MIN_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 _HOUR = 3600.0
-_MIN_SHINGLES = 8
-_SHINGLE_TOKENS = 64
-_SKETCH_KEYS = 4
-_MAX_BUCKET = 32
+_SHORT_BODY = 32
+_SKETCH_KEYS = 6
+_MAX_BUCKET = 8
 _TOP_TERMS = 10
 _SECOND = itemgetter(1)
 
@@ -194,19 +210,20 @@ class StoryConfig:
     """Strongest terms kept in an article vector."""
     merge_threshold: float | None = None
     """Cosine above which two stories that both match an article are merged (None: never merge)."""
-    near_duplicate_jaccard: float | None = 0.8
+    near_duplicate_jaccard: float | None = 0.7
     """Estimated shingle Jaccard similarity that makes an article a near duplicate (None: off)."""
-    sketch_size: int = 16
-    """Hashes kept in the bottom-k MinHash sketch of an article (higher: finer Jaccard estimates)."""
+    sketch_size: int = 32
+    """Hashes kept in the bottom-k MinHash sketch of an article (higher: finer Jaccard estimates; the standard
+    deviation of an estimate is about ``sqrt(J * (1 - J) / sketch_size)``)."""
 
     # index / memory
     centroid_terms: int = 100
-    """Terms kept per story centroid (pruned to this when it grows to twice as many)."""
+    """Terms kept per story centroid (pruned to this when it grows a quarter larger)."""
     query_terms: int = 10
     """Most specific terms of an article used to look up candidate stories (and indexed for its story)."""
     index_terms: int = 60
     """Most index terms a story contributes to the inverted index."""
-    max_candidates: int = 4
+    max_candidates: int = 2
     """Candidates scored exactly, best by the summed article weight of the index terms they share."""
     max_posting: int = 2_000
     """Index terms shared by more live stories than this are not used for look-up (too common to help)."""
@@ -302,6 +319,20 @@ def article_time(article: Article, future_tolerance: timedelta = timedelta(hours
     return published
 
 
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article))
+_ARTICLE_VALUES = attrgetter(*_ARTICLE_FIELDS)
+_STORY_ID_AT = _ARTICLE_FIELDS.index("story_id")
+_DUPLICATE_OF_AT = _ARTICLE_FIELDS.index("duplicate_of")
+
+
+def _assigned(article: Article, story_id: str, duplicate_of: str | None) -> Article:
+    """``article.replace(story_id=..., duplicate_of=...)`` without the generic ``dataclasses.replace`` walk."""
+    values = list(_ARTICLE_VALUES(article))
+    values[_STORY_ID_AT] = story_id
+    values[_DUPLICATE_OF_AT] = duplicate_of
+    return Article(*values)
+
+
 def _duration(delta: timedelta) -> str:
     hours = delta.total_seconds() / _HOUR
     if hours >= 72:
@@ -309,26 +340,7 @@ def _duration(delta: timedelta) -> str:
     return f"{hours:.0f}h"
 
 
-def sketch(toks: list[str], size: int) -> tuple[int, ...]:
-    """Bottom-``size`` MinHash sketch (ascending crc32 values) of the word 3-shingles of ``toks``."""
-    if len(toks) < _MIN_SHINGLES + 2:
-        return ()
-    toks = toks[:_SHINGLE_TOKENS]
-    crc = zlib.crc32
-    hashes = {crc(f"{a} {b} {c}".encode()) for a, b, c in zip(toks, toks[1:], toks[2:], strict=False)}
-    return tuple(sorted(hashes)[:size])
-
-
-def sketch_jaccard(a: tuple[int, ...], b: tuple[int, ...], size: int) -> float:
-    """Jaccard estimate from two bottom-k sketches: shared share of the union's bottom-k."""
-    union = sorted(set(a) | set(b))[:size]
-    if not union:
-        return 0.0
-    both = set(a) & set(b)
-    return sum(1 for h in union if h in both) / len(union)
-
-
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _StoryState:
     seq: int
     story_id: str
@@ -391,13 +403,10 @@ def _field_multipliers(config: StoryConfig) -> tuple[float, tuple[int, int, int,
     return divisor / 4, (mt, ms, ml, mb)
 
 
-@dataclass(frozen=True)
-class _Original:
-    """What the duplicate indexes remember of a live article."""
-
-    article_id: str
-    seq: int
-    sketch: tuple[int, ...]
+_Original = tuple[str, int, bytes]
+"""What the near-duplicate index remembers of a live article: its id, its story's seq and its sketch packed as
+64-bit ints (a fifth of the size of a tuple of ints). Plain tuples of atomic values, so the garbage collector
+stops tracking them (as it does the index's tuples of them and the tuple postings)."""
 
 
 class StoryAssigner:
@@ -413,8 +422,10 @@ class StoryAssigner:
         self._dormant: OrderedDict[int, None] = OrderedDict()
         self._article_story: dict[str, tuple[int, int, str | None]] = {}  # id -> (seq, revision, duplicate_of)
         self._hash_index: dict[str, tuple[str, int]] = {}  # content_hash -> (article_id, story seq)
-        self._sketch_index: dict[int, list[_Original]] = {}  # one of the smallest shingle hashes -> articles
-        self._postings: dict[str, list[int]] = {}  # index term -> story seqs (no repeats; short lists)
+        self._sketch_index: dict[int, tuple[_Original, ...]] = {}  # one of the smallest shingle hashes -> articles
+        # index term -> story seqs in insertion order (a dict as an ordered set: O(1) removal on expiry, and a
+        # dict of ints is not tracked by the garbage collector)
+        self._postings: dict[str, dict[int, None]] = {}
         # Document frequencies in two generations (previous + current), rotated every horizon.
         self._df_prev: Counter[str] = Counter()
         self._df_cur: Counter[str] = Counter()
@@ -503,7 +514,7 @@ class StoryAssigner:
         for key in state.sketch_keys:
             bucket = self._sketch_index.get(key)
             if bucket is not None:
-                kept = [o for o in bucket if o.seq != state.seq]
+                kept = tuple(o for o in bucket if o[1] != state.seq)
                 if kept:
                     self._sketch_index[key] = kept
                 else:
@@ -513,10 +524,8 @@ class StoryAssigner:
         postings = self._postings
         for term in state.index_terms:
             posting = postings.get(term)
-            if posting is not None and state.seq in posting:
-                posting.remove(state.seq)
-                if not posting:
-                    del postings[term]
+            if posting is not None and posting.pop(state.seq, 0) is None and not posting:
+                del postings[term]
 
     # ------------------------------------------------------------------ assignment
 
@@ -537,7 +546,7 @@ class StoryAssigner:
         if known is not None:
             seq, revision, duplicate_of = known
             state = self._stories[seq]
-            result = article.replace(story_id=state.story_id, duplicate_of=duplicate_of)
+            result = _assigned(article, state.story_id, duplicate_of)
             if article.revision > revision:
                 self._article_story[article.article_id] = (seq, article.revision, duplicate_of)
                 title = article.title.strip()
@@ -554,7 +563,7 @@ class StoryAssigner:
             original_id, seq = exact
             state = self._stories[seq]
             self._join(state, article, t, None, (), duplicate=original_id, stories=stories, events=events)
-            result = article.replace(story_id=state.story_id, duplicate_of=original_id)
+            result = _assigned(article, state.story_id, original_id)
             return Assignment(result, tuple(stories), tuple(events))
 
         head = cfg.head_chars
@@ -563,15 +572,16 @@ class StoryAssigner:
         body_toks = textmod.tokens(article.text[: cfg.body_chars] if article.text else "")
 
         # 3. near duplicate
-        shingled = body_toks if len(body_toks) >= _SHINGLE_TOKENS // 2 else title_toks + summary_toks + body_toks
+        shingled = body_toks if len(body_toks) >= _SHORT_BODY else title_toks + summary_toks + body_toks
         article_sketch = sketch(shingled, cfg.sketch_size) if cfg.near_duplicate_jaccard is not None else ()
         near = self._near_duplicate(article_sketch, article.language) if article_sketch else None
         if near is not None:
-            state = self._stories[near.seq]
+            original_id, seq, _ = near
+            state = self._stories[seq]
             vec = self._vector(title_toks, summary_toks, body_toks)
-            self._join(state, article, t, vec, (), duplicate=near.article_id, stories=stories, events=events)
+            self._join(state, article, t, vec, (), duplicate=original_id, stories=stories, events=events)
             self._count_document(vec)
-            result = article.replace(story_id=state.story_id, duplicate_of=near.article_id)
+            result = _assigned(article, state.story_id, original_id)
             return Assignment(result, tuple(stories), tuple(events))
 
         # 4. similarity (and 5. merge)
@@ -589,7 +599,7 @@ class StoryAssigner:
             state = best
             self._join(state, article, t, vec, article_sketch, duplicate="", stories=stories, events=events)
         self._count_document(vec)
-        return Assignment(article.replace(story_id=state.story_id, duplicate_of=None), tuple(stories), tuple(events))
+        return Assignment(_assigned(article, state.story_id, None), tuple(stories), tuple(events))
 
     # ------------------------------------------------------------------ features
 
@@ -614,26 +624,38 @@ class StoryAssigner:
             return _EMPTY
         # field weights by repetition (one C-level count instead of a Python loop per field)
         counts = Counter(toks)
+        terms = list(counts)
         cache = self._idf_cache
-        # set.difference(dict) walks the (small) set, not the memo; the order is irrelevant (independent entries)
-        missing = set(counts).difference(cache)
-        if missing:
+        idf = list(map(cache.get, terms))
+        if None in idf:
             log = math.log
             base = log(self._n_prev + self._n_cur + 1.0) + 1.0
             prev = self._df_prev.get
             cur = self._df_cur.get
-            for term in missing:
-                cache[term] = base - log(prev(term, 0) + cur(term, 0) + 1.0)
-        sub = self._sublinear
-        weights = map(mul, map(sub.__getitem__, counts.values()), map(cache.__getitem__, counts))
-        # stable sort: ties keep first-occurrence order (title first), so the result is deterministic
-        ranked = sorted(zip(counts, weights, strict=True), key=_SECOND, reverse=True)[: self.config.article_terms]
-        norm = math.sqrt(math.fsum([w * w for _, w in ranked]))
+            i = idf.index(None)
+            try:
+                while True:  # the misses only (list.index scans in C)
+                    term = terms[i]
+                    idf[i] = cache[term] = base - log(prev(term, 0) + cur(term, 0) + 1.0)
+                    i = idf.index(None, i + 1)
+            except ValueError:
+                pass
+        weights = list(map(mul, map(self._sublinear.__getitem__, counts.values()), idf))
+        # stable sort of the positions by weight: ties keep first-occurrence order (title first), so the result
+        # is deterministic (sorting float keys is the fast path of list.sort)
+        order = sorted(range(len(terms)), key=weights.__getitem__, reverse=True)
+        del order[self.config.article_terms :]
+        if len(order) > 1:
+            pick = itemgetter(*order)  # (gathers in C; with one position it would return the bare item)
+            kept: Sequence[float] = pick(weights)
+            ranked: Sequence[str] = pick(terms)
+        else:
+            kept, ranked = [weights[order[0]]], [terms[order[0]]]
+        norm = math.sqrt(math.fsum(map(mul, kept, kept)))
         if norm == 0.0:
             return _EMPTY
-        inv = 1.0 / norm
-        unit = {term: w * inv for term, w in ranked}
-        return _Vec(unit, [term for term, _ in ranked[: self.config.query_terms]])
+        unit = dict(zip(ranked, map((1.0 / norm).__mul__, kept), strict=True))
+        return _Vec(unit, list(ranked[: self.config.query_terms]))
 
     def _same_language(self, seq: int, language: str | None) -> bool:
         other = self._stories[seq].language
@@ -645,10 +667,20 @@ class StoryAssigner:
         assert threshold is not None
         hits: dict[str, int] = {}
         found: dict[str, _Original] = {}
-        for key in article_sketch[:_SKETCH_KEYS]:
-            for original in self._sketch_index.get(key, ()):
-                hits[original.article_id] = hits.get(original.article_id, 0) + 1
-                found[original.article_id] = original
+        index = self._sketch_index
+        keys = 0
+        for key in article_sketch:
+            bucket = index.get(key)
+            if bucket is not None:
+                if len(bucket) >= _MAX_BUCKET:
+                    continue  # boilerplate: skipped when indexing too
+                for original in bucket:
+                    article_id = original[0]
+                    hits[article_id] = hits.get(article_id, 0) + 1
+                    found[article_id] = original
+            keys += 1
+            if keys == _SKETCH_KEYS:
+                break
         best: _Original | None = None
         best_score = threshold
         size = self.config.sketch_size
@@ -656,9 +688,9 @@ class StoryAssigner:
             if count < 2:  # a near duplicate (Jaccard >= 0.5) shares most of the smallest hashes
                 continue
             original = found[article_id]
-            if not self._same_language(original.seq, language):
+            if not self._same_language(original[1], language):
                 continue
-            score = sketch_jaccard(article_sketch, original.sketch, size)
+            score = sketch_jaccard(article_sketch, memoryview(original[2]).cast("q"), size)
             if score > best_score or (score == best_score and best is None):
                 best, best_score = original, score
         return best
@@ -701,6 +733,10 @@ class StoryAssigner:
             weight = weights[term]
             posting = postings.get(term)
             if posting is not None and len(posting) <= limit:
+                if not overlap:  # the first posting in C (0.0 + weight is weight)
+                    overlap = dict.fromkeys(posting, weight)
+                    get = overlap.get
+                    continue
                 for seq in posting:
                     overlap[seq] = get(seq, 0.0) + weight
         if not overlap:
@@ -786,7 +822,7 @@ class StoryAssigner:
     ) -> None:
         assert self._clock is not None
         gap = t - state.last_time
-        resurfaced = gap >= self.config.dormancy or state.status == "dormant"
+        resurfaced = gap >= self.config.dormancy
         self._touch(state)
         state.first_time = min(state.first_time, t)
         state.last_time = max(state.last_time, t)
@@ -841,14 +877,21 @@ class StoryAssigner:
             self._hash_index[article.content_hash] = (article_id, state.seq)
             state.hashes.append(article.content_hash)
         if article_sketch and not duplicate:
-            original = _Original(article_id, state.seq, article_sketch)
+            original = (article_id, state.seq, array("q", article_sketch).tobytes())
             index = self._sketch_index
-            for key in article_sketch[:_SKETCH_KEYS]:
-                bucket = index.setdefault(key, [])
-                # a crowded bucket is boilerplate shared by many articles: stop filling it (bounded memory)
-                if len(bucket) < _MAX_BUCKET:
-                    bucket.append(original)
-                    state.sketch_keys.append(key)
+            keys = 0
+            for key in article_sketch:
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = (original,)
+                elif len(bucket) < _MAX_BUCKET:
+                    index[key] = (*bucket, original)
+                else:
+                    continue  # a full bucket is boilerplate shared by many articles: index a further hash
+                state.sketch_keys.append(key)
+                keys += 1
+                if keys == _SKETCH_KEYS:
+                    break
         if vec is not None and vec.weights:
             self._add_to_centroid(state, vec)
         if duplicate:
@@ -869,14 +912,20 @@ class StoryAssigner:
     def _add_to_centroid(self, state: _StoryState, vec: _Vec) -> None:
         cfg = self.config
         centroid = state.centroid
-        get = centroid.get
-        for term, w in vec.weights.items():
-            centroid[term] = get(term, 0.0) + w
+        if not centroid:  # a new story: a copy in C (0.0 + w is w)
+            state.centroid = centroid = dict(vec.weights)
+        else:
+            get = centroid.get
+            for term, w in vec.weights.items():
+                centroid[term] = get(term, 0.0) + w
         if len(centroid) > cfg.centroid_terms + cfg.centroid_terms // 4:
             kept = sorted(centroid.items(), key=_SECOND, reverse=True)[: cfg.centroid_terms]
             state.centroid = centroid = dict(kept)
-        state.norm2 = math.fsum([w * w for w in centroid.values()])
-        state.top_terms = None
+            state.top_terms = tuple(term for term, _ in kept[:_TOP_TERMS])  # (the same as _top_terms would give)
+        else:
+            state.top_terms = None
+        weights = list(centroid.values())
+        state.norm2 = math.fsum(map(mul, weights, weights))
         # index the article's most specific terms for its story
         if len(state.index_terms) < cfg.index_terms:
             postings = self._postings
@@ -886,9 +935,9 @@ class StoryAssigner:
                     state.index_terms[term] = None
                     posting = postings.get(term)
                     if posting is None:
-                        postings[term] = [seq]
+                        postings[term] = {seq: None}
                     else:
-                        posting.append(seq)
+                        posting[seq] = None
 
     def _merge(self, a: _StoryState, b: _StoryState, stories: list[Story], events: list[StoryEvent]) -> _StoryState:
         """Merge the smaller of two stories into the larger; returns the survivor."""
@@ -916,7 +965,7 @@ class StoryAssigner:
         for term in absorbed.index_terms:
             if term not in survivor.index_terms and len(survivor.index_terms) < self.config.index_terms:
                 survivor.index_terms[term] = None
-                postings.setdefault(term, []).append(survivor.seq)
+                postings.setdefault(term, {})[survivor.seq] = None
         for article_id in absorbed.article_ids:
             entry = self._article_story.get(article_id)
             if entry is not None and entry[0] == absorbed.seq:
@@ -928,9 +977,9 @@ class StoryAssigner:
         for key in absorbed.sketch_keys:
             bucket = self._sketch_index.get(key)
             if bucket is not None:
-                self._sketch_index[key] = [
-                    _Original(o.article_id, survivor.seq, o.sketch) if o.seq == absorbed.seq else o for o in bucket
-                ]
+                self._sketch_index[key] = tuple(
+                    (o[0], survivor.seq, o[2]) if o[1] == absorbed.seq else o for o in bucket
+                )
         survivor.sketch_keys.extend(absorbed.sketch_keys)
         survivor.article_ids.extend(absorbed.article_ids)
         survivor.hashes.extend(absorbed.hashes)

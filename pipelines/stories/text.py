@@ -107,7 +107,6 @@ def _term(piece: str) -> str:
 # Memo of word -> term ("" = dropped, _MULTI = several terms, see _MULTI_TERMS). A pure function's cache:
 # clearing it never changes results. Bounded so an endless stream of new words cannot grow it forever.
 _MULTI = "\x00multi"
-_CACHE: dict[str, str] = {}
 _MULTI_TERMS: dict[str, tuple[str, ...]] = {}
 _CACHE_LIMIT = 200_000
 
@@ -116,17 +115,23 @@ def _pieces(word: str) -> tuple[str, ...]:
     return tuple(t for t in (_term(p) for p in _split_no_space(word)) if t)
 
 
-def _analyse(word: str) -> str:
-    if len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
-        _MULTI_TERMS.clear()
-    if not word.isascii() and _NO_SPACE_SCRIPT_RE.search(word):
-        _MULTI_TERMS[word] = _pieces(word)
-        _CACHE[word] = _MULTI
-        return _MULTI
-    term = _term(word)
-    _CACHE[word] = term
-    return term
+class _Memo(dict[str, str]):
+    """word -> term; a miss analyses the word (so a look-up never returns None and needs no second pass)."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+            _MULTI_TERMS.clear()
+        if not word.isascii() and _NO_SPACE_SCRIPT_RE.search(word):
+            _MULTI_TERMS[word] = _pieces(word)
+            self[word] = _MULTI
+            return _MULTI
+        term = _term(word)
+        self[word] = term
+        return term
+
+
+_CACHE = _Memo()
 
 
 def tokens(text: str, limit: int | None = None) -> list[str]:
@@ -134,20 +139,19 @@ def tokens(text: str, limit: int | None = None) -> list[str]:
     if not text:
         return []
     words = _WORD_RE.findall(text.lower())
-    terms: list[str | None] = list(map(_CACHE.get, words))
-    if None in terms:
-        terms = [_analyse(w) if t is None else t for w, t in zip(words, terms, strict=True)]
-    if not text.isascii() and _MULTI in terms:
-        out: list[str] = []
-        for word, term in zip(words, terms, strict=True):
+    memo = _CACHE
+    # one C-level pass: look-up (analysing new words on the way) and drop the empty terms of stop words
+    out: list[str] = list(filter(None, map(memo.__getitem__, words)))
+    if not text.isascii() and _MULTI in out:
+        out = []
+        for word in words:
+            term = memo[word]
             if term is _MULTI:
                 # (another thread may have cleared the memo in between: recompute then)
                 pieces = _MULTI_TERMS.get(word)
                 out.extend(_pieces(word) if pieces is None else pieces)
             elif term:
                 out.append(term)
-    else:
-        out = list(filter(None, terms))
     if limit is not None and len(out) > limit:
         del out[limit:]
     return out

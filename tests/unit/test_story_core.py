@@ -542,7 +542,13 @@ from datetime import timedelta
 from pipelines.stories.core import StoryAssigner, StoryConfig
 from schemas.codec import encode
 digest = hashlib.sha256()
-articles = [*stream(), make("o9", "Quake off Hokkaido", QUAKE_LONG, at=T0 + timedelta(hours=70))]
+from tests.unit.test_story_core import WIRE_BODY
+articles = [
+    *stream(),
+    make("o9", "Quake off Hokkaido", QUAKE_LONG, at=T0 + timedelta(hours=70)),
+    make("g1", "Karvik port strike", "Ships queue. " + WIRE_BODY * 2, at=T0 + timedelta(hours=71)),
+    make("g2", "Karvik cranes idle", "Union and port argue. " + WIRE_BODY * 2, at=T0 + timedelta(hours=72)),
+]
 for config in (StoryConfig(), StoryConfig(merge_threshold=0.2, query_terms=2)):
     assigner = StoryAssigner(config)
     for article in articles:
@@ -568,3 +574,92 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
         )
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+# A syndicated wire body (invented) that each outlet prefixes with its own standfirst line.
+WIRE_BODY = (
+    "Freight traffic through the port of Karvik came to a standstill on Tuesday after crane operators walked out "
+    "over a new shift roster, the harbour authority said.\n"
+    "About forty container ships were waiting at anchor outside the breakwater by the evening, and the authority "
+    "warned that the queue could double by the weekend if the stoppage continued.\n"
+    "The crane operators' union said the roster would cut rest periods between night shifts to nine hours and "
+    "that members had voted by a large majority to stop work until it was withdrawn.\n"
+    "Exporters of timber and frozen fish said their warehouses were filling up and that some buyers had already "
+    "diverted orders to rival ports along the coast.\n"
+    "The harbour authority said talks with the union would resume on Wednesday morning with a mediator appointed "
+    "by the labour ministry, and that perishable cargo would be given priority once work restarted.\n"
+    "Shipping analysts estimated that each day of the stoppage delays goods worth several million crowns."
+)
+WIRE_REWRITE = (
+    "Dockside cranes at Karvik stood idle for a second day as the row over night-shift rosters dragged on. "
+    "Union leaders accused the harbour authority of ignoring safety advice on fatigue, while the authority "
+    "insisted the new roster matched what other northern ports already run. Ship captains waiting offshore "
+    "described dwindling supplies of fresh water, and the fisheries association asked the government to step "
+    "in before the catch spoiled. A mediator from the labour ministry is due to meet both sides this week."
+)
+
+
+def test_wire_copies_with_their_own_standfirst_are_near_duplicates() -> None:
+    copies = [
+        make(
+            "g1",
+            "Karvik port frozen as crane operators strike",
+            "Container ships queue outside Karvik as a roster dispute halts the cranes.\n" + WIRE_BODY,
+            outlet="one.example",
+        ),
+        make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
+        make(
+            "g2",
+            "Strike by crane crews paralyses Karvik harbour",
+            "Forty vessels wait at anchor while the union and the harbour authority argue over rest periods.\n"
+            + WIRE_BODY.replace("several million crowns", "millions of crowns"),
+            at=T0 + timedelta(minutes=20),
+            outlet="two.example",
+        ),
+        make(
+            "g3",
+            "Karvik dock strike enters second day",
+            WIRE_REWRITE,
+            at=T0 + timedelta(minutes=40),
+            outlet="three.example",
+        ),
+    ]
+    result = run(copies)
+    assert result[2].article.duplicate_of == "g1"
+    assert result[2].article.story_id == story_id_for("g1")
+    assert result[2].events[-1].detail == "duplicate of g1"
+    # same event and vocabulary, but written independently: the same story, not a copy
+    assert result[3].article.duplicate_of is None
+    assert result[3].article.story_id == story_id_for("g1")
+
+
+def test_back_dated_article_does_not_resurface_a_dormant_story() -> None:
+    assigner = StoryAssigner()
+    assigner.assign(make("a1", "Strong earthquake hits Hokkaido", QUAKE, published=T0))
+    stories, _ = assigner.advance(T0 + timedelta(hours=50))
+    assert [s.status for s in stories] == ["dormant"]
+    # found late, but published 10h after the story's latest article: the story did not sleep 48h
+    late = make(
+        "a2",
+        "Hokkaido earthquake: first damage reports",
+        QUAKE,
+        at=T0 + timedelta(hours=50),
+        published=T0 + timedelta(hours=10),
+        outlet="y.jp",
+    )
+    result = assigner.assign(late)
+    assert result.article.story_id == story_id_for("a1")
+    assert [e.event_type for e in result.events] == ["updated"]
+    assert result.stories[-1].status == "active"
+    # an article published 49h after the story's latest one does resurface it
+    again = assigner.assign(
+        make(
+            "a3",
+            "Hokkaido quake: rebuilding begins",
+            QUAKE,
+            at=T0 + timedelta(hours=60),
+            published=T0 + timedelta(hours=59),
+            outlet="z.jp",
+        )
+    )
+    assert [e.event_type for e in again.events] == ["resurfaced"]

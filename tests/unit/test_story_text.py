@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipelines.stories import text as textmod
-from pipelines.stories.core import sketch, sketch_jaccard
+from pipelines.stories.neardup import sketch, sketch_jaccard
 
 
 def test_tokens_lowercase_drop_stop_words_and_fold_plurals() -> None:
@@ -55,3 +55,14 @@ def test_sketch_similarity() -> None:
     other = sketch([f"v{i}" for i in range(80)], 16)
     assert sketch_jaccard(a, other, 16) == 0.0
     assert sketch(words[:5], 16) == ()  # too short to shingle
+
+
+def test_sketch_covers_the_whole_text_so_a_different_lead_still_matches() -> None:
+    body = [f"w{i % 170}x{i // 170}" for i in range(400)]  # long enough for the anchored shingles
+    a = sketch(["lead", "one", "says", "this", "first", *body], 32)
+    b = sketch(["another", "outlet", "opens", "with", "its", "own", "standfirst", *body[:200], "edit", *body[201:]], 32)
+    assert len(a) == len(b) == 32 and list(a) == sorted(a)
+    assert sketch_jaccard(a, b, 32) >= 0.8
+    assert sketch_jaccard(a, sketch([f"v{i}" for i in range(400)], 32), 32) == 0.0
+    # the same text always gives the same sketch (no salted hashing)
+    assert sketch(["lead", "one", "says", "this", "first", *body], 32) == a
