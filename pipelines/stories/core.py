@@ -117,7 +117,8 @@ Tuning
 coordinate descent on the OLDER half (stream order) of the NewsCluster development set only, with the
 production horizon: the rows as they are plus a copy with every gold story shifted to a common start (a dense
 stream built from the same rows). The other weights are round a-priori values: searching them too on the 209
-older rows over-fitted. ``bench/stories.py`` replays both halves and reports the held-out newer half.
+older rows over-fitted. ``bench/stories.py`` replays both halves and reports the held-out newer half
+(clean rows: B-cubed F1 0.950, AMI 0.948; resurfaced P/R 0.75/0.82).
 
 Set later, never looking at the newer half: ``near_duplicate_jaccard`` 0.7 and ``sketch_size`` 32 are a-priori
 values (a copy with its own standfirst line and a few edits has a shingle Jaccard of about 0.8; with 32
