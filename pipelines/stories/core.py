@@ -23,11 +23,15 @@ How an article is assigned (:meth:`StoryAssigner.assign`)
    summary + body when the body has fewer than 32 content tokens) get a bottom-k MinHash sketch of
    ``sketch_size`` hashes (:mod:`pipelines.stories.neardup`: shingles anchored on a quarter of the words, at
    least 8 distinct shingles needed). Covering the whole body, not its first words, is what makes a syndicated
-   copy that starts with its own standfirst line (and has a few edited words) still a copy. The sketch is
-   compared with those of live articles that share at least two of its six smallest *indexed* hashes; an
-   estimated Jaccard similarity of at least ``near_duplicate_jaccard`` makes it a duplicate of the most similar
-   one (ties: the earliest). A hash shared by 8 live originals is boilerplate: it is skipped, when indexing
-   and when looking up, in favour of the next smallest one.
+   copy that starts with its own standfirst line (and has a few edited words) still a copy. The check runs
+   after the candidate search of step 5 and only looks at the originals (non-duplicate articles) of its
+   candidate stories of the article's language (at most ``max_candidates``, whatever their score): each story
+   indexes its originals by their six smallest hashes, and the sketch is compared with those sharing at least
+   two of its six smallest *indexed* hashes; an estimated Jaccard similarity of at least
+   ``near_duplicate_jaccard`` makes it a duplicate of the most similar one (ties: the older story, then the
+   earlier original), and it joins that story without a merge. A hash shared by 8 originals of a story is
+   boilerplate: it is skipped, when indexing and when looking up, in favour of the next smallest one. A copy
+   whose original's story is not among the candidates is not a near duplicate (it is assigned by similarity).
    Duplicates (exact or near) add their outlet to the story and count in ``article_count``, but they are not
    new coverage: they do not count towards trending. A near duplicate's text (which differs a little) is
    added to the story's centroid and to the document frequencies; an exact duplicate's is not (it would only
@@ -130,7 +134,8 @@ bodies with a shingle Jaccard above 0.27 is the same gold story, so the value is
 Cost
 ----
 Per article: tokenising the capped fields (the floor), a whole-body sketch (C-level hashing of the anchored
-shingles), one ``Counter`` over the field-replicated tokens, a sort of its term weights, at most
+shingles) checked against the originals of at most ``max_candidates`` stories,
+one ``Counter`` over the field-replicated tokens, a sort of its term weights, at most
 ``query_terms`` posting look-ups and ``max_candidates`` cosines, so the cost does not grow with the number of
 live stories. Memory is bounded by the horizon: expired stories, their index entries and old
 document-frequency generations are dropped (``bench/synthetic_stream.py`` measures both). The indexes hold
@@ -341,6 +346,12 @@ def _duration(delta: timedelta) -> str:
     return f"{hours:.0f}h"
 
 
+_Original = tuple[str, bytes]
+"""What a story's near-duplicate index remembers of one of its original articles: its id and its sketch packed
+as 64-bit ints (a fifth of the size of a tuple of ints). Plain tuples of atomic values, so the garbage collector
+stops tracking them (as it does the index's tuples of them)."""
+
+
 @dataclass(eq=False, slots=True)
 class _StoryState:
     seq: int
@@ -358,7 +369,7 @@ class _StoryState:
     index_terms: dict[str, None] = field(default_factory=dict)
     article_ids: list[str] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
-    sketch_keys: list[int] = field(default_factory=list)
+    sketches: dict[int, tuple[_Original, ...]] = field(default_factory=dict)
     outlets: dict[str, None] = field(default_factory=dict)
     outlets_sorted: tuple[str, ...] = ()
     article_count: int = 0
@@ -404,12 +415,6 @@ def _field_multipliers(config: StoryConfig) -> tuple[float, tuple[int, int, int,
     return divisor / 4, (mt, ms, ml, mb)
 
 
-_Original = tuple[str, int, bytes]
-"""What the near-duplicate index remembers of a live article: its id, its story's seq and its sketch packed as
-64-bit ints (a fifth of the size of a tuple of ints). Plain tuples of atomic values, so the garbage collector
-stops tracking them (as it does the index's tuples of them and the tuple postings)."""
-
-
 class StoryAssigner:
     """Online story clustering for one partition of the article stream. Not thread-safe."""
 
@@ -423,7 +428,6 @@ class StoryAssigner:
         self._dormant: OrderedDict[int, None] = OrderedDict()
         self._article_story: dict[str, tuple[int, int, str | None]] = {}  # id -> (seq, revision, duplicate_of)
         self._hash_index: dict[str, tuple[str, int]] = {}  # content_hash -> (article_id, story seq)
-        self._sketch_index: dict[int, tuple[_Original, ...]] = {}  # one of the smallest shingle hashes -> articles
         # index term -> story seqs in insertion order (a dict as an ordered set: O(1) removal on expiry, and a
         # dict of ints is not tracked by the garbage collector)
         self._postings: dict[str, dict[int, None]] = {}
@@ -512,14 +516,6 @@ class StoryAssigner:
             entry2 = self._hash_index.get(content_hash)
             if entry2 is not None and entry2[1] == state.seq:
                 del self._hash_index[content_hash]
-        for key in state.sketch_keys:
-            bucket = self._sketch_index.get(key)
-            if bucket is not None:
-                kept = tuple(o for o in bucket if o[1] != state.seq)
-                if kept:
-                    self._sketch_index[key] = kept
-                else:
-                    del self._sketch_index[key]
 
     def _unindex_terms(self, state: _StoryState) -> None:
         postings = self._postings
@@ -572,24 +568,21 @@ class StoryAssigner:
         summary_toks = textmod.tokens(article.summary[:head] if article.summary else "")
         body_toks = textmod.tokens(article.text[: cfg.body_chars] if article.text else "")
 
-        # 3. near duplicate
         shingled = body_toks if len(body_toks) >= _SHORT_BODY else title_toks + summary_toks + body_toks
         article_sketch = sketch(shingled, cfg.sketch_size) if cfg.near_duplicate_jaccard is not None else ()
-        near = self._near_duplicate(article_sketch, article.language) if article_sketch else None
-        if near is not None:
-            original_id, seq, _ = near
-            state = self._stories[seq]
-            vec = self._vector(title_toks, summary_toks, body_toks)
-            self._join(state, article, t, vec, (), duplicate=original_id, stories=stories, events=events)
-            self._count_document(vec)
-            result = _assigned(article, state.story_id, original_id)
-            return Assignment(result, tuple(stories), tuple(events))
-
-        # 4. similarity (and 5. merge)
         vec = self._vector(title_toks, summary_toks, body_toks)
         best: _StoryState | None = None
         if vec.weights:
-            best, second = self._best_stories(vec, t, article.language)
+            best, second, candidates = self._best_stories(vec, t, article.language)
+            # 3. near duplicate of an original of a candidate story
+            near = self._near_duplicate(article_sketch, candidates) if article_sketch and candidates else None
+            if near is not None:
+                state, original_id = near
+                self._join(state, article, t, vec, (), duplicate=original_id, stories=stories, events=events)
+                self._count_document(vec)
+                result = _assigned(article, state.story_id, original_id)
+                return Assignment(result, tuple(stories), tuple(events))
+            # 4. similarity (and 5. merge)
             if best is not None and second is not None:
                 best = self._merge(best, second, stories, events)
         if best is None:
@@ -662,38 +655,40 @@ class StoryAssigner:
         other = self._stories[seq].language
         return not language or not other or language == other
 
-    def _near_duplicate(self, article_sketch: tuple[int, ...], language: str | None) -> _Original | None:
-        """The most similar live article sharing at least two of the sketch's smallest hashes, if similar enough."""
+    def _near_duplicate(
+        self, article_sketch: tuple[int, ...], candidates: list[_StoryState]
+    ) -> tuple[_StoryState, str] | None:
+        """The candidate story and original most similar to the sketch among the originals sharing at least two
+        of its smallest indexed hashes, if similar enough (ties: the older story, then the earlier original)."""
         threshold = self.config.near_duplicate_jaccard
         assert threshold is not None
-        hits: dict[str, int] = {}
-        found: dict[str, _Original] = {}
-        index = self._sketch_index
-        keys = 0
-        for key in article_sketch:
-            bucket = index.get(key)
-            if bucket is not None:
-                if len(bucket) >= _MAX_BUCKET:
-                    continue  # boilerplate: skipped when indexing too
-                for original in bucket:
-                    article_id = original[0]
-                    hits[article_id] = hits.get(article_id, 0) + 1
-                    found[article_id] = original
-            keys += 1
-            if keys == _SKETCH_KEYS:
-                break
-        best: _Original | None = None
-        best_score = threshold
         size = self.config.sketch_size
-        for article_id, count in hits.items():
-            if count < 2:  # a near duplicate (Jaccard >= 0.5) shares most of the smallest hashes
+        best: tuple[_StoryState, str] | None = None
+        best_score = threshold
+        for state in candidates:
+            index = state.sketches
+            if not index:
                 continue
-            original = found[article_id]
-            if not self._same_language(original[1], language):
-                continue
-            score = sketch_jaccard(article_sketch, memoryview(original[2]).cast("q"), size)
-            if score > best_score or (score == best_score and best is None):
-                best, best_score = original, score
+            hits: dict[str, int] = {}
+            found: dict[str, bytes] = {}
+            keys = 0
+            for key in article_sketch:
+                bucket = index.get(key)
+                if bucket is not None:
+                    if len(bucket) >= _MAX_BUCKET:
+                        continue  # boilerplate: skipped when indexing too
+                    for article_id, packed in bucket:
+                        hits[article_id] = hits.get(article_id, 0) + 1
+                        found[article_id] = packed
+                keys += 1
+                if keys == _SKETCH_KEYS:
+                    break
+            for article_id, count in hits.items():
+                if count < 2:  # a near duplicate (Jaccard >= 0.5) shares most of the smallest hashes
+                    continue
+                score = sketch_jaccard(article_sketch, memoryview(found[article_id]).cast("q"), size)
+                if score > best_score or (score == best_score and best is None):
+                    best, best_score = (state, article_id), score
         return best
 
     def _time_factor(self, state: _StoryState, t: datetime) -> float:
@@ -720,8 +715,10 @@ class StoryAssigner:
 
     def _best_stories(
         self, vec: _Vec, t: datetime, language: str | None
-    ) -> tuple[_StoryState | None, _StoryState | None]:
-        """The best story to join (or None) and, when merging is on, a second story to merge with it."""
+    ) -> tuple[_StoryState | None, _StoryState | None, list[_StoryState]]:
+        """The best story to join (or None), when merging is on a second story to merge with it, and the
+        candidate stories of the article's language (oldest first; whatever their score, for the near-duplicate
+        check)."""
         cfg = self.config
         # candidates: stories sharing the article's most specific terms, ranked by the summed article weight
         # of the shared terms (a cheap partial dot product); only the best few get an exact cosine
@@ -741,8 +738,9 @@ class StoryAssigner:
                 for seq in posting:
                     overlap[seq] = get(seq, 0.0) + weight
         if not overlap:
-            return None, None
+            return None, None, []
         scored: list[tuple[float, int]] = []
+        matching: list[_StoryState] = []
         stories = self._stories
         threshold = cfg.threshold
         floor = min(threshold, cfg.merge_threshold or threshold)
@@ -753,26 +751,29 @@ class StoryAssigner:
             state = stories[seq]
             if language and state.language and language != state.language:
                 continue
+            matching.append(state)
             factor = self._time_factor(state, t)
             if factor < floor:
                 continue
             score = self._cosine(weights, state) * factor
             if score >= floor:
                 scored.append((score, seq))
+        if len(matching) > 1:
+            matching.sort(key=attrgetter("seq"))
         if not scored:
-            return None, None
+            return None, None, matching
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         best_score, best_seq = scored[0]
         if best_score < threshold:
-            return None, None
+            return None, None, matching
         best = stories[best_seq]
         merge = cfg.merge_threshold
         if merge is None or len(scored) < 2 or scored[1][0] < merge:
-            return best, None
+            return best, None, matching
         other = stories[scored[1][1]]
         if self._centroid_cosine(best, other) < merge:
-            return best, None
-        return best, other
+            return best, None, matching
+        return best, other, matching
 
     def _centroid_cosine(self, a: _StoryState, b: _StoryState) -> float:
         if a.norm2 <= 0.0 or b.norm2 <= 0.0:
@@ -878,8 +879,8 @@ class StoryAssigner:
             self._hash_index[article.content_hash] = (article_id, state.seq)
             state.hashes.append(article.content_hash)
         if article_sketch and not duplicate:
-            original = (article_id, state.seq, array("q", article_sketch).tobytes())
-            index = self._sketch_index
+            original = (article_id, array("q", article_sketch).tobytes())
+            index = state.sketches
             keys = 0
             for key in article_sketch:
                 bucket = index.get(key)
@@ -889,7 +890,6 @@ class StoryAssigner:
                     index[key] = (*bucket, original)
                 else:
                     continue  # a full bucket is boilerplate shared by many articles: index a further hash
-                state.sketch_keys.append(key)
                 keys += 1
                 if keys == _SKETCH_KEYS:
                     break
@@ -975,13 +975,10 @@ class StoryAssigner:
             entry2 = self._hash_index.get(content_hash)
             if entry2 is not None and entry2[1] == absorbed.seq:
                 self._hash_index[content_hash] = (entry2[0], survivor.seq)
-        for key in absorbed.sketch_keys:
-            bucket = self._sketch_index.get(key)
-            if bucket is not None:
-                self._sketch_index[key] = tuple(
-                    (o[0], survivor.seq, o[2]) if o[1] == absorbed.seq else o for o in bucket
-                )
-        survivor.sketch_keys.extend(absorbed.sketch_keys)
+        sketches = survivor.sketches
+        for key, bucket in absorbed.sketches.items():
+            mine = sketches.get(key)
+            sketches[key] = bucket if mine is None else (*mine, *bucket)
         survivor.article_ids.extend(absorbed.article_ids)
         survivor.hashes.extend(absorbed.hashes)
         survivor.article_count += absorbed.article_count
