@@ -180,8 +180,9 @@ def _compare_kafka_with_files(config: object) -> int:
     files = next((s for s in config.sinks if s.kind == "file"), None)
     if files is None:
         return 0
-    expected = {a.article_id for a in read_sink(files.target, config.topics).articles}
-    expected_messages = len(read_sink(files.target, config.topics).articles)
+    articles = read_sink(files.target, config.topics).articles
+    expected = {a.article_id for a in articles}
+    expected_messages = len(articles)
     for sink in config.sinks:
         if sink.kind != "kafka" or sink.kafka is None:
             continue

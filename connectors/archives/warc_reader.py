@@ -26,7 +26,6 @@ STAGE = "read-archive"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # The time a record with no usable WARC-Date is stamped with: deterministic, and obviously wrong in a report.
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_UNKNOWN = "<unknown>"
 
 ResponseKind = Literal["feed", "page", "redirect", "other"]
 _FEED_TYPES = frozenset(
@@ -117,10 +116,6 @@ def read_archive(
                     stats.skipped_types[record.rec_type] = stats.skipped_types.get(record.rec_type, 0) + 1
                     continue
                 outcome = build(ref)
-                if isinstance(outcome, Failure) and outcome.identity == _UNKNOWN:
-                    outcome = Failure.from_exception(
-                        STAGE, ref, ArchiveRecordError(outcome.message), _EPOCH, payload_ref=ref
-                    )
                 if isinstance(outcome, Failure):
                     stats.failures += 1
                 else:
@@ -140,7 +135,8 @@ def _read_record(record: object, max_body_bytes: int) -> Callable[[str], Capture
     if rec_type not in _WARC_TYPES:
         # warcio yields garbage after a corrupt member as a record of no known type instead of raising.
         error = ArchiveRecordError(f"unreadable WARC record (type {rec_type!r}, header {headers.protocol!r})")
-        return partial(_failure, url or _UNKNOWN, error, _EPOCH)
+        # Without a target URI the record's place in the archive is its identity.
+        return lambda ref: _failure(url or ref, error, _EPOCH, ref)
     if rec_type != "response" or not url.startswith(("http://", "https://")):
         return None
     captured_at = _capture_time(headers.get_header("WARC-Date"))

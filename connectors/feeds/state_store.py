@@ -151,21 +151,7 @@ class CheckpointStore:
             "written_at": _iso(now),
             "feeds": [state_to_dict(s) for s in sorted(states, key=lambda s: s.feed_url)],
         }
-        data = orjson.dumps(document, option=_DUMPS)
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        _fsync_directory(directory)
+        write_atomically(self.path, orjson.dumps(document, option=_DUMPS))
 
 
 class StateSource(Protocol):
@@ -273,6 +259,25 @@ class FeedStateTopicWriter:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a reader sees the old or the new file, never a torn one (temp file,
+    fsync, rename, directory fsync). OSError (disk full, permissions) propagates to the caller."""
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -41,7 +40,7 @@ from connectors.failures import Failure
 from connectors.feeds.parse import FeedItem
 from connectors.feeds.poll import FeedPoller, PollOutcome
 from connectors.feeds.state import FeedState
-from connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError
+from connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError, write_atomically
 from connectors.http.fetcher import FetchResult, Kind
 from connectors.http_types import CapturedResponse
 from connectors.urls import article_id_for, canonical_url
@@ -264,14 +263,8 @@ class PendingPagesStore:
             ) from exc
 
     def save(self, pages: Sequence[PendingPage]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         body = orjson.dumps({"version": 1, "pages": [dataclasses.asdict(p) for p in pages]}, option=orjson.OPT_UTC_Z)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        write_atomically(self.path, body)
 
 
 def _pending_from_dict(entry: dict[str, Any]) -> PendingPage:
