@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from connectors.archives.warc_reader import read_archive
 from connectors.errors import HttpStatusError
+from connectors.feeds.state_store import StateFileError
 from connectors.http.fetcher import FetchResult, Kind
 from connectors.http_types import CapturedResponse
 from pipelines.live.engine import LiveEngine
@@ -130,3 +133,9 @@ def test_retryable_page_failures_are_retried_then_dead_lettered_and_survive_a_re
     assert [(f.identity, f.error_type) for f in failures] == [(down, "HttpStatusError")]
     assert restarted.pending_pages == ()
     restarted.close()
+
+
+def test_a_damaged_pending_pages_file_stops_start_up_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "state.json.pages").write_bytes(b'{"version": 1, "pages": [{"item": ')
+    with pytest.raises(StateFileError, match=r"state\.json\.pages is unreadable .*move it aside"):
+        _engine(tmp_path, ScriptedFetcher([T0]), [T0])
