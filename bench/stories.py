@@ -207,7 +207,8 @@ from 0.95 to 0.93 B-cubed F1, so those stay at round a-priori values."""
 TUNED_WHERE = (
     "grid-searched on the OLDER half: threshold, time_grace, time_scale, title_weight; "
     "checked on the OLDER half + synthetic stream only: max_candidates=2 (speed); "
-    "a priori: near_duplicate_jaccard=0.7, sketch_size=32, the other weights and sizes"
+    "a priori: near_duplicate_jaccard=0.7, sketch_size=32, prior_documents=10000, prior_document_tokens=400, "
+    "the other weights and sizes"
 )
 
 
