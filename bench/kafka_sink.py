@@ -43,7 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -107,63 +107,46 @@ def articles(count: int, text_bytes: int, seed: int = 1) -> list[Article]:
     return result
 
 
-def bare_producer(config: KafkaConfig, messages: list[OutboundMessage], topic: str) -> float:
-    """Seconds for kafka-python alone to send and flush the pre-encoded messages (all futures checked)."""
+def _timed_sends(config: KafkaConfig, what: str, messages: Iterable[OutboundMessage]) -> float:
+    """Seconds for a bare kafka-python producer to send ``messages`` (built lazily, inside the timing, when
+    given a generator) and flush them; every future is checked afterwards."""
     producer = KafkaProducer(**config.producer_kwargs())
     try:
         started = time.perf_counter()
-        futures = [producer.send(topic, key=m.key, value=m.value, headers=list(m.headers)) for m in messages]
+        futures = [producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers)) for m in messages]
         producer.flush()
         elapsed = time.perf_counter() - started
     finally:
         producer.close()
     failed = [f for f in futures if not f.succeeded()]
     if failed:
-        raise SystemExit(f"bare producer: {len(failed)} records failed, first: {failed[0].exception}")
+        raise SystemExit(f"{what}: {len(failed)} records failed, first: {failed[0].exception}")
     return elapsed
+
+
+def bare_producer(config: KafkaConfig, messages: list[OutboundMessage]) -> float:
+    """Seconds for kafka-python alone to send and flush the pre-encoded messages (all futures checked)."""
+    return _timed_sends(config, "bare producer", messages)
 
 
 def bare_producer_encoding(config: KafkaConfig, records: list[Article], prefix: str) -> float:
     """Seconds for kafka-python alone when it also builds each message (JSON + CloudEvents headers) from
     the record, as a hand-written producer would: the sink without its size rule and delivery bookkeeping."""
     topics = TopicNames(prefix)
-    producer = KafkaProducer(**config.producer_kwargs())
-    try:
-        started = time.perf_counter()
-        futures = []
-        for record in records:
-            m = message_for(record, topics)
-            futures.append(producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers)))
-        producer.flush()
-        elapsed = time.perf_counter() - started
-    finally:
-        producer.close()
-    failed = [f for f in futures if not f.succeeded()]
-    if failed:
-        raise SystemExit(f"bare producer with encoding: {len(failed)} records failed, first: {failed[0].exception}")
-    return elapsed
+    return _timed_sends(config, "bare producer with encoding", (message_for(record, topics) for record in records))
 
 
 def bare_producer_from_file(config: KafkaConfig, source: Path, prefix: str) -> float:
     """Seconds for kafka-python alone to read the pipeline's JSONL input, decode each line and send its message:
     the Beam pipeline's work, hand-written."""
     topics = TopicNames(prefix)
-    producer = KafkaProducer(**config.producer_kwargs())
-    try:
-        started = time.perf_counter()
-        futures = []
+
+    def messages() -> Iterator[OutboundMessage]:
         with source.open("rb") as lines:
             for line in lines:
-                m = message_for(decode(line, Article), topics)
-                futures.append(producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers)))
-        producer.flush()
-        elapsed = time.perf_counter() - started
-    finally:
-        producer.close()
-    failed = [f for f in futures if not f.succeeded()]
-    if failed:
-        raise SystemExit(f"bare producer from the file: {len(failed)} records failed, first: {failed[0].exception}")
-    return elapsed
+                yield message_for(decode(line, Article), topics)
+
+    return _timed_sends(config, "bare producer from the file", messages())
 
 
 def sink_direct(config: KafkaConfig, records: list[Article], prefix: str) -> float:
@@ -275,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_topics(config, [TopicSpec(topic, partitions=args.partitions) for topic in topics])
             bare_messages = [message_for(record, TopicNames(prefixes[0])) for record in records]
             runs: list[Callable[[], float]] = [
-                partial(bare_producer, config, bare_messages, topics[0]),
+                partial(bare_producer, config, bare_messages),
                 partial(bare_producer_encoding, config, records, prefixes[1]),
                 partial(bare_producer_from_file, config, source, prefixes[2]),
                 partial(sink_direct, config, records, prefixes[3]),
