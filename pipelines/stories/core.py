@@ -293,10 +293,9 @@ class StoryConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if isinstance(self.prior_documents, bool) or not isinstance(self.prior_documents, int):
-            raise ValueError(f"prior_documents must be an int >= 0, got {self.prior_documents!r}")
-        if self.prior_documents < 0:
-            raise ValueError(f"prior_documents must be an int >= 0, got {self.prior_documents!r}")
+        value = self.prior_documents
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"prior_documents must be an int >= 0, got {value!r}")
         if self.sketch_size < _SKETCH_KEYS:
             raise ValueError(f"sketch_size must be >= {_SKETCH_KEYS}")
 
@@ -640,6 +639,7 @@ class StoryAssigner:
         idf = list(map(cache.get, terms))
         if None in idf:
             log = math.log
+            # (the IDF memo is keyed by term alone: right because a partition holds one language)
             pseudo = self.config.prior_documents
             frequencies = word_frequencies(language) if pseudo else {}
             if not frequencies:

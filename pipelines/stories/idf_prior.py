@@ -22,9 +22,10 @@ import wordfreq
 __all__ = ["document_share", "word_frequencies"]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=128)  # bounded: the language comes from untrusted pages and feeds
 def word_frequencies(language: str | None) -> dict[str, float]:
-    """Word -> frequency (share of running words) for ``language`` (ISO 639-1, e.g. ``en``); {} if unknown."""
+    """Word -> frequency (share of running words) for ``language`` (lower-case ISO 639-1, e.g. ``en``); {} for
+    anything else (unknown codes, region suffixes, junk)."""
     if not language or language not in wordfreq.available_languages(wordlist="small"):
         return {}
     return wordfreq.get_frequency_dict(language, wordlist="small")

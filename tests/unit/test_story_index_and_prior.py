@@ -61,6 +61,8 @@ def test_word_frequencies_are_available_offline_for_english_only_known_languages
     assert "tiangong" not in english  # the small list: words rarer than 1e-6 are left out
     assert word_frequencies("xx") == {}
     assert word_frequencies(None) == {}
+    for junk in ("", "EN", "en-US", "x" * 10_000, "../../etc/passwd", "\x00"):
+        assert word_frequencies(junk) == {}
     assert word_frequencies("de")["und"] > 0.01
 
 
