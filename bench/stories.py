@@ -245,11 +245,18 @@ def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
     print(f"  clean: {clean.line()}")
     print(f"  all:   {evaluate(rows, result, clean_only=False).line()}")
     gold = gold_resurfacings(rows, config.dormancy, config.horizon)
-    p, r, f = precision_recall(result.resurfaced, gold)
+    clean_ids = {r.article.article_id for r in rows if r.clean}
+    for label, keep in (("clean", clean_ids), ("all", None)):
+        predicted = result.resurfaced if keep is None else result.resurfaced & keep
+        expected = gold if keep is None else gold & keep
+        p, r, f = precision_recall(predicted, expected)
+        print(
+            f"  resurfaced, {label + ':':6} predicted={len(predicted)} gold={len(expected)}"
+            f" P/R/F1={p:.3f}/{r:.3f}/{f:.3f}"
+        )
     print(
-        f"  resurfaced: predicted={len(result.resurfaced)} gold={len(gold)} P/R/F1={p:.3f}/{r:.3f}/{f:.3f}"
-        f" (gold: a gold story's article >= {_hours(config.dormancy)} after its previous one,"
-        f" < {_hours(config.horizon)})"
+        f"    (gold: a gold story's article >= {_hours(config.dormancy)} after its previous row of any quality,"
+        f" < {_hours(config.horizon)}; 'clean' scores the clean articles only, as the clustering scores)"
     )
     return clean
 

@@ -159,6 +159,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter, itemgetter, mul
+from typing import cast
 
 from pipelines.stories import text as textmod
 from pipelines.stories.idf_prior import document_share, word_frequencies
@@ -201,8 +202,14 @@ class StoryConfig:
     trending_min_outlets: int = 3
 
     # similarity
-    threshold: float = 0.15
-    """Minimum time-weighted cosine to join a story."""
+    threshold: float = 0.27
+    """Minimum time-weighted score (content cosine + ``title_similarity_weight`` x title cosine) to join a
+    story."""
+    title_similarity_weight: float = 0.5
+    """Weight of the cosine between the article's title and the story's titles in the joining score (0: the
+    content cosine alone)."""
+    title_terms: int = 40
+    """Terms kept per story title centroid (pruned to this when it grows a quarter larger)."""
     time_grace: timedelta = timedelta(hours=48)
     """No time penalty within this distance of the story's time span."""
     time_scale: timedelta = timedelta(days=90)
@@ -272,6 +279,9 @@ class StoryConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value <= 16 or abs(value * 4 - round(value * 4)) > 1e-9:
                 raise ValueError(f"{name} must be a multiple of 0.25 in [0, 16], got {value!r}")
+        value = self.title_similarity_weight
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 4.0:
+            raise ValueError(f"title_similarity_weight must be in [0, 4], got {value!r}")
         if not self.title_weight + self.summary_weight + self.lead_weight + self.body_weight:
             raise ValueError("at least one field weight must be positive")
         for name in (
@@ -284,6 +294,7 @@ class StoryConfig:
             "article_terms",
             "sketch_size",
             "centroid_terms",
+            "title_terms",
             "query_terms",
             "index_terms",
             "max_candidates",
@@ -381,6 +392,8 @@ class _StoryState:
     recent_ids: deque[str]
     centroid: dict[str, float] = field(default_factory=dict)
     norm2: float = 0.0
+    titles: dict[str, float] = field(default_factory=dict)
+    titles_norm2: float = 0.0
     top_terms: tuple[str, ...] | None = None
     index_terms: dict[str, None] = field(default_factory=dict)
     article_ids: list[str] = field(default_factory=list)
@@ -398,13 +411,15 @@ class _StoryState:
 
 @dataclass(frozen=True, slots=True)
 class _Vec:
-    """An article's unit TF-IDF vector and its most specific terms (for the inverted index)."""
+    """An article's unit TF-IDF vector, its most specific terms (for the inverted index) and the unit IDF
+    vector of its title terms."""
 
     weights: dict[str, float]
     top: list[str]
+    title: dict[str, float]
 
 
-_EMPTY = _Vec({}, [])
+_EMPTY = _Vec({}, [], {})
 
 
 class _Sublinear(dict[int, float]):
@@ -676,7 +691,14 @@ class StoryAssigner:
         if norm == 0.0:
             return _EMPTY
         unit = dict(zip(ranked, map((1.0 / norm).__mul__, kept), strict=True))
-        return _Vec(unit, list(ranked[: self.config.query_terms]))
+        title_vec: dict[str, float] = {}
+        if self.config.title_similarity_weight and title:
+            # the title's distinct terms come first in ``terms`` (insertion order); each weighs its IDF once
+            n_title = len(dict.fromkeys(title))
+            title_idf = cast("list[float]", idf[:n_title])  # (every entry was filled above)
+            title_norm = math.sqrt(math.fsum(map(mul, title_idf, title_idf)))
+            title_vec = dict(zip(terms[:n_title], map((1.0 / title_norm).__mul__, title_idf), strict=True))
+        return _Vec(unit, list(ranked[: self.config.query_terms]), title_vec)
 
     def _same_language(self, seq: int, language: str | None) -> bool:
         other = self._stories[seq].language
@@ -740,6 +762,15 @@ class StoryAssigner:
         dot = math.fsum(map(mul, map(vec.__getitem__, common), map(centroid.__getitem__, common)))
         return dot / math.sqrt(state.norm2)
 
+    def _title_cosine(self, title: dict[str, float], state: _StoryState) -> float:
+        """Cosine of a unit title vector and a story's title centroid."""
+        titles = state.titles
+        common = title.keys() & titles.keys()
+        if not common:
+            return 0.0
+        dot = math.fsum(map(mul, map(title.__getitem__, common), map(titles.__getitem__, common)))
+        return dot / math.sqrt(state.titles_norm2)
+
     def _best_stories(
         self, vec: _Vec, t: datetime, language: str | None
     ) -> tuple[_StoryState | None, _StoryState | None, list[_StoryState]]:
@@ -771,6 +802,9 @@ class StoryAssigner:
         stories = self._stories
         threshold = cfg.threshold
         floor = min(threshold, cfg.merge_threshold or threshold)
+        title_weight = cfg.title_similarity_weight
+        ceiling = 1.0 + title_weight  # the highest score a story can reach before the time factor
+        title_vec = vec.title
         candidates = overlap.items()
         if len(overlap) > cfg.max_candidates:  # (the order of the few kept does not matter: sorted below)
             candidates = heapq.nlargest(cfg.max_candidates, candidates, key=_SECOND)  # type: ignore[assignment]
@@ -780,9 +814,12 @@ class StoryAssigner:
                 continue
             matching.append(state)
             factor = self._time_factor(state, t)
-            if factor < floor:
+            if factor * ceiling < floor:
                 continue
-            score = self._cosine(weights, state) * factor
+            score = self._cosine(weights, state)
+            if title_vec and state.titles_norm2 > 0.0:
+                score += title_weight * self._title_cosine(title_vec, state)
+            score *= factor
             if score >= floor:
                 scored.append((score, seq))
         if len(matching) > 1:
@@ -954,6 +991,8 @@ class StoryAssigner:
             state.top_terms = None
         weights = list(centroid.values())
         state.norm2 = math.fsum(map(mul, weights, weights))
+        if vec.title:
+            self._add_to_titles(state, vec.title)
         # index the article's most specific terms for its story
         if len(state.index_terms) < cfg.index_terms:
             postings = self._postings
@@ -966,6 +1005,17 @@ class StoryAssigner:
                         postings[term] = {seq: None}
                     else:
                         posting[seq] = None
+
+    def _add_to_titles(self, state: _StoryState, title: dict[str, float]) -> None:
+        titles = state.titles
+        get = titles.get
+        for term, w in title.items():
+            titles[term] = get(term, 0.0) + w
+        limit = self.config.title_terms
+        if len(titles) > limit + limit // 4:
+            state.titles = titles = dict(sorted(titles.items(), key=_SECOND, reverse=True)[:limit])
+        values = list(titles.values())
+        state.titles_norm2 = math.fsum(map(mul, values, values))
 
     def _merge(self, a: _StoryState, b: _StoryState, stories: list[Story], events: list[StoryEvent]) -> _StoryState:
         """Merge the smaller of two stories into the larger; returns the survivor."""
@@ -988,6 +1038,7 @@ class StoryAssigner:
         if len(survivor.centroid) > limit + limit // 4:
             survivor.centroid = dict(sorted(survivor.centroid.items(), key=_SECOND, reverse=True)[:limit])
         survivor.norm2 = math.fsum([w * w for w in survivor.centroid.values()])
+        self._add_to_titles(survivor, absorbed.titles)
         survivor.top_terms = None
         postings = self._postings
         for term in absorbed.index_terms:

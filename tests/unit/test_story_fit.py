@@ -1,0 +1,39 @@
+"""The fit behind the story core's joining rule (bench/story_fit.py) and the defaults it gives."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.story_fit import Pair, fit, fit_older_half
+from pipelines.stories.core import StoryConfig
+from tests.unit.test_story_index_and_prior import NEWSCLUSTER
+
+
+def test_fit_recovers_a_known_boundary() -> None:
+    rng = random.Random(3)
+    pairs = []
+    for _ in range(2_000):
+        content, title = rng.random() * 0.8, rng.random()
+        noisy = content + 0.3 * title + rng.gauss(0.0, 0.02)
+        pairs.append(Pair(content, title, noisy >= 0.35))
+    result = fit(pairs, regularisation=1_000.0)
+    assert result.title_similarity_weight == pytest.approx(0.3, abs=0.05)
+    assert result.threshold == pytest.approx(0.35, abs=0.02)
+    assert result.pairs == 2_000
+
+
+def test_fit_refuses_pairs_the_content_cosine_does_not_separate() -> None:
+    pairs = [Pair(c / 10, 0.0, c < 5) for c in range(10)]  # higher content, *less* often the same story
+    with pytest.raises(ValueError, match="does not separate"):
+        fit(pairs)
+
+
+@pytest.mark.skipif(not NEWSCLUSTER.exists(), reason="needs ../shared/datasets/newscluster (development data)")
+def test_defaults_are_the_older_half_fit_rounded() -> None:
+    """The shipped defaults must stay what the documented fit gives (rounded), so nobody re-tunes silently."""
+    defaults = StoryConfig()
+    result = fit_older_half(NEWSCLUSTER, defaults)
+    assert result.title_similarity_weight == pytest.approx(defaults.title_similarity_weight, abs=0.05)
+    assert result.threshold == pytest.approx(defaults.threshold, abs=0.01)
