@@ -50,7 +50,9 @@ broker-stop:
 sample: install
 	$(BIN)/python sample/build_sample.py
 
+## bench: story quality on NewsCluster (held-out half) and the fit behind the joining rule
 bench: install
+	$(BIN)/python bench/story_fit.py
 	$(BIN)/python bench/stories.py
 
 ## bench-live: the live poller (engine) on 2,000 feeds answering 304, next to bare conditional GETs

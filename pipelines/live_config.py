@@ -191,22 +191,37 @@ class ArchiveSettings:
 
 @dataclass(frozen=True)
 class StorySettings:
-    """Story lifecycle durations (the rest of the clustering tuning keeps its defaults)."""
+    """Story lifecycle settings (the similarity tuning keeps the defaults measured in ``bench/stories.py``)."""
 
     dormancy: timedelta = timedelta(hours=48)
     horizon: timedelta = timedelta(days=30)
+    trending_window: timedelta = timedelta(hours=6)
+    trending_baseline: timedelta = timedelta(hours=72)
+    trending_ratio: float = 3.0
+    trending_min_articles: int = 5
+    trending_min_outlets: int = 3
 
     def __post_init__(self) -> None:
         if self.dormancy <= timedelta(0) or self.horizon <= timedelta(0):
             raise ConfigError("dormancy and horizon must be positive durations")
         if self.dormancy > self.horizon:
             raise ConfigError(f"dormancy ({self.dormancy}) is longer than horizon ({self.horizon}); swap them")
+        if self.trending_window <= timedelta(0) or self.trending_baseline <= timedelta(0):
+            raise ConfigError("trending_window and trending_baseline must be positive durations")
 
     def story_config(self) -> StoryConfig:
-        """The clustering core's :class:`~pipelines.stories.core.StoryConfig` with these durations."""
+        """The clustering core's :class:`~pipelines.stories.core.StoryConfig` with these settings."""
         from pipelines.stories.core import StoryConfig
 
-        return StoryConfig(dormancy=self.dormancy, horizon=self.horizon)
+        return StoryConfig(
+            dormancy=self.dormancy,
+            horizon=self.horizon,
+            trending_window=self.trending_window,
+            trending_baseline=self.trending_baseline,
+            trending_ratio=self.trending_ratio,
+            trending_min_articles=self.trending_min_articles,
+            trending_min_outlets=self.trending_min_outlets,
+        )
 
 
 @dataclass(frozen=True)
@@ -394,6 +409,19 @@ def _integer(low: int) -> _Convert:
     return convert
 
 
+def _ratio(value: object, from_env: bool) -> float:
+    if from_env and isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise _Bad(f"{value!r} must be a number, e.g. 3 or 2.5") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad(f"{value!r} must be a number, e.g. 3 or 2.5")
+    if not 1.0 <= value <= 1_000.0:
+        raise _Bad(f"{value} must be between 1 and 1000 (times the story's own recent rate)")
+    return float(value)
+
+
 def _duration(value: object, from_env: bool) -> timedelta:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise _Bad(f"{value!r} has no unit; {_DURATION_HELP}")
@@ -487,7 +515,18 @@ _SECTIONS: Final[dict[str, tuple[type, dict[str, _Convert]]]] = {
     ),
     "state": (StateSettings, {"path": _string, "checkpoint_interval": _duration}),
     "archive": (ArchiveSettings, {"dir": _optional_string, "rotate_size": _size}),
-    "stories": (StorySettings, {"dormancy": _duration, "horizon": _duration}),
+    "stories": (
+        StorySettings,
+        {
+            "dormancy": _duration,
+            "horizon": _duration,
+            "trending_window": _duration,
+            "trending_baseline": _duration,
+            "trending_ratio": _ratio,
+            "trending_min_articles": _integer(1),
+            "trending_min_outlets": _integer(1),
+        },
+    ),
 }
 _TOP_SCALARS: Final[dict[str, _Convert]] = {"sinks": _string_list, "topic_prefix": _string}
 _TOP_KEYS: Final = ["feeds", "feed_files", *_SECTIONS, *_TOP_SCALARS]

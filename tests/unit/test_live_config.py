@@ -53,7 +53,9 @@ def test_the_example_file_loads_with_its_documented_values() -> None:
     assert config.state.checkpoint_interval == timedelta(seconds=60)
     assert config.sinks == ("kafka://127.0.0.1:19092", "file://out/live")
     assert config.archive.dir is None and config.archive.rotate_size == 10**9
-    assert config.stories.story_config().dormancy == timedelta(hours=48)
+    stories = config.stories.story_config()
+    assert stories.dormancy == timedelta(hours=48) and stories.trending_baseline == timedelta(hours=72)
+    assert stories.trending_ratio == 3.0 and stories.trending_min_outlets == 3
     with warnings.catch_warnings():  # importing trafilatura first warns that urllib3 has no SOCKS support
         warnings.simplefilter("ignore")
         specs = config.sink_specs()
@@ -152,6 +154,11 @@ def test_minimal_config_gets_the_defaults_and_is_frozen() -> None:
             MINIMAL + "stories:\n  dormancy: 40d\n",
             "live.yaml line 6: stories: dormancy (40 days, 0:00:00) is longer than horizon",
         ),
+        (
+            MINIMAL + "stories:\n  trending_ratio: 0.5\n",
+            "live.yaml line 6: stories.trending_ratio: 0.5 must be between 1 and 1000",
+        ),
+        (MINIMAL + "stories:\n  trending_window: 6\n", "live.yaml line 6: stories.trending_window: 6 has no unit"),
         (MINIMAL + "archive:\n  rotate_size: huge\n", "live.yaml line 6: archive.rotate_size: 'huge' is not a size"),
         (MINIMAL + "feeds_file: x.yaml\n", "did you mean 'feed_files'?"),
         ("- just\n- a list\n", "live.yaml line 1: expected a mapping"),

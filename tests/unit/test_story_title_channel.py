@@ -87,3 +87,16 @@ def test_story_title_centroid_is_bounded() -> None:
 def test_title_settings_are_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises((ValueError, TypeError)):
         StoryConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_title_channel_works_without_a_title_field_weight() -> None:
+    """With ``title_weight`` 0 the title terms are not in the content vector; the title channel still sees them."""
+    cfg = StoryConfig(title_weight=0.0, near_duplicate_jaccard=None)
+    assigner = StoryAssigner(cfg)
+    assigner.assign(make("w1", "Harambe gorilla shot", ROUTE_BODY))
+    vec = assigner._vector(
+        ["harambe", "gorilla", "shot"], [], ["cincinnati", "zoo"], "en"
+    )  # (private: the vector itself is the point)
+    assert set(vec.title) == {"harambe", "gorilla", "shot"}
+    assert "harambe" not in vec.weights
+    assert sum(w * w for w in vec.title.values()) == pytest.approx(1.0)
