@@ -40,8 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.clustering_metrics import precision_recall
 from pipelines.stories import text as textmod
-from pipelines.stories.core import StoryAssigner, StoryConfig
+from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from schemas.records import Article
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -325,6 +326,25 @@ def tokenise_only(article: Article, config: StoryConfig) -> int:
     )
 
 
+def planned_resurfacings(
+    gold: list[str], timeline: list[tuple[str, datetime]], dormancy: timedelta, horizon: timedelta
+) -> set[str]:
+    """Article ids that arrive >= ``dormancy`` (and < ``horizon``) after their planned story's previous article
+    (article time, as the core computes it). A revision (an id seen before) is not a new article."""
+    last: dict[str, datetime] = {}
+    seen: set[str] = set()
+    found: set[str] = set()
+    for story, (article_id, t) in zip(gold, timeline, strict=True):
+        if article_id in seen:
+            continue
+        seen.add(article_id)
+        prev = last.get(story)
+        if prev is not None and dormancy <= t - prev < horizon:
+            found.add(article_id)
+        last[story] = t if prev is None else max(prev, t)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Speed and memory of the story core on a synthetic stream.")
     parser.add_argument("--articles", type=int, default=200_000)
@@ -349,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     n = 0
     counts: dict[str, int] = {}
     pred: list[str] = []
+    timeline: list[tuple[str, datetime]] = []  # (article id, article time) of every assigned article
+    resurfaced: set[str] = set()
     print(f"{'articles':>9} {'day':>5} {'live stories':>12} {'indexed ids':>11} {'rss MB':>7} {'art/s':>7}")
     window_core = 0.0
     floor = 0.0
@@ -368,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
             counts[event.event_type] = counts.get(event.event_type, 0) + 1
         if args.quality:
             pred.append(result.article.story_id or "")
+            timeline.append((article.article_id, article_time(article, config.future_tolerance)))
+            resurfaced.update(e.article_id or "" for e in result.events if e.event_type == "resurfaced")
         if n % args.every == 0:
             day = (article.first_seen_at - START).total_seconds() / 86400
             print(
@@ -387,6 +411,13 @@ def main(argv: list[str] | None = None) -> int:
 
         gold = [str(g) for g in stream.gold()][: len(pred)]
         print(f"quality vs the generator's plan (all articles): {score(gold, pred, with_ami=False).line()}")
+        expected = planned_resurfacings(gold, timeline, config.dormancy, config.horizon)
+        p, r, f = precision_recall(resurfaced, expected)
+        print(
+            f"resurfaced vs the plan: predicted={len(resurfaced)} gold={len(expected)} P/R/F1={p:.3f}/{r:.3f}/{f:.3f}"
+            f" (gold: a planned story's article >= {config.dormancy.total_seconds() / 3600:.0f}h after its previous"
+            " one, within the horizon; revisions excluded)"
+        )
     return 0
 
 
