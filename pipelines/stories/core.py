@@ -153,8 +153,8 @@ Cost
 Per article: tokenising the capped fields (the floor), a whole-body sketch (C-level hashing of the anchored
 shingles) checked against the originals of at most ``max_candidates`` stories,
 one ``Counter`` over the field-replicated tokens, a sort of its term weights, at most
-``query_terms`` posting look-ups and ``max_candidates`` cosines, so the cost does not grow with the number of
-live stories. Memory is bounded by the horizon: expired stories, their index entries and old
+``query_terms`` posting look-ups and ``max_candidates`` content and title cosines, so the cost does not grow with
+the number of live stories. Memory is bounded by the horizon: expired stories, their index entries and old
 document-frequency generations are dropped (``bench/synthetic_stream.py`` measures both). The indexes hold
 tuples and dicts of atomic values where they can, which the garbage collector does not track.
 """
