@@ -17,6 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -180,3 +181,23 @@ def precision_recall(predicted: set[str], gold: set[str]) -> tuple[float, float,
     precision = hits / len(predicted) if predicted else 1.0
     recall = hits / len(gold) if gold else 1.0
     return precision, recall, _f1(precision, recall)
+
+
+def gap_resurfacings(
+    gold: Sequence[Hashable], timeline: Sequence[tuple[str, datetime]], dormancy: timedelta, horizon: timedelta
+) -> set[str]:
+    """The gold resurfacings of a stream: article ids arriving >= ``dormancy`` (and < ``horizon``: older stories
+    are expired by design) after their gold story's latest earlier article. ``timeline`` holds (article id,
+    article time) in stream order beside ``gold``; an id seen before (a revision) is not a new article."""
+    last: dict[Hashable, datetime] = {}
+    seen: set[str] = set()
+    found: set[str] = set()
+    for story, (article_id, t) in zip(gold, timeline, strict=True):
+        if article_id in seen:
+            continue
+        seen.add(article_id)
+        prev = last.get(story)
+        if prev is not None and dormancy <= t - prev < horizon:
+            found.add(article_id)
+        last[story] = t if prev is None else max(prev, t)
+    return found

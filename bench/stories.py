@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.clustering_metrics import Scores, precision_recall, score
+from bench.clustering_metrics import Scores, gap_resurfacings, precision_recall, score
 from pipelines.stories.core import StoryAssigner, StoryConfig
 from schemas.records import Article, parse_time
 
@@ -132,17 +132,10 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
 
 
 def gold_resurfacings(rows: list[Row], dormancy: timedelta, horizon: timedelta) -> set[str]:
-    """Articles arriving >= dormancy (and < horizon: older stories are expired by design) after their gold
-    story's previous article."""
-    last: dict[str, datetime] = {}
-    found: set[str] = set()
-    for row in rows:
-        t = row.article.published_at or row.article.first_seen_at
-        prev = last.get(row.gold)
-        if prev is not None and dormancy <= t - prev < horizon:
-            found.add(row.article.article_id)
-        last[row.gold] = max(t, prev) if prev is not None else t
-    return found
+    """:func:`~bench.clustering_metrics.gap_resurfacings` of the rows (time: ``published_at``, else
+    ``first_seen_at``)."""
+    timeline = [(r.article.article_id, r.article.published_at or r.article.first_seen_at) for r in rows]
+    return gap_resurfacings([r.gold for r in rows], timeline, dormancy, horizon)
 
 
 def evaluate(rows: list[Row], result: RunResult, *, clean_only: bool) -> Scores:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.clustering_metrics import precision_recall
+from bench.clustering_metrics import gap_resurfacings, precision_recall
 from pipelines.stories import text as textmod
 from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from schemas.records import Article
@@ -326,25 +326,6 @@ def tokenise_only(article: Article, config: StoryConfig) -> int:
     )
 
 
-def planned_resurfacings(
-    gold: list[str], timeline: list[tuple[str, datetime]], dormancy: timedelta, horizon: timedelta
-) -> set[str]:
-    """Article ids that arrive >= ``dormancy`` (and < ``horizon``) after their planned story's previous article
-    (article time, as the core computes it). A revision (an id seen before) is not a new article."""
-    last: dict[str, datetime] = {}
-    seen: set[str] = set()
-    found: set[str] = set()
-    for story, (article_id, t) in zip(gold, timeline, strict=True):
-        if article_id in seen:
-            continue
-        seen.add(article_id)
-        prev = last.get(story)
-        if prev is not None and dormancy <= t - prev < horizon:
-            found.add(article_id)
-        last[story] = t if prev is None else max(prev, t)
-    return found
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Speed and memory of the story core on a synthetic stream.")
     parser.add_argument("--articles", type=int, default=200_000)
@@ -411,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
 
         gold = [str(g) for g in stream.gold()][: len(pred)]
         print(f"quality vs the generator's plan (all articles): {score(gold, pred, with_ami=False).line()}")
-        expected = planned_resurfacings(gold, timeline, config.dormancy, config.horizon)
+        expected = gap_resurfacings(gold, timeline, config.dormancy, config.horizon)
         p, r, f = precision_recall(resurfaced, expected)
         print(
             f"resurfaced vs the plan: predicted={len(resurfaced)} gold={len(expected)} P/R/F1={p:.3f}/{r:.3f}/{f:.3f}"

@@ -417,8 +417,11 @@ def _ratio(value: object, from_env: bool) -> float:
             raise _Bad(f"{value!r} must be a number, e.g. 3 or 2.5") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Bad(f"{value!r} must be a number, e.g. 3 or 2.5")
-    if not 1.0 <= value <= 1_000.0:
-        raise _Bad(f"{value} must be between 1 and 1000 (times the story's own recent rate)")
+    from pipelines.stories.core import TRENDING_RATIO_RANGE
+
+    low, high = TRENDING_RATIO_RANGE
+    if not low <= value <= high:
+        raise _Bad(f"{value} must be between {low:g} and {high:g} (times the story's own recent rate)")
     return float(value)
 
 

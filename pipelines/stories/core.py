@@ -179,6 +179,7 @@ from pipelines.stories.neardup import sketch, sketch_jaccard
 from schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
 
 __all__ = [
+    "TRENDING_RATIO_RANGE",
     "Assignment",
     "StoryAssigner",
     "StoryConfig",
@@ -193,6 +194,8 @@ _SHORT_BODY = 32
 _SKETCH_KEYS = 6
 _MAX_BUCKET = 8
 _TOP_TERMS = 10
+TRENDING_RATIO_RANGE = (1.0, 1_000.0)
+"""Allowed ``StoryConfig.trending_ratio`` values (inclusive); the live YAML checks against the same bounds."""
 _SECOND = itemgetter(1)
 
 
@@ -298,8 +301,9 @@ class StoryConfig:
             if not isinstance(value, (int, float)) or not 0 <= value <= 16 or abs(value * 4 - round(value * 4)) > 1e-9:
                 raise ValueError(f"{name} must be a multiple of 0.25 in [0, 16], got {value!r}")
         value = self.trending_ratio
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 1.0 <= value <= 1_000.0:
-            raise ValueError(f"trending_ratio must be in [1, 1000], got {value!r}")
+        low, high = TRENDING_RATIO_RANGE
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+            raise ValueError(f"trending_ratio must be in [{low:g}, {high:g}], got {value!r}")
         value = self.title_similarity_weight
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 4.0:
             raise ValueError(f"title_similarity_weight must be in [0, 4], got {value!r}")
@@ -456,6 +460,18 @@ class _Sublinear(dict[int, float]):
         value = 1.0 + math.log(w) if w > 1.0 else w
         self[count] = value
         return value
+
+
+def _summed(weights: dict[str, float], addition: dict[str, float], limit: int) -> tuple[dict[str, float], float]:
+    """``weights`` + ``addition`` (in place), pruned to the ``limit`` heaviest terms once it is a quarter larger;
+    returns the (possibly new) dict and its squared norm."""
+    get = weights.get
+    for term, w in addition.items():
+        weights[term] = get(term, 0.0) + w
+    if len(weights) > limit + limit // 4:
+        weights = dict(sorted(weights.items(), key=_SECOND, reverse=True)[:limit])
+    values = list(weights.values())
+    return weights, math.fsum(map(mul, values, values))
 
 
 def _field_multipliers(config: StoryConfig) -> tuple[float, tuple[int, int, int, int]]:
@@ -723,9 +739,8 @@ class StoryAssigner:
         title_vec: dict[str, float] = {}
         if self.config.title_similarity_weight and title:
             # each distinct title term weighs its IDF once; with a title field weight they are the first terms
-            n_title = len(dict.fromkeys(title))
-            title_terms = terms[:n_title] if mt else list(dict.fromkeys(title))
-            title_idf = idf[:n_title] if mt else self._idf(title_terms, language)
+            title_terms = list(dict.fromkeys(title))
+            title_idf = idf[: len(title_terms)] if mt else self._idf(title_terms, language)
             title_norm = math.sqrt(math.fsum(map(mul, title_idf, title_idf)))
             title_vec = dict(zip(title_terms, map((1.0 / title_norm).__mul__, title_idf), strict=True))
         return _Vec(unit, list(ranked[: self.config.query_terms]), title_vec)
@@ -1047,15 +1062,7 @@ class StoryAssigner:
                         posting[seq] = None
 
     def _add_to_titles(self, state: _StoryState, title: dict[str, float]) -> None:
-        titles = state.titles
-        get = titles.get
-        for term, w in title.items():
-            titles[term] = get(term, 0.0) + w
-        limit = self.config.title_terms
-        if len(titles) > limit + limit // 4:
-            state.titles = titles = dict(sorted(titles.items(), key=_SECOND, reverse=True)[:limit])
-        values = list(titles.values())
-        state.titles_norm2 = math.fsum(map(mul, values, values))
+        state.titles, state.titles_norm2 = _summed(state.titles, title, self.config.title_terms)
 
     def _merge(self, a: _StoryState, b: _StoryState, stories: list[Story], events: list[StoryEvent]) -> _StoryState:
         """Merge the smaller of two stories into the larger; returns the survivor."""
@@ -1072,12 +1079,7 @@ class StoryAssigner:
         del self._stories[absorbed.seq]
         self._unindex_terms(absorbed)
         # survivor takes everything over
-        for term, w in absorbed.centroid.items():
-            survivor.centroid[term] = survivor.centroid.get(term, 0.0) + w
-        limit = self.config.centroid_terms
-        if len(survivor.centroid) > limit + limit // 4:
-            survivor.centroid = dict(sorted(survivor.centroid.items(), key=_SECOND, reverse=True)[:limit])
-        survivor.norm2 = math.fsum([w * w for w in survivor.centroid.values()])
+        survivor.centroid, survivor.norm2 = _summed(survivor.centroid, absorbed.centroid, self.config.centroid_terms)
         self._add_to_titles(survivor, absorbed.titles)
         survivor.top_terms = None
         postings = self._postings

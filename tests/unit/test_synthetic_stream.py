@@ -1,10 +1,11 @@
-"""The synthetic stream of bench/synthetic_stream.py: deterministic, and its planned resurfacings."""
+"""The synthetic stream of bench/synthetic_stream.py is deterministic; the gold-resurfacing rule both benches use."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from bench.synthetic_stream import START, SyntheticStream, planned_resurfacings
+from bench.clustering_metrics import gap_resurfacings
+from bench.synthetic_stream import START, SyntheticStream
 
 
 def test_stream_is_deterministic_for_a_seed() -> None:
@@ -14,7 +15,7 @@ def test_stream_is_deterministic_for_a_seed() -> None:
     assert first == again and first != other and len(first) == 500
 
 
-def test_planned_resurfacings_follow_the_gap_rule() -> None:
+def test_gold_resurfacings_follow_the_gap_rule() -> None:
     h = timedelta(hours=1)
     timeline = [
         ("a1", START),
@@ -25,5 +26,5 @@ def test_planned_resurfacings_follow_the_gap_rule() -> None:
         ("b2", START + 40 * 24 * h),  # 40 days after b1: beyond the horizon, the story had expired
     ]
     gold = ["A", "A", "B", "A", "A", "B"]
-    found = planned_resurfacings(gold, timeline, timedelta(hours=48), timedelta(days=30))
+    found = gap_resurfacings(gold, timeline, timedelta(hours=48), timedelta(days=30))
     assert found == {"a3"}
