@@ -193,6 +193,12 @@ def test_environment_overrides_win_over_the_file() -> None:
     assert config.archive.dir == "/var/lib/storywire/warc" and config.state.path == "/var/lib/storywire/state.json"
 
 
+def test_trending_settings_come_from_the_environment_too() -> None:
+    env = {"STORYWIRE__STORIES__TRENDING_RATIO": " 2.5 ", "STORYWIRE__STORIES__TRENDING_BASELINE": "24h"}
+    stories = _parse(MINIMAL, env).stories.story_config()
+    assert stories.trending_ratio == 2.5 and stories.trending_baseline == timedelta(hours=24)
+
+
 def test_an_environment_value_overrides_the_same_key_in_the_file() -> None:
     text = MINIMAL + "polling:\n  min_interval: 5m\n"
     assert _parse(text).polling.min_interval == timedelta(minutes=5)
@@ -219,6 +225,10 @@ def test_an_environment_value_overrides_the_same_key_in_the_file() -> None:
         (
             {"STORYWIRE__HTTP__ALLOW_PRIVATE_ADDRESSES": "sometimes"},
             "STORYWIRE__HTTP__ALLOW_PRIVATE_ADDRESSES: http.allow_private_addresses: 'sometimes' must be true or false",
+        ),
+        (
+            {"STORYWIRE__STORIES__TRENDING_RATIO": "lots"},
+            "environment variable STORYWIRE__STORIES__TRENDING_RATIO: stories.trending_ratio: 'lots' must be a number",
         ),
         ({"STORYWIRE__FEEDS": "https://a.example/rss"}, "feeds cannot be set from the environment"),
         ({"STORYWIRE__HTTP": "x"}, "no setting 'http'"),
