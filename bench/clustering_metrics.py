@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -201,3 +201,21 @@ def gap_resurfacings(
             found.add(article_id)
         last[story] = t if prev is None else max(prev, t)
     return found
+
+
+def follow_merges(pred: Sequence[str], merged_into: Mapping[str, str]) -> list[str]:
+    """Each predicted story id replaced by the story it was finally merged into, as a consumer following the
+    ``merged_into`` of ``merged`` snapshots sees the stream once it has ended (chains are followed; a cycle,
+    which the core never makes, stops at the first repeat)."""
+    final: dict[str, str] = {}
+    out: list[str] = []
+    for story in pred:
+        resolved = final.get(story)
+        if resolved is None:
+            resolved, seen = story, {story}
+            while (nxt := merged_into.get(resolved)) is not None and nxt not in seen:
+                seen.add(nxt)
+                resolved = nxt
+            final[story] = resolved
+        out.append(resolved)
+    return out

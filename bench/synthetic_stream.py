@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.clustering_metrics import gap_resurfacings, precision_recall
+from bench.clustering_metrics import follow_merges, gap_resurfacings, precision_recall
 from pipelines.stories import text as textmod
 from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from schemas.records import Article
@@ -352,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     pred: list[str] = []
     timeline: list[tuple[str, datetime]] = []  # (article id, article time) of every assigned article
     resurfaced: set[str] = set()
+    merged_into: dict[str, str] = {}
     print(f"{'articles':>9} {'day':>5} {'live stories':>12} {'indexed ids':>11} {'rss MB':>7} {'art/s':>7}")
     window_core = 0.0
     floor = 0.0
@@ -371,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             counts[event.event_type] = counts.get(event.event_type, 0) + 1
         if args.quality:
             pred.append(result.article.story_id or "")
+            merged_into.update((s.story_id, s.merged_into) for s in result.stories if s.merged_into)
             timeline.append((article.article_id, article_time(article, config.future_tolerance)))
             resurfaced.update(e.article_id or "" for e in result.events if e.event_type == "resurfaced")
         if n % args.every == 0:
@@ -391,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.clustering_metrics import score
 
         gold = [str(g) for g in stream.gold()][: len(pred)]
+        pred = follow_merges(pred, merged_into)
         print(f"quality vs the generator's plan (all articles): {score(gold, pred, with_ami=False).line()}")
         expected = gap_resurfacings(gold, timeline, config.dormancy, config.horizon)
         p, r, f = precision_recall(resurfaced, expected)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
+from bench.stories import evaluate, load, objective, run, split
 from bench.story_fit import Pair, fit, fit_older_half
 from pipelines.stories.core import StoryConfig
 from tests.unit.test_story_index_and_prior import NEWSCLUSTER
@@ -37,3 +39,17 @@ def test_defaults_are_the_older_half_fit_rounded() -> None:
     result = fit_older_half(NEWSCLUSTER, defaults)
     assert result.title_similarity_weight == pytest.approx(defaults.title_similarity_weight, abs=0.05)
     assert result.threshold == pytest.approx(defaults.threshold, abs=0.01)
+
+
+@pytest.mark.skipif(not NEWSCLUSTER.exists(), reason="needs ../shared/datasets/newscluster (development data)")
+def test_default_merge_threshold_is_best_on_the_older_half() -> None:
+    """Merging (followed through ``merged_into``) must pay on the tuning half, and the default must be on the
+    best plateau of the documented grid, with no precision lost."""
+    older, _ = split(load(NEWSCLUSTER))
+    defaults = StoryConfig()
+    values = {m: objective(older, replace(defaults, merge_threshold=m)) for m in (None, 0.15, 0.2, 0.25, 0.3)}
+    assert values[defaults.merge_threshold] == max(values.values())
+    assert values[defaults.merge_threshold] > values[None]
+    result = run(older, defaults)
+    assert result.merges > 0
+    assert evaluate(older, result, clean_only=True).bcubed_p == 1.0

@@ -15,6 +15,7 @@ from bench.clustering_metrics import (
     adjusted_mutual_information,
     adjusted_rand_index,
     bcubed,
+    follow_merges,
     pairwise,
     precision_recall,
     score,
@@ -69,6 +70,13 @@ def test_lengths_must_match() -> None:
 def test_set_precision_recall() -> None:
     assert precision_recall({"a", "b"}, {"b", "c", "d"}) == pytest.approx((0.5, 1 / 3, 0.4))
     assert precision_recall(set(), set()) == (1.0, 1.0, 1.0)
+
+
+def test_follow_merges_resolves_chains_to_the_final_story() -> None:
+    pred = ["a", "b", "c", "d", "a"]
+    assert follow_merges(pred, {"a": "b", "b": "c"}) == ["c", "c", "c", "d", "c"]
+    assert follow_merges(pred, {}) == pred
+    assert follow_merges(["x", "y"], {"x": "y", "y": "x"}) == ["y", "x"]  # a cycle stops, never loops
 
 
 def _random_partitions(seed: int) -> tuple[list[int], list[int]]:

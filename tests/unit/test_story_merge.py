@@ -1,0 +1,92 @@
+"""Merging two stories that one article bridges: the rule, what the stream says, and the resurfacing a merge
+reveals."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from pipelines.stories.core import StoryAssigner, StoryConfig, story_id_for
+from pipelines.stories.text import tokens
+from schemas.records import Article
+from tests.unit.test_story_core import QUAKE, T0, make, run
+
+# query_terms=2 keeps the index small enough that the second article below (whose two most specific terms
+# come from its own title) does not find the first story: it opens a story of its own, the split to repair
+BRIDGING = StoryConfig(merge_threshold=0.05, query_terms=2, near_duplicate_jaccard=None)
+
+
+def _split_then_bridge(second_at: timedelta, bridge_at: timedelta) -> list[Article]:
+    return [
+        make("m1", "Hokkaido earthquake", QUAKE, outlet="a.jp"),
+        make("m2", "Tsunami warning tsunami alert", QUAKE, at=T0 + second_at, outlet="b.jp"),
+        make("m3", "Hokkaido tsunami", QUAKE, at=T0 + bridge_at, outlet="c.jp"),
+    ]
+
+
+def _scores(config: StoryConfig, articles: list[Article]) -> list[float]:
+    """The bridging article's score against each live story (merging off, any score kept)."""
+    assigner = StoryAssigner(replace(config, merge_threshold=None))
+    for article in articles[:-1]:
+        assigner.assign(article)
+    last = articles[-1]
+    vec = assigner._vector(tokens(last.title), [], tokens(last.text), last.language)
+    out = []
+    for state in assigner._stories.values():
+        score = assigner._cosine(vec.weights, state)
+        score += config.title_similarity_weight * assigner._title_cosine(vec.title, state)
+        out.append(score * assigner._time_factor(state, last.first_seen_at))
+    return sorted(out, reverse=True)
+
+
+def test_second_story_must_reach_the_joining_threshold() -> None:
+    config = replace(BRIDGING, title_similarity_weight=0.0)  # scores are then cosines (<= 1, as thresholds)
+    articles = _split_then_bridge(timedelta(minutes=5), timedelta(minutes=10))
+    best, second = _scores(config, articles)
+    assert best > second > config.merge_threshold  # type: ignore[operator]
+    below = run(articles, replace(config, threshold=(best + second) / 2))
+    assert [e.event_type for e in below[2].events] == ["updated"]  # joins the best story only
+    assert below[2].article.story_id == story_id_for("m1")
+    at = run(articles, replace(config, threshold=second * 0.999))
+    assert [e.event_type for e in at[2].events] == ["merged", "updated"]
+
+
+def test_merge_needs_similar_centroids() -> None:
+    articles = _split_then_bridge(timedelta(minutes=5), timedelta(minutes=10))
+    result = run(articles, replace(BRIDGING, merge_threshold=1.0))  # the two centroids are not identical
+    assert [e.event_type for e in result[2].events] == ["updated"]
+
+
+def test_merge_of_a_story_that_began_after_the_other_went_quiet_reports_the_resurfacing() -> None:
+    result = run(_split_then_bridge(timedelta(hours=60), timedelta(hours=61)), BRIDGING)
+    assert [e.event_type for e in result[1].events] == ["created"]  # the split: m2 opened a story of its own
+    events = result[2].events
+    assert [e.event_type for e in events] == ["merged", "resurfaced", "updated"]
+    resurfaced = events[1]
+    assert resurfaced.story_id == story_id_for("m1")
+    assert resurfaced.article_id == "m2"  # the article that ended the silence, not the bridging one
+    assert resurfaced.detail == f"dormant for 60h (found by merging {story_id_for('m2')})"
+    assert events[2].article_id == "m3"  # an hour after m2 in the merged story: an update
+
+
+def test_merge_into_the_later_larger_story_reports_its_first_article() -> None:
+    articles = [
+        *_split_then_bridge(timedelta(hours=60), timedelta(hours=60, minutes=30))[:2],
+        make("m2b", "Tsunami warning tsunami alert lifted", QUAKE, at=T0 + timedelta(hours=60, minutes=20)),
+        make("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(hours=61), outlet="c.jp"),
+    ]
+    result = run(articles, BRIDGING)
+    assert result[2].article.story_id == story_id_for("m2")
+    events = result[3].events
+    assert [e.event_type for e in events] == ["merged", "resurfaced", "updated"]
+    assert events[0].story_id == story_id_for("m2")  # the larger story survives, though it is the younger
+    assert events[0].related_story_id == story_id_for("m1")
+    assert events[1].article_id == "m2"
+
+
+@pytest.mark.parametrize("second_at", [timedelta(minutes=5), timedelta(hours=47)])
+def test_no_resurfacing_when_the_spans_are_closer_than_dormancy(second_at: timedelta) -> None:
+    result = run(_split_then_bridge(second_at, second_at + timedelta(minutes=5)), BRIDGING)
+    assert [e.event_type for e in result[2].events] == ["merged", "updated"]
