@@ -200,6 +200,9 @@ class StorySettings:
     trending_ratio: float = 3.0
     trending_min_articles: int = 5
     trending_min_outlets: int = 3
+    merging: bool = True
+    """Merge two stories that an article bridges (False: stories never merge, for consumers that cannot follow
+    ``merged_into``)."""
 
     def __post_init__(self) -> None:
         if self.dormancy <= timedelta(0) or self.horizon <= timedelta(0):
@@ -213,7 +216,9 @@ class StorySettings:
         """The clustering core's :class:`~pipelines.stories.core.StoryConfig` with these settings."""
         from pipelines.stories.core import StoryConfig
 
+        merge_threshold = StoryConfig.merge_threshold if self.merging else None
         return StoryConfig(
+            merge_threshold=merge_threshold,
             dormancy=self.dormancy,
             horizon=self.horizon,
             trending_window=self.trending_window,
@@ -528,6 +533,7 @@ _SECTIONS: Final[dict[str, tuple[type, dict[str, _Convert]]]] = {
             "trending_ratio": _ratio,
             "trending_min_articles": _integer(1),
             "trending_min_outlets": _integer(1),
+            "merging": _boolean,
         },
     ),
 }

@@ -19,6 +19,7 @@ from pipelines.live_config import (
     parse_duration,
     parse_size,
 )
+from pipelines.stories.core import StoryConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "feeds.example.yaml"
 AGENT = '"acme-monitor/1.0 (+https://acme.example/bot)"'
@@ -56,6 +57,7 @@ def test_the_example_file_loads_with_its_documented_values() -> None:
     stories = config.stories.story_config()
     assert stories.dormancy == timedelta(hours=48) and stories.trending_baseline == timedelta(hours=72)
     assert stories.trending_ratio == 3.0 and stories.trending_min_outlets == 3
+    assert stories.merge_threshold == StoryConfig().merge_threshold is not None
     with warnings.catch_warnings():  # importing trafilatura first warns that urllib3 has no SOCKS support
         warnings.simplefilter("ignore")
         specs = config.sink_specs()
@@ -197,6 +199,14 @@ def test_trending_settings_come_from_the_environment_too() -> None:
     env = {"STORYWIRE__STORIES__TRENDING_RATIO": " 2.5 ", "STORYWIRE__STORIES__TRENDING_BASELINE": "24h"}
     stories = _parse(MINIMAL, env).stories.story_config()
     assert stories.trending_ratio == 2.5 and stories.trending_baseline == timedelta(hours=24)
+
+
+def test_merging_can_be_switched_off_in_the_file_or_the_environment() -> None:
+    assert _parse(MINIMAL + "stories:\n  merging: false\n").stories.story_config().merge_threshold is None
+    env = {"STORYWIRE__STORIES__MERGING": "false"}
+    assert _parse(MINIMAL, env).stories.story_config().merge_threshold is None
+    with pytest.raises(ConfigError, match=r"stories\.merging: 'sometimes' must be true or false"):
+        _parse(MINIMAL + "stories:\n  merging: sometimes\n")
 
 
 def test_an_environment_value_overrides_the_same_key_in_the_file() -> None:
