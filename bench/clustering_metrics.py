@@ -183,6 +183,18 @@ def precision_recall(predicted: set[str], gold: set[str]) -> tuple[float, float,
     return precision, recall, _f1(precision, recall)
 
 
+def wilson_interval(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95% for the default ``z``) of a proportion ``hits / total``: how far a precision
+    or recall measured on a few events can be from the rate behind it ((0, 1) when ``total`` is 0)."""
+    if total <= 0:
+        return 0.0, 1.0
+    p = hits / total
+    z2 = z * z
+    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
+    half = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total)) / (1 + z2 / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def gap_resurfacings(
     gold: Sequence[Hashable], timeline: Sequence[tuple[str, datetime]], dormancy: timedelta, horizon: timedelta
 ) -> set[str]:

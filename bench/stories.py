@@ -43,7 +43,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.clustering_metrics import Scores, follow_merges, gap_resurfacings, precision_recall, score
+from bench.clustering_metrics import (
+    Scores,
+    follow_merges,
+    gap_resurfacings,
+    precision_recall,
+    score,
+    wilson_interval,
+)
 from pipelines.stories.core import StoryAssigner, StoryConfig
 from schemas.records import Article, parse_time
 
@@ -256,9 +263,12 @@ def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
         predicted = result.resurfaced if keep is None else result.resurfaced & keep
         expected = gold if keep is None else gold & keep
         p, r, f = precision_recall(predicted, expected)
+        hits = len(predicted & expected)
+        p_low, p_high = wilson_interval(hits, len(predicted))
+        r_low, r_high = wilson_interval(hits, len(expected))
         print(
             f"  resurfaced, {label + ':':6} predicted={len(predicted)} gold={len(expected)}"
-            f" P/R/F1={p:.3f}/{r:.3f}/{f:.3f}"
+            f" P/R/F1={p:.3f}/{r:.3f}/{f:.3f}  (95% interval P {p_low:.2f}-{p_high:.2f}, R {r_low:.2f}-{r_high:.2f})"
         )
     print(
         f"    (gold: a gold story's article >= {_hours(config.dormancy)} after its previous row of any quality,"

@@ -19,6 +19,7 @@ from bench.clustering_metrics import (
     pairwise,
     precision_recall,
     score,
+    wilson_interval,
 )
 
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
@@ -77,6 +78,15 @@ def test_follow_merges_resolves_chains_to_the_final_story() -> None:
     assert follow_merges(pred, {"a": "b", "b": "c"}) == ["c", "c", "c", "d", "c"]
     assert follow_merges(pred, {}) == pred
     assert follow_merges(["x", "y"], {"x": "y", "y": "x"}) == ["y", "x"]  # a cycle stops, never loops
+
+
+def test_wilson_interval_matches_published_values() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:857, table I: 81/263 -> 0.2553-0.3662, 0/10 -> 0-0.2775
+    assert wilson_interval(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    low, high = wilson_interval(14, 18)
+    assert low < 14 / 18 < high and high - low > 0.3  # few events: a wide interval
+    assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
 def _random_partitions(seed: int) -> tuple[list[int], list[int]]:
