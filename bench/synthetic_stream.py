@@ -6,7 +6,9 @@ stream itself costs no memory). Its shape:
 - **Stories** with heavy-tailed sizes (Pareto, alpha 1.3, capped at 3,000 articles; most stories have one or two
   articles, a few have hundreds), started uniformly over ``days`` days. Each story is a burst of articles with
   exponential gaps scaled to its size; 20% of stories go quiet for 3-20 days and come back (resurfacing), a
-  few twice.
+  few twice. A story comes back with a new development: a share ``drift`` (default half) of its own keywords
+  are new words from then on (its entities and topic words stay), so the returning articles are harder to
+  recognise than the rest (``--drift 1`` replaces all its own keywords: a stress test of splits and merges).
 - **Vocabulary**: pronounceable made-up words drawn from a Zipfian background distribution (40,000 words, plus
   real English function words), 400 topics of 120 words each shared by many stories (so stories of one topic
   look alike: half of a story's 12 keywords come from its topic), and per-story keywords and capitalised
@@ -113,10 +115,13 @@ class _Story:
 class SyntheticStream:
     """Deterministic generator of a news stream; iterate :meth:`articles` (it can be iterated again)."""
 
-    def __init__(self, n_articles: int = 200_000, days: int = 120, seed: int = 7) -> None:
+    def __init__(self, n_articles: int = 200_000, days: int = 120, seed: int = 7, drift: float = 0.5) -> None:
+        if not 0.0 <= drift <= 1.0:
+            raise ValueError(f"drift must be in [0, 1], got {drift}")
         self.n_articles = n_articles
         self.days = days
         self.seed = seed
+        self.drift = drift  # share of a story's own keywords replaced by new words at each development
         rng = random.Random(seed)
         vocab = sorted({_word(rng) for _ in range(48_000)})
         rng.shuffle(vocab)
@@ -128,6 +133,7 @@ class SyntheticStream:
         self.topics = [tuple(rng.sample(topic_pool, 120)) for _ in range(400)]
         self.outlets = [f"{_word(rng, 2, 3)}-news{i}.example" for i in range(600)]
         self.outlet_cum = list(itertools.accumulate(1.0 / (r + 1) for r in range(len(self.outlets))))
+        self._returns: dict[int, tuple[int, ...]] = {}  # story -> article indices that end a quiet spell
         self._schedule = self._plan(rng)
         # generic sentences (Zipfian background words among function words), shared by all articles
         self._generic = [self._generic_sentence(rng) for _ in range(30_000)]
@@ -159,19 +165,28 @@ class SyntheticStream:
                 if t >= span:
                     break
                 events.append((t, story, k))
+            if quiet_at:
+                self._returns[story] = tuple(sorted(quiet_at))
             story += 1
         events.sort()
         del events[self.n_articles :]
         self.n_stories = story
         return events
 
-    def _story(self, index: int) -> _Story:
+    def _story(self, index: int, development: int = 0) -> _Story:
         rng = random.Random(self.seed * 1_000_003 + index)
         topic = rng.randrange(len(self.topics))
         # half of a story's keywords come from its topic (shared with other stories), half are its own (the
         # places, organisations and coinages that real stories have)
         keywords = tuple(rng.sample(self.topics[topic], 6)) + tuple(_word(rng, 3, 4) for _ in range(6))
         entities = tuple(_word(rng, 2, 3).capitalize() for _ in range(rng.randint(2, 4)))
+        replaced = round(6 * self.drift)
+        if development and replaced:
+            # a story that comes back after a quiet spell comes back with a new development: some of its own
+            # keywords are new words (its entities and topic stay), as a drone attack is followed days later by
+            # accusations and denials
+            fresh = random.Random(self.seed * 1_000_003 + index + development * 7_919_000_017)
+            keywords = keywords[: 12 - replaced] + tuple(_word(fresh, 3, 4) for _ in range(replaced))
         return _Story(index, topic, keywords, entities)
 
     def _story_sentence(self, rng: random.Random, story: _Story, n: int) -> str:
@@ -208,13 +223,15 @@ class SyntheticStream:
 
     def articles(self) -> Iterator[Article]:
         """The stream, in event-time order."""
-        cache: dict[int, _Story] = {}
+        cache: dict[tuple[int, int], _Story] = {}
         recent: dict[int, list[Article]] = {}  # recent originals per story, for wire copies and revisions
+        returns = self._returns
         for seconds, story_index, k in self._schedule:
-            story = cache.get(story_index)
+            development = sum(1 for at in returns.get(story_index, ()) if at <= k)
+            story = cache.get((story_index, development))
             if story is None:
-                story = self._story(story_index)
-                cache[story_index] = story
+                story = self._story(story_index, development)
+                cache[story_index, development] = story
                 if len(cache) > 50_000:
                     cache.pop(next(iter(cache)))
             rng = random.Random(hash((self.seed, story_index, k)) & 0xFFFFFFFF)
@@ -333,15 +350,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--every", type=int, default=20_000, help="print a memory row every N articles")
     parser.add_argument("--quality", action="store_true", help="also score the clustering against the plan")
+    parser.add_argument(
+        "--drift", type=float, default=0.5, help="share of a story's own keywords that change when it comes back"
+    )
     args = parser.parse_args(argv)
     config = StoryConfig()
 
     t0 = time.perf_counter()
-    stream = SyntheticStream(args.articles, args.days, args.seed)
+    stream = SyntheticStream(args.articles, args.days, args.seed, args.drift)
     print(
         f"synthetic stream: {args.articles} articles, {stream.n_stories} planned stories over {args.days} days "
         f"(planned in {time.perf_counter() - t0:.1f}s); horizon {config.horizon.days}d, "
-        f"dormancy {config.dormancy.total_seconds() / 3600:.0f}h"
+        f"dormancy {config.dormancy.total_seconds() / 3600:.0f}h; drift {args.drift:g} (share of a story's own "
+        "keywords new when it comes back)"
     )
     print("times are CPU seconds of this process (time.process_time), spent inside assign() / tokens() only")
     rss_start = _rss_mb()

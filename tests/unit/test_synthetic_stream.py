@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bench.clustering_metrics import gap_resurfacings
 from bench.synthetic_stream import START, SyntheticStream
 
@@ -28,3 +30,16 @@ def test_gold_resurfacings_follow_the_gap_rule() -> None:
     gold = ["A", "A", "B", "A", "A", "B"]
     found = gap_resurfacings(gold, timeline, timedelta(hours=48), timedelta(days=30))
     assert found == {"a3"}
+
+
+def test_a_returning_story_comes_back_with_new_keywords() -> None:
+    stream = SyntheticStream(2_000, 30, 3, drift=0.5)
+    story = next(iter(stream._returns))  # a story with a quiet spell
+    before, after = stream._story(story, 0), stream._story(story, 1)
+    assert after.entities == before.entities and after.topic == before.topic
+    assert len(set(after.keywords) & set(before.keywords)) == 9  # half of its six own keywords are new
+    assert stream._story(story, 2).keywords != after.keywords  # a second development brings other words
+    steady = SyntheticStream(2_000, 30, 3, drift=0.0)
+    assert steady._story(story, 1) == steady._story(story, 0)
+    with pytest.raises(ValueError, match="drift"):
+        SyntheticStream(10, 1, 3, drift=1.5)
