@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import apache_beam as beam
@@ -14,10 +15,12 @@ from connectors.kafka.topics import TopicNames
 from pipelines.config import ReplayConfig, SinkSpec
 from pipelines.replay import build_replay
 from pipelines.revisions import order_key
-from pipelines.stories.transform import AssignStoriesStreaming
+from pipelines.stories.core import StoryAssigner
+from pipelines.stories.transform import AssignStoriesBatch, AssignStoriesStreaming
 from pipelines.summary import SinkContents, read_sink
 from schemas.records import Article
 from tests.replay_fixture import write_fixture_archives
+from tests.unit.test_story_merge import BRIDGING, split_then_bridge
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +78,21 @@ def test_streaming_revisions_drop_repeats_and_number_edits(batch: SinkContents) 
 def test_fixture_archives_exist(tmp_path: Path) -> None:
     feeds, pages = write_fixture_archives(tmp_path)
     assert feeds.stat().st_size > 0 and pages.stat().st_size > 0
+
+
+def test_a_merge_and_the_resurfacing_it_reveals_come_out_of_both_forms() -> None:
+    """The bridging stream of tests/unit/test_story_merge.py: the batch and live transforms emit what the core
+    emits (merged, then resurfaced for the absorbed story's first article)."""
+    articles = split_then_bridge(timedelta(hours=60), timedelta(hours=61))
+    core = StoryAssigner(BRIDGING)
+    expected = [event for article in articles for event in core.assign(article).events]
+    assert [e.event_type for e in expected][-3:] == ["merged", "resurfaced", "updated"]
+    summary = sorted((e.event_type, e.story_id, e.article_id) for e in expected)
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
+        batch = pipeline | "Batch" >> beam.Create(articles) | AssignStoriesBatch(BRIDGING)
+        events = batch.events | "BatchSummary" >> beam.Map(lambda e: (e.event_type, e.story_id, e.article_id))
+        assert_that(events, equal_to(summary), label="batch")
+    with beam.Pipeline(options=_streaming_options()) as pipeline:
+        live = pipeline | _stream(articles) | AssignStoriesStreaming(BRIDGING)
+        events = live.events | "LiveSummary" >> beam.Map(lambda e: (e.event_type, e.story_id, e.article_id))
+        assert_that(events, equal_to(summary), label="live")

@@ -18,7 +18,7 @@ from tests.unit.test_story_core import QUAKE, T0, make, run
 BRIDGING = StoryConfig(merge_threshold=0.05, query_terms=2, near_duplicate_jaccard=None)
 
 
-def _split_then_bridge(second_at: timedelta, bridge_at: timedelta) -> list[Article]:
+def split_then_bridge(second_at: timedelta, bridge_at: timedelta) -> list[Article]:
     return [
         make("m1", "Hokkaido earthquake", QUAKE, outlet="a.jp"),
         make("m2", "Tsunami warning tsunami alert", QUAKE, at=T0 + second_at, outlet="b.jp"),
@@ -43,7 +43,7 @@ def _scores(config: StoryConfig, articles: list[Article]) -> list[float]:
 
 def test_second_story_must_reach_the_joining_threshold() -> None:
     config = replace(BRIDGING, title_similarity_weight=0.0)  # scores are then cosines (<= 1, as thresholds)
-    articles = _split_then_bridge(timedelta(minutes=5), timedelta(minutes=10))
+    articles = split_then_bridge(timedelta(minutes=5), timedelta(minutes=10))
     best, second = _scores(config, articles)
     assert best > second > config.merge_threshold  # type: ignore[operator]
     below = run(articles, replace(config, threshold=(best + second) / 2))
@@ -54,13 +54,13 @@ def test_second_story_must_reach_the_joining_threshold() -> None:
 
 
 def test_merge_needs_similar_centroids() -> None:
-    articles = _split_then_bridge(timedelta(minutes=5), timedelta(minutes=10))
+    articles = split_then_bridge(timedelta(minutes=5), timedelta(minutes=10))
     result = run(articles, replace(BRIDGING, merge_threshold=1.0))  # the two centroids are not identical
     assert [e.event_type for e in result[2].events] == ["updated"]
 
 
 def test_merge_of_a_story_that_began_after_the_other_went_quiet_reports_the_resurfacing() -> None:
-    result = run(_split_then_bridge(timedelta(hours=60), timedelta(hours=61)), BRIDGING)
+    result = run(split_then_bridge(timedelta(hours=60), timedelta(hours=61)), BRIDGING)
     assert [e.event_type for e in result[1].events] == ["created"]  # the split: m2 opened a story of its own
     events = result[2].events
     assert [e.event_type for e in events] == ["merged", "resurfaced", "updated"]
@@ -73,7 +73,7 @@ def test_merge_of_a_story_that_began_after_the_other_went_quiet_reports_the_resu
 
 def test_merge_into_the_later_larger_story_reports_its_first_article() -> None:
     articles = [
-        *_split_then_bridge(timedelta(hours=60), timedelta(hours=60, minutes=30))[:2],
+        *split_then_bridge(timedelta(hours=60), timedelta(hours=60, minutes=30))[:2],
         make("m2b", "Tsunami warning tsunami alert lifted", QUAKE, at=T0 + timedelta(hours=60, minutes=20)),
         make("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(hours=61), outlet="c.jp"),
     ]
@@ -88,5 +88,5 @@ def test_merge_into_the_later_larger_story_reports_its_first_article() -> None:
 
 @pytest.mark.parametrize("second_at", [timedelta(minutes=5), timedelta(hours=47)])
 def test_no_resurfacing_when_the_spans_are_closer_than_dormancy(second_at: timedelta) -> None:
-    result = run(_split_then_bridge(second_at, second_at + timedelta(minutes=5)), BRIDGING)
+    result = run(split_then_bridge(second_at, second_at + timedelta(minutes=5)), BRIDGING)
     assert [e.event_type for e in result[2].events] == ["merged", "updated"]
