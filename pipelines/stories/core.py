@@ -79,7 +79,8 @@ are the min/max article times of the story; ``updated_at`` and ``event_time`` ar
 Lifecycle
 ---------
 - ``created``: an article starts a story (snapshot version 1).
-- ``updated``: an article (new, duplicate or revision) joins a story; ``detail`` says which.
+- ``updated``: an article (new, duplicate or revision) joins a story; ``detail`` says which, and names the
+  outlet when it is new to the story (as does a ``resurfaced`` detail).
 - ``resurfaced``: *instead of* ``updated``, when the joining article's time is at least ``dormancy`` after
   the story's latest article time (the definition of a resurfacing: the story's own articles were silent that
   long). A story marked dormant by the stream clock that is joined by an article within ``dormancy`` of its
@@ -957,14 +958,15 @@ class StoryAssigner:
         if not state.headline and title:
             state.headline = title
             state.headline_article = article.article_id
+        new_outlet = f", new outlet {article.outlet}" if article.outlet not in state.outlets else ""
         trending = self._add_article(state, article, t, vec, article_sketch, duplicate=duplicate)
         stories.append(self._snapshot(state))
         if resurfaced:
             slept = _duration(max(gap, timedelta(0)))
-            events.append(self._event(state, "resurfaced", article.article_id, f"dormant for {slept}"))
+            events.append(self._event(state, "resurfaced", article.article_id, f"dormant for {slept}{new_outlet}"))
         else:
             detail = f"duplicate of {duplicate}" if duplicate else "new article"
-            events.append(self._event(state, "updated", article.article_id, detail))
+            events.append(self._event(state, "updated", article.article_id, detail + new_outlet))
         if trending:
             outlets = len({outlet for _, outlet in state.recent})
             window, baseline = _duration(self.config.trending_window), _duration(self.config.trending_baseline)

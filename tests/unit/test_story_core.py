@@ -233,7 +233,8 @@ def test_wire_copy_is_duplicate_of_the_original() -> None:
     assert w2.stories[-1].outlets == ("apnews.com", "local-paper.com")
     assert w3.stories[-1].outlet_count == 2  # a copy from a known outlet adds no outlet
     assert w3.stories[-1].article_count == 3
-    assert w2.events[-1].detail == "duplicate of w1"
+    assert w2.events[-1].detail == "duplicate of w1, new outlet local-paper.com"  # (updated: new outlet)
+    assert w3.events[-1].detail == "duplicate of w1"  # an outlet the story already had
 
 
 def test_duplicates_do_not_make_a_story_trend() -> None:
@@ -436,7 +437,7 @@ def test_near_duplicate_joins_with_duplicate_of() -> None:
     )
     assert result[2].article.story_id == story_id_for("o1")
     assert result[2].article.duplicate_of == "o1"
-    assert result[2].events[-1].detail == "duplicate of o1"
+    assert result[2].events[-1].detail == "duplicate of o1, new outlet b.jp"
     assert result[2].stories[-1].outlet_count == 2
 
 
@@ -627,7 +628,7 @@ def test_wire_copies_with_their_own_standfirst_are_near_duplicates() -> None:
     result = run(copies)
     assert result[2].article.duplicate_of == "g1"
     assert result[2].article.story_id == story_id_for("g1")
-    assert result[2].events[-1].detail == "duplicate of g1"
+    assert result[2].events[-1].detail == "duplicate of g1, new outlet two.example"
     # same event and vocabulary, but written independently: the same story, not a copy
     assert result[3].article.duplicate_of is None
     assert result[3].article.story_id == story_id_for("g1")
