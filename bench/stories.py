@@ -36,6 +36,7 @@ import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -122,6 +123,8 @@ def _row(obj: dict[str, Any], published: datetime | None, seen: datetime) -> Row
 class RunResult:
     pred: dict[str, str]  # article_id -> story_id at the end of the stream (merges followed)
     resurfaced: set[str]  # article ids with a resurfaced event
+    created: set[str]  # article ids that opened a story
+    joined: dict[str, str]  # article_id -> the story it joined at the time (before later merges)
     merges: int
     seconds: float
 
@@ -131,6 +134,7 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
     assigned: dict[str, str] = {}
     merged_into: dict[str, str] = {}
     resurfaced: set[str] = set()
+    created: set[str] = set()
     start = time.perf_counter()
     for row in rows:
         result = assigner.assign(row.article)
@@ -139,12 +143,53 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
         for event in result.events:
             if event.event_type == "resurfaced" and event.article_id:
                 resurfaced.add(event.article_id)
+            elif event.event_type == "created" and event.article_id:
+                created.add(event.article_id)
         for story in result.stories:
             if story.merged_into:
                 merged_into[story.story_id] = story.merged_into
     seconds = time.perf_counter() - start
     final = follow_merges(list(assigned.values()), merged_into)
-    return RunResult(dict(zip(assigned, final, strict=True)), resurfaced, len(merged_into), seconds)
+    final_story = dict(zip(assigned, final, strict=True))
+    return RunResult(final_story, resurfaced, created, assigned, len(merged_into), seconds)
+
+
+def resurfacing_errors(rows: list[Row], result: RunResult, gold: set[str]) -> Counter[str]:
+    """Why each wrong (FP) or missed (FN) ``resurfaced`` event happened: a diagnosis printed for the notes,
+    never an objective (nothing is tuned on it)."""
+
+    def when(row: Row) -> datetime:
+        return row.article.published_at or row.article.first_seen_at
+
+    def latest(candidates: list[Row]) -> Row | None:
+        return max(candidates, key=when, default=None)
+
+    found: Counter[str] = Counter()
+    for index, row in enumerate(rows):
+        article_id = row.article.article_id
+        earlier = rows[:index]
+        if article_id in result.resurfaced and article_id not in gold:
+            story = result.joined[article_id]
+            last_in_story = latest([r for r in earlier if result.joined[r.article.article_id] == story])
+            before = latest([r for r in earlier if r.gold == row.gold])
+            if last_in_story is not None and last_in_story.gold != row.gold:
+                found["FP joined a quiet story of another gold story"] += 1
+            elif before is not None and result.joined[before.article.article_id] != story:
+                quality = "clean" if before.clean else "damaged"
+                later = ", merged later" if result.pred[before.article.article_id] == result.pred[article_id] else ""
+                found[f"FP its gold story's previous row ({quality}) was in another story{later}"] += 1
+            else:
+                found["FP other"] += 1
+        elif article_id in gold and article_id not in result.resurfaced:
+            story = result.joined[article_id]
+            last_in_story = latest([r for r in earlier if result.joined[r.article.article_id] == story])
+            if article_id in result.created:
+                found["FN opened a story of its own"] += 1
+            elif last_in_story is not None and last_in_story.gold != row.gold:
+                found["FN joined a story of another gold story"] += 1
+            else:
+                found["FN joined its story, which had another (wrong) article within dormancy"] += 1
+    return found
 
 
 def gold_resurfacings(rows: list[Row], dormancy: timedelta, horizon: timedelta) -> set[str]:
@@ -270,6 +315,9 @@ def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
             f"  resurfaced, {label + ':':6} predicted={len(predicted)} gold={len(expected)}"
             f" P/R/F1={p:.3f}/{r:.3f}/{f:.3f}  (95% interval P {p_low:.2f}-{p_high:.2f}, R {r_low:.2f}-{r_high:.2f})"
         )
+    errors = resurfacing_errors(rows, result, gold)
+    if errors:
+        print("    resurfacing errors, all rows: " + "; ".join(f"{n} {why}" for why, n in sorted(errors.items())))
     print(
         f"    (gold: a gold story's article >= {_hours(config.dormancy)} after its previous row of any quality,"
         f" < {_hours(config.horizon)}; 'clean' scores the clean articles only, as the clustering scores)"
