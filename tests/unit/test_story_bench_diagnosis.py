@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
-from bench.stories import Row, RunResult, resurfacing_errors
+from bench.stories import Row, RunResult, gold_resurfacings, resurfacing_errors, retime
 from tests.unit.test_story_core import T0, make
 
 H = timedelta(hours=1)
@@ -46,3 +47,21 @@ def test_each_error_is_named_by_its_mechanism() -> None:
     }
     right = RunResult(dict(joined), {"c1"}, set(), joined, 0, 0.0)
     assert resurfacing_errors(rows, right, gold={"c1"}) == {}
+
+
+def test_retime_makes_every_story_of_three_or_more_articles_come_back_once() -> None:
+    rows = [
+        _row(f"{g}{i}", g, (i * 7 + ord(g)) * H) for g, n in (("A", 5), ("B", 3), ("C", 2), ("D", 1)) for i in range(n)
+    ]
+    first, again, other = retime(rows, 1), retime(rows, 1), retime(rows, 2)
+    assert first == again and first != other
+    assert sorted((r.article.article_id, r.gold) for r in first) == sorted((r.article.article_id, r.gold) for r in rows)
+    assert [r.article.first_seen_at for r in first] == sorted(r.article.first_seen_at for r in first)
+    gold = gold_resurfacings(first, timedelta(hours=48), timedelta(days=30))
+    assert {article_id[0] for article_id in gold} == {"A", "B"}  # one return each; C (2 articles) and D stay one burst
+    assert len(gold) == 2
+    for story in "AB":
+        times = sorted(r.article.first_seen_at for r in first if r.gold == story)
+        gaps = sorted(b - a for a, b in itertools.pairwise(times))
+        assert gaps[-1] >= timedelta(days=3)  # the return
+        assert all(gap <= timedelta(days=1) for gap in gaps[:-1])  # within a burst
