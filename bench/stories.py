@@ -58,6 +58,7 @@ from bench.clustering_metrics import (
     score,
     wilson_interval,
 )
+from bench.config_override import story_config
 from pipelines.stories.core import StoryAssigner, StoryConfig
 from schemas.records import Article, parse_time
 
@@ -391,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--tune", action="store_true", help="grid-search on the older half")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="replace a default, e.g. merge_threshold=none"
+    )
     args = parser.parse_args(argv)
     rows = load(args.data)
     older, newer = split(rows)
@@ -401,7 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("Defaults were tuned on the OLDER half only; the NEWER half is held out.")
     print(f"({TUNED_WHERE})\n")
-    config = StoryConfig()
+    try:
+        config = story_config(args.set)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.set:
+        print(f"defaults replaced (--set): {', '.join(args.set)}\n")
     if args.tune:
         config = tune(older, config)
         print(f"best on older half: {config}\n")

@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clustering_metrics import follow_merges, gap_resurfacings, precision_recall
+from bench.config_override import story_config
 from pipelines.stories import text as textmod
 from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from schemas.records import Article
@@ -353,8 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drift", type=float, default=0.5, help="share of a story's own keywords that change when it comes back"
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="replace a default, e.g. merge_threshold=none"
+    )
     args = parser.parse_args(argv)
-    config = StoryConfig()
+    try:
+        config = story_config(args.set)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     t0 = time.perf_counter()
     stream = SyntheticStream(args.articles, args.days, args.seed, args.drift)
@@ -362,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         f"synthetic stream: {args.articles} articles, {stream.n_stories} planned stories over {args.days} days "
         f"(planned in {time.perf_counter() - t0:.1f}s); horizon {config.horizon.days}d, "
         f"dormancy {config.dormancy.total_seconds() / 3600:.0f}h; drift {args.drift:g} (share of a story's own "
-        "keywords new when it comes back)"
+        "keywords new when it comes back)" + (f"; defaults replaced: {', '.join(args.set)}" if args.set else "")
     )
     print("times are CPU seconds of this process (time.process_time), spent inside assign() / tokens() only")
     rss_start = _rss_mb()
