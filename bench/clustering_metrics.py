@@ -177,9 +177,13 @@ def score(gold: Sequence[Hashable], pred: Sequence[Hashable], *, with_ami: bool 
 
 def precision_recall(predicted: set[str], gold: set[str]) -> tuple[float, float, float]:
     """Set precision/recall/F1 (1.0 for an empty side with nothing to find or nothing claimed)."""
-    hits = len(predicted & gold)
-    precision = hits / len(predicted) if predicted else 1.0
-    recall = hits / len(gold) if gold else 1.0
+    return counted_precision_recall(len(predicted & gold), len(predicted), len(gold))
+
+
+def counted_precision_recall(hits: int, predicted: int, gold: int) -> tuple[float, float, float]:
+    """:func:`precision_recall` from counts (e.g. pooled over several runs)."""
+    precision = hits / predicted if predicted else 1.0
+    recall = hits / gold if gold else 1.0
     return precision, recall, _f1(precision, recall)
 
 

@@ -52,13 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clustering_metrics import (
     Scores,
+    counted_precision_recall,
     follow_merges,
     gap_resurfacings,
-    precision_recall,
     score,
     wilson_interval,
 )
-from bench.config_override import story_config
+from bench.config_override import add_set_option, parsed_story_config
 from pipelines.stories.core import StoryAssigner, StoryConfig
 from schemas.records import Article, parse_time
 
@@ -161,25 +161,25 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
     return RunResult(final_story, resurfaced, created, assigned, len(merged_into), seconds)
 
 
+def _time(row: Row) -> datetime:
+    """The article time the core clusters by (``published_at``, else ``first_seen_at``)."""
+    return row.article.published_at or row.article.first_seen_at
+
+
 def resurfacing_errors(rows: list[Row], result: RunResult, gold: set[str]) -> Counter[str]:
     """Why each wrong (FP) or missed (FN) ``resurfaced`` event happened: a diagnosis printed for the notes,
     never an objective (nothing is tuned on it)."""
-
-    def when(row: Row) -> datetime:
-        return row.article.published_at or row.article.first_seen_at
-
-    def latest(candidates: list[Row]) -> Row | None:
-        return max(candidates, key=when, default=None)
-
+    latest_in_story: dict[str, Row] = {}  # predicted story (as joined) -> its latest row so far
+    latest_of_gold: dict[str, Row] = {}  # gold story -> its latest row so far
     found: Counter[str] = Counter()
-    for index, row in enumerate(rows):
+    for row in rows:
         article_id = row.article.article_id
-        earlier = rows[:index]
+        story = result.joined[article_id]
+        last_in_story = latest_in_story.get(story)
+        joined_other = last_in_story is not None and last_in_story.gold != row.gold
         if article_id in result.resurfaced and article_id not in gold:
-            story = result.joined[article_id]
-            last_in_story = latest([r for r in earlier if result.joined[r.article.article_id] == story])
-            before = latest([r for r in earlier if r.gold == row.gold])
-            if last_in_story is not None and last_in_story.gold != row.gold:
+            before = latest_of_gold.get(row.gold)
+            if joined_other:
                 found["FP joined a quiet story of another gold story"] += 1
             elif before is not None and result.joined[before.article.article_id] != story:
                 quality = "clean" if before.clean else "damaged"
@@ -188,21 +188,23 @@ def resurfacing_errors(rows: list[Row], result: RunResult, gold: set[str]) -> Co
             else:
                 found["FP other"] += 1
         elif article_id in gold and article_id not in result.resurfaced:
-            story = result.joined[article_id]
-            last_in_story = latest([r for r in earlier if result.joined[r.article.article_id] == story])
             if article_id in result.created:
                 found["FN opened a story of its own"] += 1
-            elif last_in_story is not None and last_in_story.gold != row.gold:
+            elif joined_other:
                 found["FN joined a story of another gold story"] += 1
             else:
                 found["FN joined its story, which had another (wrong) article within dormancy"] += 1
+        for latest, key in ((latest_in_story, story), (latest_of_gold, row.gold)):
+            current = latest.get(key)
+            if current is None or _time(row) > _time(current):  # (ties: the earlier row, as max() picks)
+                latest[key] = row
     return found
 
 
 def gold_resurfacings(rows: list[Row], dormancy: timedelta, horizon: timedelta) -> set[str]:
     """:func:`~bench.clustering_metrics.gap_resurfacings` of the rows (time: ``published_at``, else
     ``first_seen_at``)."""
-    timeline = [(r.article.article_id, r.article.published_at or r.article.first_seen_at) for r in rows]
+    timeline = [(r.article.article_id, _time(r)) for r in rows]
     return gap_resurfacings([r.gold for r in rows], timeline, dormancy, horizon)
 
 
@@ -291,15 +293,10 @@ def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int 
         predicted, expected = predicted + len(result.resurfaced), expected + len(gold)
         hits += len(result.resurfaced & gold)
         errors.update(resurfacing_errors(part, result, gold))
-    p_low, p_high = wilson_interval(hits, predicted)
-    r_low, r_high = wilson_interval(hits, expected)
     print(f"{title}  ({seeds} re-timings of {len(rows)} rows)")
     print(f"  clean: B3 F1 (mean) = {sum(f1) / len(f1):.3f}")
-    print(
-        f"  resurfaced, all:   predicted={predicted} gold={expected} P/R={hits / max(predicted, 1):.3f}/"
-        f"{hits / max(expected, 1):.3f}  (95% interval P {p_low:.2f}-{p_high:.2f}, R {r_low:.2f}-{r_high:.2f})"
-    )
-    print("    resurfacing errors: " + "; ".join(f"{n} {why}" for why, n in sorted(errors.items())))
+    print(f"  resurfaced, all:   {_scored(predicted, expected, hits)}")
+    print(f"    resurfacing errors: {_listed(errors)}")
 
 
 def objective(rows: list[Row], config: StoryConfig) -> float:
@@ -354,6 +351,21 @@ def tune(older: list[Row], base: StoryConfig, rounds: int = 2) -> StoryConfig:
     return best
 
 
+def _scored(predicted: int, expected: int, hits: int) -> str:
+    """Counts, precision/recall/F1 and their 95% Wilson intervals of a set of predicted events."""
+    p, r, f = counted_precision_recall(hits, predicted, expected)
+    p_low, p_high = wilson_interval(hits, predicted)
+    r_low, r_high = wilson_interval(hits, expected)
+    return (
+        f"predicted={predicted} gold={expected} P/R/F1={p:.3f}/{r:.3f}/{f:.3f}"
+        f"  (95% interval P {p_low:.2f}-{p_high:.2f}, R {r_low:.2f}-{r_high:.2f})"
+    )
+
+
+def _listed(errors: Counter[str]) -> str:
+    return "; ".join(f"{n} {why}" for why, n in sorted(errors.items()))
+
+
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours / 24:.0f}d" if hours >= 72 else f"{hours:.0f}h"
@@ -370,17 +382,10 @@ def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
     for label, keep in (("clean", clean_ids), ("all", None)):
         predicted = result.resurfaced if keep is None else result.resurfaced & keep
         expected = gold if keep is None else gold & keep
-        p, r, f = precision_recall(predicted, expected)
-        hits = len(predicted & expected)
-        p_low, p_high = wilson_interval(hits, len(predicted))
-        r_low, r_high = wilson_interval(hits, len(expected))
-        print(
-            f"  resurfaced, {label + ':':6} predicted={len(predicted)} gold={len(expected)}"
-            f" P/R/F1={p:.3f}/{r:.3f}/{f:.3f}  (95% interval P {p_low:.2f}-{p_high:.2f}, R {r_low:.2f}-{r_high:.2f})"
-        )
+        print(f"  resurfaced, {label + ':':6} {_scored(len(predicted), len(expected), len(predicted & expected))}")
     errors = resurfacing_errors(rows, result, gold)
     if errors:
-        print("    resurfacing errors, all rows: " + "; ".join(f"{n} {why}" for why, n in sorted(errors.items())))
+        print(f"    resurfacing errors, all rows: {_listed(errors)}")
     print(
         f"    (gold: a gold story's article >= {_hours(config.dormancy)} after its previous row of any quality,"
         f" < {_hours(config.horizon)}; 'clean' scores the clean articles only, as the clustering scores)"
@@ -392,9 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--tune", action="store_true", help="grid-search on the older half")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE", help="replace a default, e.g. merge_threshold=none"
-    )
+    add_set_option(parser)
     args = parser.parse_args(argv)
     rows = load(args.data)
     older, newer = split(rows)
@@ -405,10 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("Defaults were tuned on the OLDER half only; the NEWER half is held out.")
     print(f"({TUNED_WHERE})\n")
-    try:
-        config = story_config(args.set)
-    except ValueError as exc:
-        parser.error(str(exc))
+    config = parsed_story_config(parser, args)
     if args.set:
         print(f"defaults replaced (--set): {', '.join(args.set)}\n")
     if args.tune:

@@ -42,8 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.clustering_metrics import follow_merges, gap_resurfacings, precision_recall
-from bench.config_override import story_config
+from bench.clustering_metrics import follow_merges, gap_resurfacings, precision_recall, score
+from bench.config_override import add_set_option, parsed_story_config
 from pipelines.stories import text as textmod
 from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from schemas.records import Article
@@ -354,14 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drift", type=float, default=0.5, help="share of a story's own keywords that change when it comes back"
     )
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE", help="replace a default, e.g. merge_threshold=none"
-    )
+    add_set_option(parser)
     args = parser.parse_args(argv)
-    try:
-        config = story_config(args.set)
-    except ValueError as exc:
-        parser.error(str(exc))
+    config = parsed_story_config(parser, args)
 
     t0 = time.perf_counter()
     stream = SyntheticStream(args.articles, args.days, args.seed, args.drift)
@@ -418,8 +413,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"core:  {core_rate:,.0f} articles/s")
     print(f"floor: {fl_rate:,.0f} articles/s (tokenising only); core/floor = {core_rate / fl_rate:.2f}")
     if args.quality:
-        from bench.clustering_metrics import score
-
         gold = [str(g) for g in stream.gold()][: len(pred)]
         pred = follow_merges(pred, merged_into)
         print(f"quality vs the generator's plan (all articles): {score(gold, pred, with_ami=False).line()}")

@@ -15,6 +15,7 @@ from bench.clustering_metrics import (
     adjusted_mutual_information,
     adjusted_rand_index,
     bcubed,
+    counted_precision_recall,
     follow_merges,
     pairwise,
     precision_recall,
@@ -71,6 +72,7 @@ def test_lengths_must_match() -> None:
 def test_set_precision_recall() -> None:
     assert precision_recall({"a", "b"}, {"b", "c", "d"}) == pytest.approx((0.5, 1 / 3, 0.4))
     assert precision_recall(set(), set()) == (1.0, 1.0, 1.0)
+    assert counted_precision_recall(1, 2, 3) == pytest.approx((0.5, 1 / 3, 0.4))  # the same from counts
 
 
 def test_follow_merges_resolves_chains_to_the_final_story() -> None:
