@@ -58,6 +58,16 @@ class RevisionTracker:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def retention(self) -> timedelta:
+        """How long an untouched article is remembered (stream time); a new value applies from the next
+        article on."""
+        return self._retention
+
+    @retention.setter
+    def retention(self, value: timedelta) -> None:
+        self._retention = value
+
     def observe(self, article: Article) -> Article | None:
         """The article with its revision number, or None when its text was seen before (a repeat)."""
         now = article.captured_at if self._clock is None else max(self._clock, article.captured_at)

@@ -136,6 +136,17 @@ Bad input (never raises for a well-typed :class:`~schemas.records.Article`)
   are read, so an article costs at most that much.
 - Empty ``content_hash``: no exact-duplicate detection for that article (near duplicates still work).
 
+State across restarts
+---------------------
+A :class:`StoryAssigner` is plain picklable data (what Beam state and runner savepoints store). Its pickled
+form carries :data:`STATE_FORMAT`. Unpickling state of an older format upgrades it (format 1, before stories
+remembered their first article, gets the story's opening article); state of a newer format is refused with
+:class:`StoryStateError` rather than misread. The configuration is pickled with the state;
+:meth:`StoryAssigner.reconfigure` applies the deployment's configuration to restored state (the live transform
+does so on every restore), so a changed setting takes effect on restart. Settings that shape stored vectors
+(field weights, token caps, ``sketch_size``) then apply to new articles only: stored centroids keep what they
+were built with.
+
 Tuning
 ------
 Everything was set on the OLDER half (stream order) of the NewsCluster development set only, with the
@@ -196,10 +207,12 @@ from pipelines.stories.neardup import sketch, sketch_jaccard
 from schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
 
 __all__ = [
+    "STATE_FORMAT",
     "TRENDING_RATIO_RANGE",
     "Assignment",
     "StoryAssigner",
     "StoryConfig",
+    "StoryStateError",
     "article_time",
     "event_id_for",
     "story_id_for",
@@ -213,6 +226,9 @@ _MAX_BUCKET = 8
 _TOP_TERMS = 10
 TRENDING_RATIO_RANGE = (1.0, 1_000.0)
 """Allowed ``StoryConfig.trending_ratio`` values (inclusive); the live YAML checks against the same bounds."""
+STATE_FORMAT = 2
+"""Version of the pickled form of :class:`StoryAssigner`. Raise it whenever what the state holds changes, and
+add the upgrade from the previous format to :data:`_UPGRADES`."""
 _SECOND = itemgetter(1)
 
 
@@ -503,8 +519,27 @@ def _field_multipliers(config: StoryConfig) -> tuple[float, tuple[int, int, int,
     return divisor / 4, (mt, ms, ml, mb)
 
 
+class StoryStateError(ValueError):
+    """Pickled story state this build cannot read (written by a newer build, or not story state at all)."""
+
+
+def _upgrade_from_1(state: dict[str, object]) -> None:
+    """Format 1 had no ``_StoryState.first_article``: use the story's opening article (the one whose id names
+    the story; format 2 also moves it to an earlier-dated joiner, which format 1 did not track)."""
+    stories = cast("dict[int, _StoryState]", state["_stories"])
+    for story in stories.values():
+        if not hasattr(story, "first_article"):
+            opener = (a for a in story.article_ids if story_id_for(a) == story.story_id)
+            story.first_article = next(opener, story.article_ids[0] if story.article_ids else story.headline_article)
+
+
+_UPGRADES = {1: _upgrade_from_1}
+"""Format N -> the function that turns a pickled state dict of format N into format N + 1 (in place)."""
+
+
 class StoryAssigner:
-    """Online story clustering for one partition of the article stream. Not thread-safe."""
+    """Online story clustering for one partition of the article stream. Not thread-safe; picklable (see
+    "State across restarts" in the module docstring)."""
 
     def __init__(self, config: StoryConfig | None = None) -> None:
         self.config = config if config is not None else StoryConfig()
@@ -537,6 +572,40 @@ class StoryAssigner:
     def __len__(self) -> int:
         """Live stories held in memory (active and dormant)."""
         return len(self._stories)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "state_format": STATE_FORMAT}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        state = dict(state)
+        found = state.pop("state_format", 1)  # format 1 did not say
+        if not isinstance(found, int) or not 1 <= found <= STATE_FORMAT or "_stories" not in state:
+            raise StoryStateError(
+                f"story state of format {found!r} cannot be read by this build (it reads formats 1 to "
+                f"{STATE_FORMAT}); it was written by a newer storywire or is not story state: restore it with "
+                "the build that wrote it, or start the job without the saved state"
+            )
+        for version in range(found, STATE_FORMAT):
+            _UPGRADES[version](state)
+        self.__dict__.update(state)
+
+    def reconfigure(self, config: StoryConfig) -> None:
+        """Apply ``config`` from now on (e.g. the deployment's configuration to state restored from a savepoint).
+
+        Decisions (thresholds, dormancy, horizon, trending, merging) follow the new values at once; settings
+        that shape vectors and sketches apply to articles assigned from now on.
+        """
+        if config == self.config:
+            return
+        self.config = config
+        self._window_seconds = config.trending_window.total_seconds()
+        self._baseline_seconds = config.trending_baseline.total_seconds()
+        unit, self._multipliers = _field_multipliers(config)
+        self._sublinear = _Sublinear(unit)
+        self._idf_cache = {}  # the prior may have changed
+        for state in self._stories.values():
+            if state.recent_ids.maxlen != config.max_article_ids:
+                state.recent_ids = deque(state.recent_ids, maxlen=config.max_article_ids)
 
     @property
     def indexed_articles(self) -> int:

@@ -22,7 +22,7 @@ from apache_beam.pvalue import PCollection
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from pipelines.revisions import RevisionTracker, order_key
-from pipelines.stories.core import StoryAssigner, StoryConfig
+from pipelines.stories.core import StoryAssigner, StoryConfig, StoryStateError
 from pipelines.transforms.common import counter
 from schemas.records import Article
 
@@ -123,7 +123,7 @@ class _AssignStreamingFn(beam.DoFn):
             state = cached[1]
         else:
             restored = core.read() if stored_version else None
-            state = restored if isinstance(restored, _PartitionState) else _PartitionState(self._config)
+            state = _PartitionState.restored(restored, self._config)
         numbered = state.revisions.observe(article)
         if numbered is None:
             counter("articles.exact_repeats").inc()
@@ -142,6 +142,21 @@ class _PartitionState:
     def __init__(self, config: StoryConfig) -> None:
         self.stories = StoryAssigner(config)
         self.revisions = RevisionTracker(config.horizon)
+
+    @classmethod
+    def restored(cls, stored: object, config: StoryConfig) -> _PartitionState:
+        """The partition state read from Beam state (None: a new partition), running the deployment's
+        ``config``: state saved under other settings (a restart with a changed config) takes the new ones."""
+        if stored is None:
+            return cls(config)
+        if not isinstance(stored, _PartitionState):
+            raise StoryStateError(
+                f"the partition state holds a {type(stored).__name__}, not storywire story state: start the job "
+                "without the saved state"
+            )
+        stored.stories.reconfigure(config)
+        stored.revisions.retention = config.horizon
+        return stored
 
 
 class AssignStoriesStreaming(beam.PTransform):
