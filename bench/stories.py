@@ -25,6 +25,12 @@ the older half re-timed into returning stories (:func:`retime`: every story of t
 back after 3 to 10 days, with the stories of one topic overlapping), pooled over 10 re-timings. Every wrong or
 missed ``resurfaced`` event is diagnosed by mechanism (:func:`resurfacing_errors`).
 
+A second gold definition is printed beside the primary one: ten damaged rows carry no title, summary or text
+at all, and under the primary definition such a row still ends its gold story's silence, though no system can
+place it (the product never even sees one: extraction dead-letters a page without text). The variant leaves
+those rows out of the gold timeline. The rule was fixed in the stop-9 notes before it was computed on the
+newer half; which definition the target means is the product owner's call, and the primary line stays first.
+
 Gold stories in this set span up to four years; with the production ``horizon`` (30 days) such stories are
 necessarily split, so figures are given both with the default config and with the horizon lifted to 10 years
 (which is what the single-pass baseline of SOURCE.md did; the default config is what production runs).
@@ -201,11 +207,21 @@ def resurfacing_errors(rows: list[Row], result: RunResult, gold: set[str]) -> Co
     return found
 
 
-def gold_resurfacings(rows: list[Row], dormancy: timedelta, horizon: timedelta) -> set[str]:
+def has_content(row: Row) -> bool:
+    """Whether the row carries any title, summary or text (10 damaged rows of the set carry none)."""
+    article = row.article
+    return bool(article.title.strip() or article.summary.strip() or article.text.strip())
+
+
+def gold_resurfacings(
+    rows: list[Row], dormancy: timedelta, horizon: timedelta, *, content_only: bool = False
+) -> set[str]:
     """:func:`~bench.clustering_metrics.gap_resurfacings` of the rows (time: ``published_at``, else
-    ``first_seen_at``)."""
-    timeline = [(r.article.article_id, _time(r)) for r in rows]
-    return gap_resurfacings([r.gold for r in rows], timeline, dormancy, horizon)
+    ``first_seen_at``). ``content_only`` leaves rows without any content out of the gold timeline: such a
+    row cannot be placed in its story by any system, so under this variant it neither ends nor is a silence."""
+    chosen = [r for r in rows if has_content(r)] if content_only else rows
+    timeline = [(r.article.article_id, _time(r)) for r in chosen]
+    return gap_resurfacings([r.gold for r in chosen], timeline, dormancy, horizon)
 
 
 def evaluate(rows: list[Row], result: RunResult, *, clean_only: bool) -> Scores:
@@ -283,7 +299,7 @@ def retime(rows: list[Row], seed: int, window: timedelta = timedelta(days=10)) -
 def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int = 10) -> None:
     """Clustering and resurfacing on :func:`retime` copies of ``rows`` (counts pooled over ``seeds``)."""
     f1: list[float] = []
-    predicted = expected = hits = 0
+    predicted = expected = hits = content_expected = content_hits = 0
     errors: Counter[str] = Counter()
     for seed in range(seeds):
         part = retime(rows, seed)
@@ -292,10 +308,17 @@ def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int 
         gold = gold_resurfacings(part, config.dormancy, config.horizon)
         predicted, expected = predicted + len(result.resurfaced), expected + len(gold)
         hits += len(result.resurfaced & gold)
+        content_gold = gold_resurfacings(part, config.dormancy, config.horizon, content_only=True)
+        content_expected += len(content_gold)
+        content_hits += len(result.resurfaced & content_gold)
         errors.update(resurfacing_errors(part, result, gold))
     print(f"{title}  ({seeds} re-timings of {len(rows)} rows)")
     print(f"  clean: B3 F1 (mean) = {sum(f1) / len(f1):.3f}")
     print(f"  resurfaced, all:   {_scored(predicted, expected, hits)}")
+    print(
+        "  resurfaced, all, gold timeline without content-less rows: "
+        + _scored(predicted, content_expected, content_hits)
+    )
     print(f"    resurfacing errors: {_listed(errors)}")
 
 
@@ -383,12 +406,20 @@ def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
         predicted = result.resurfaced if keep is None else result.resurfaced & keep
         expected = gold if keep is None else gold & keep
         print(f"  resurfaced, {label + ':':6} {_scored(len(predicted), len(expected), len(predicted & expected))}")
+    content_gold = gold_resurfacings(rows, config.dormancy, config.horizon, content_only=True) & clean_ids
+    predicted = result.resurfaced & clean_ids
+    print(
+        f"  resurfaced, clean, gold timeline without content-less rows: "
+        f"{_scored(len(predicted), len(content_gold), len(predicted & content_gold))}"
+    )
     errors = resurfacing_errors(rows, result, gold)
     if errors:
         print(f"    resurfacing errors, all rows: {_listed(errors)}")
     print(
         f"    (gold: a gold story's article >= {_hours(config.dormancy)} after its previous row of any quality,"
-        f" < {_hours(config.horizon)}; 'clean' scores the clean articles only, as the clustering scores)"
+        f" < {_hours(config.horizon)}; 'clean' scores the clean articles only, as the clustering scores;"
+        " the variant leaves rows with no title, summary or text out of the gold timeline: a definition"
+        " question, the line above is the primary figure)"
     )
     return clean
 

@@ -65,3 +65,11 @@ def test_retime_makes_every_story_of_three_or_more_articles_come_back_once() -> 
         gaps = sorted(b - a for a, b in itertools.pairwise(times))
         assert gaps[-1] >= timedelta(days=3)  # the return
         assert all(gap <= timedelta(days=1) for gap in gaps[:-1])  # within a burst
+
+
+def test_content_only_gold_leaves_rows_without_content_out_of_the_timeline() -> None:
+    empty = Row(make("a2", "", at=T0 + 40 * H, published=T0 + 40 * H), "A", False, True)
+    rows = [_row("a1", "A", 0 * H), empty, _row("a3", "A", 80 * H), _row("b1", "B", 81 * H)]
+    dormancy, horizon = timedelta(hours=48), timedelta(days=30)
+    assert gold_resurfacings(rows, dormancy, horizon) == set()  # a2 broke A's silence: 40 h + 40 h
+    assert gold_resurfacings(rows, dormancy, horizon, content_only=True) == {"a3"}  # 80 h after a1
