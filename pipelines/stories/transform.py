@@ -95,8 +95,11 @@ class _AssignStreamingFn(beam.DoFn):
     Reading and unpickling the state for every article would cost O(state); instead each worker keeps the state
     it last wrote in memory with a version number, and re-reads the pickled state only when the version in
     Beam state differs (another worker or a retried bundle wrote it). The state is written back after every
-    article: that pickling is the price of portable state, affordable at live article rates, and the reason
-    replay uses the sorted batch form instead.
+    article, but the SDK harness buffers writes and encodes the value once per bundle, at commit (a test checks
+    this on the FnApiRunner): the whole partition state is pickled once per bundle. That is the price of
+    portable state and grows with the live stories (about 1.1 KB per live article id on the synthetic stream:
+    23 MB and 0.4 s for 20,000 ids), affordable at live article rates and the reason replay uses the sorted
+    batch form instead.
     """
 
     CORE = ReadModifyWriteStateSpec("core", PickleCoder())
