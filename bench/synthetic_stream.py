@@ -21,7 +21,8 @@ stream itself costs no memory). Its shape:
 The benchmark (``python bench/synthetic_stream.py``) times :meth:`StoryAssigner.assign` over the stream next to a
 plain loop that only tokenises the same fields with the same caps (the floor), and prints the rate of both, their
 ratio, the peak RSS, and a table of live stories / resident memory over stream time, which must stay flat once
-the stream is older than the horizon.
+the stream is older than the horizon. ``--state`` adds the size and time of pickling the core at each row: what
+the live transform's state coder encodes once per bundle.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import bisect
 import hashlib
 import itertools
 import math
+import pickle
 import random
 import resource
 import sys
@@ -334,6 +336,14 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _state_cost(assigner: StoryAssigner) -> str:
+    """Size and wall time of pickling the core as the live transform's state coder does (outside the timing)."""
+    start = time.perf_counter()
+    size = len(pickle.dumps(assigner, protocol=pickle.HIGHEST_PROTOCOL))
+    ms = (time.perf_counter() - start) * 1000
+    return f" {size / 2**20:>8.1f} {ms:>9.0f} {size / max(assigner.indexed_articles, 1):>6.0f}"
+
+
 def tokenise_only(article: Article, config: StoryConfig) -> int:
     """The floor: what the core must do anyway, tokenise the fields it reads with the same caps."""
     head = config.head_chars
@@ -353,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", action="store_true", help="also score the clustering against the plan")
     parser.add_argument(
         "--drift", type=float, default=0.5, help="share of a story's own keywords that change when it comes back"
+    )
+    parser.add_argument(
+        "--state",
+        action="store_true",
+        help="also pickle the core at every memory row (what the live transform commits per bundle): size and time",
     )
     add_set_option(parser)
     args = parser.parse_args(argv)
@@ -376,7 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     timeline: list[tuple[str, datetime]] = []  # (article id, article time) of every assigned article
     resurfaced: set[str] = set()
     merged_into: dict[str, str] = {}
-    print(f"{'articles':>9} {'day':>5} {'live stories':>12} {'indexed ids':>11} {'rss MB':>7} {'art/s':>7}")
+    state_columns = f" {'state MB':>8} {'pickle ms':>9} {'B/id':>6}" if args.state else ""
+    print(
+        f"{'articles':>9} {'day':>5} {'live stories':>12} {'indexed ids':>11} {'rss MB':>7} {'art/s':>7}{state_columns}"
+    )
     window_core = 0.0
     floor = 0.0
     clock = time.process_time
@@ -402,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             day = (article.first_seen_at - START).total_seconds() / 86400
             print(
                 f"{n:>9} {day:>5.0f} {len(assigner):>12} {assigner.indexed_articles:>11} {_rss_mb():>7.0f} "
-                f"{args.every / window_core:>7.0f}"
+                f"{args.every / window_core:>7.0f}" + (_state_cost(assigner) if args.state else "")
             )
             window_core = 0.0
     core_rate = n / elapsed

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bench.clustering_metrics import gap_resurfacings
-from bench.synthetic_stream import START, SyntheticStream
+from bench.synthetic_stream import START, SyntheticStream, main
 
 
 def test_stream_is_deterministic_for_a_seed() -> None:
@@ -43,3 +43,13 @@ def test_a_returning_story_comes_back_with_new_keywords() -> None:
     assert steady._story(story, 1) == steady._story(story, 0)
     with pytest.raises(ValueError, match="drift"):
         SyntheticStream(10, 1, 3, drift=1.5)
+
+
+def test_benchmark_prints_rates_and_the_state_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--articles", "600", "--days", "2", "--every", "300", "--quality", "--state"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("articles"))
+    assert header.endswith("state MB pickle ms   B/id")
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["300"], ["600"])]
+    assert len(rows) == 2 and all(len(row) == 9 and float(row[-1]) > 0 for row in rows)  # bytes per live id
+    assert "core/floor" in out and "resurfaced vs the plan" in out
