@@ -25,6 +25,10 @@ the older half re-timed into returning stories (:func:`retime`: every story of t
 back after 3 to 10 days, with the stories of one topic overlapping), pooled over 10 re-timings. Every wrong or
 missed ``resurfaced`` event is diagnosed by mechanism (:func:`resurfacing_errors`).
 
+For the tuning rows, resurfacing precision/recall is also printed at several minimum event ``score`` values
+(:func:`score_kept`): what a consumer gets by asking more of a ``resurfaced`` event before alerting. The
+default emits every resurfacing whose article joined; the curve is a consumer's setting, not a default.
+
 A second gold definition is printed beside the primary one: ten damaged rows carry no title, summary or text
 at all, and under the primary definition such a row still ends its gold story's silence, though no system can
 place it (the product never even sees one: extraction dead-letters a page without text). The variant leaves
@@ -49,7 +53,7 @@ import random
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -140,6 +144,7 @@ class RunResult:
     joined: dict[str, str]  # article_id -> the story it joined at the time (before later merges)
     merges: int
     seconds: float
+    resurfaced_score: dict[str, float | None] = field(default_factory=dict)  # the event's joining score
 
 
 def run(rows: list[Row], config: StoryConfig) -> RunResult:
@@ -147,6 +152,7 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
     assigned: dict[str, str] = {}
     merged_into: dict[str, str] = {}
     resurfaced: set[str] = set()
+    resurfaced_score: dict[str, float | None] = {}
     created: set[str] = set()
     start = time.perf_counter()
     for row in rows:
@@ -156,6 +162,7 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
         for event in result.events:
             if event.event_type == "resurfaced" and event.article_id:
                 resurfaced.add(event.article_id)
+                resurfaced_score[event.article_id] = event.score
             elif event.event_type == "created" and event.article_id:
                 created.add(event.article_id)
         for story in result.stories:
@@ -164,7 +171,7 @@ def run(rows: list[Row], config: StoryConfig) -> RunResult:
     seconds = time.perf_counter() - start
     final = follow_merges(list(assigned.values()), merged_into)
     final_story = dict(zip(assigned, final, strict=True))
-    return RunResult(final_story, resurfaced, created, assigned, len(merged_into), seconds)
+    return RunResult(final_story, resurfaced, created, assigned, len(merged_into), seconds, resurfaced_score)
 
 
 def _time(row: Row) -> datetime:
@@ -301,6 +308,7 @@ def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int 
     f1: list[float] = []
     predicted = expected = hits = content_expected = content_hits = 0
     errors: Counter[str] = Counter()
+    by_cut = dict.fromkeys(SCORE_CUTS, (0, 0))
     for seed in range(seeds):
         part = retime(rows, seed)
         result = run(part, config)
@@ -312,6 +320,9 @@ def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int 
         content_expected += len(content_gold)
         content_hits += len(result.resurfaced & content_gold)
         errors.update(resurfacing_errors(part, result, gold))
+        for cut, (kept, right) in by_cut.items():
+            more_kept, more_right = score_kept(result, gold, cut)
+            by_cut[cut] = (kept + more_kept, right + more_right)
     print(f"{title}  ({seeds} re-timings of {len(rows)} rows)")
     print(f"  clean: B3 F1 (mean) = {sum(f1) / len(f1):.3f}")
     print(f"  resurfaced, all:   {_scored(predicted, expected, hits)}")
@@ -319,6 +330,7 @@ def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int 
         "  resurfaced, all, gold timeline without content-less rows: "
         + _scored(predicted, content_expected, content_hits)
     )
+    print(f"  resurfaced, all, P/R at a minimum event score: {_curve(by_cut, expected)}")
     print(f"    resurfacing errors: {_listed(errors)}")
 
 
@@ -385,6 +397,25 @@ def _scored(predicted: int, expected: int, hits: int) -> str:
     )
 
 
+SCORE_CUTS = (0.3, 0.35, 0.4, 0.45, 0.5)
+"""Minimum event scores a consumer might ask of a ``resurfaced`` event before alerting (tuning signals only)."""
+
+
+def score_kept(result: RunResult, gold: set[str], cut: float) -> tuple[int, int]:
+    """(events kept, right events kept) when a consumer keeps ``resurfaced`` events with a ``score`` of at least
+    ``cut``, and those without a score (found by a merge, or a copy of an article of the story)."""
+    kept = [a for a in result.resurfaced if (score := result.resurfaced_score.get(a)) is None or score >= cut]
+    return len(kept), sum(1 for a in kept if a in gold)
+
+
+def _curve(counts: dict[float, tuple[int, int]], expected: int) -> str:
+    cells = []
+    for cut, (kept, right) in counts.items():
+        p, r, _ = counted_precision_recall(right, kept, expected)
+        cells.append(f">={cut:g}: {p:.3f}/{r:.3f}")
+    return "; ".join(cells)
+
+
 def _listed(errors: Counter[str]) -> str:
     return "; ".join(f"{n} {why}" for why, n in sorted(errors.items()))
 
@@ -394,7 +425,9 @@ def _hours(delta: timedelta) -> str:
     return f"{hours / 24:.0f}d" if hours >= 72 else f"{hours:.0f}h"
 
 
-def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
+def report(title: str, rows: list[Row], config: StoryConfig, *, curve: bool = False) -> Scores:
+    """Print the scores of one replay; ``curve`` adds resurfacing P/R at minimum event scores (tuning rows
+    only: a consumer's alert setting is not chosen on the held-out half either)."""
     result = run(rows, config)
     clean = evaluate(rows, result, clean_only=True)
     print(f"{title}  ({len(rows)} rows, {result.seconds * 1000:.0f} ms, {result.merges} merges)")
@@ -412,6 +445,9 @@ def report(title: str, rows: list[Row], config: StoryConfig) -> Scores:
         f"  resurfaced, clean, gold timeline without content-less rows: "
         f"{_scored(len(predicted), len(content_gold), len(predicted & content_gold))}"
     )
+    if curve:
+        counts = {cut: score_kept(result, gold, cut) for cut in SCORE_CUTS}
+        print(f"  resurfaced, all, P/R at a minimum event score: {_curve(counts, len(gold))}")
     errors = resurfacing_errors(rows, result, gold)
     if errors:
         print(f"    resurfacing errors, all rows: {_listed(errors)}")
@@ -453,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"=== {label}")
         scores = report("NEWER half (held out)", newer, cfg)
         held_out = held_out or scores
-        report("older half (tuning)", older, cfg)
+        report("older half (tuning)", older, cfg, curve=True)
         if cfg.horizon == config.horizon:
             report_retimed("older half re-timed into returning stories (tuning signal)", older, cfg)
         report("full set (partly tuned-on)", rows, cfg)

@@ -70,8 +70,8 @@ class _TeacherForced(StoryAssigner):
 
     def _best_stories(
         self, vec: core._Vec, t: datetime, language: str | None
-    ) -> tuple[core._StoryState | None, None, list[core._StoryState]]:
-        _, _, candidates = super()._best_stories(vec, t, language)
+    ) -> tuple[core._StoryState | None, float, None, list[core._StoryState]]:
+        _, _, _, candidates = super()._best_stories(vec, t, language)
         seq = self.gold_seq.get(self.gold)
         gold = self._stories.get(seq) if seq is not None else None
         scored = list(candidates)
@@ -81,7 +81,7 @@ class _TeacherForced(StoryAssigner):
             factor = self._time_factor(state, t)
             title = self._title_cosine(vec.title, state) if vec.title and state.titles_norm2 > 0.0 else 0.0
             self.pairs.append(Pair(self._cosine(vec.weights, state) * factor, title * factor, state is gold))
-        return gold, None, candidates
+        return gold, 0.0, None, candidates  # (the score only feeds the event's score field)
 
     def replay(self, rows: list[Row]) -> None:
         for row in rows:

@@ -133,6 +133,7 @@ class StoryEvent(_Record):
     outlet_count: int
     detail: str
     schema_version: int = SCHEMA_VERSION
+    score: float | None = None  # (after schema_version: added within v1, so positional construction keeps working)
 
 
 @dataclass(frozen=True, slots=True)

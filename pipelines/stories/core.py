@@ -80,7 +80,9 @@ Lifecycle
 ---------
 - ``created``: an article starts a story (snapshot version 1).
 - ``updated``: an article (new, duplicate or revision) joins a story; ``detail`` says which, and names the
-  outlet when it is new to the story (as does a ``resurfaced`` detail).
+  outlet when it is new to the story (as does a ``resurfaced`` detail). An article joined by similarity
+  carries its joining score in ``score`` (on ``updated`` and ``resurfaced``; null on every other event), so a
+  consumer can ask more of a resurfacing than the joining threshold before it alerts.
 - ``resurfaced``: *instead of* ``updated``, when the joining article's time is at least ``dormancy`` after
   the story's latest article time (the definition of a resurfacing: the story's own articles were silent that
   long). A story marked dormant by the stream clock that is joined by an article within ``dormancy`` of its
@@ -731,8 +733,9 @@ class StoryAssigner:
         article_sketch = sketch(shingled, cfg.sketch_size) if cfg.near_duplicate_jaccard is not None else ()
         vec = self._vector(title_toks, summary_toks, body_toks, article.language)
         best: _StoryState | None = None
+        score = 0.0
         if vec.weights:
-            best, second, candidates = self._best_stories(vec, t, article.language)
+            best, score, second, candidates = self._best_stories(vec, t, article.language)
             # 3. near duplicate of an original of a candidate story
             near = self._near_duplicate(article_sketch, candidates) if article_sketch and candidates else None
             if near is not None:
@@ -750,7 +753,9 @@ class StoryAssigner:
             events.append(self._event(state, "created", article.article_id, "new story"))
         else:
             state = best
-            self._join(state, article, t, vec, article_sketch, duplicate="", stories=stories, events=events)
+            self._join(
+                state, article, t, vec, article_sketch, duplicate="", stories=stories, events=events, score=score
+            )
         self._count_document(vec)
         return Assignment(_assigned(article, state.story_id, None), tuple(stories), tuple(events))
 
@@ -906,10 +911,10 @@ class StoryAssigner:
 
     def _best_stories(
         self, vec: _Vec, t: datetime, language: str | None
-    ) -> tuple[_StoryState | None, _StoryState | None, list[_StoryState]]:
-        """The best story to join (or None), when merging is on a second story to merge with it, and the
-        candidate stories of the article's language (oldest first; whatever their score, for the near-duplicate
-        check)."""
+    ) -> tuple[_StoryState | None, float, _StoryState | None, list[_StoryState]]:
+        """The best story to join (or None) and its score, when merging is on a second story to merge with it,
+        and the candidate stories of the article's language (oldest first; whatever their score, for the
+        near-duplicate check)."""
         cfg = self.config
         # candidates: stories sharing the article's most specific terms, ranked by the summed article weight
         # of the shared terms (a cheap partial dot product); only the best few get an exact cosine
@@ -929,7 +934,7 @@ class StoryAssigner:
                 for seq in posting:
                     overlap[seq] = get(seq, 0.0) + weight
         if not overlap:
-            return None, None, []
+            return None, 0.0, None, []
         scored: list[tuple[float, int]] = []
         matching: list[_StoryState] = []
         stories = self._stories
@@ -957,16 +962,17 @@ class StoryAssigner:
         if len(matching) > 1:
             matching.sort(key=attrgetter("seq"))
         if not scored:
-            return None, None, matching
+            return None, 0.0, None, matching
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        best = stories[scored[0][1]]
+        best_score, best_seq = scored[0]
+        best = stories[best_seq]
         merge = cfg.merge_threshold
         if merge is None or len(scored) < 2:
-            return best, None, matching
+            return best, best_score, None, matching
         other = stories[scored[1][1]]
         if self._centroid_cosine(best, other) < merge:
-            return best, None, matching
-        return best, other, matching
+            return best, best_score, None, matching
+        return best, best_score, other, matching
 
     def _centroid_cosine(self, a: _StoryState, b: _StoryState) -> float:
         if a.norm2 <= 0.0 or b.norm2 <= 0.0:
@@ -1015,7 +1021,9 @@ class StoryAssigner:
         duplicate: str,
         stories: list[Story],
         events: list[StoryEvent],
+        score: float | None = None,
     ) -> None:
+        """Add the article to ``state`` and report it; ``score`` is its joining score (similarity joins only)."""
         assert self._clock is not None
         gap = t - state.last_time
         resurfaced = gap >= self.config.dormancy
@@ -1030,12 +1038,14 @@ class StoryAssigner:
         new_outlet = f", new outlet {article.outlet}" if article.outlet not in state.outlets else ""
         trending = self._add_article(state, article, t, vec, article_sketch, duplicate=duplicate)
         stories.append(self._snapshot(state))
+        rounded = None if score is None else round(score, 4)
         if resurfaced:
             slept = _duration(max(gap, timedelta(0)))
-            events.append(self._event(state, "resurfaced", article.article_id, f"dormant for {slept}{new_outlet}"))
+            detail = f"dormant for {slept}{new_outlet}"
+            events.append(self._event(state, "resurfaced", article.article_id, detail, rounded))
         else:
             detail = f"duplicate of {duplicate}" if duplicate else "new article"
-            events.append(self._event(state, "updated", article.article_id, detail + new_outlet))
+            events.append(self._event(state, "updated", article.article_id, detail + new_outlet, rounded))
         if trending:
             outlets = len({outlet for _, outlet in state.recent})
             window, baseline = _duration(self.config.trending_window), _duration(self.config.trending_baseline)
@@ -1251,7 +1261,14 @@ class StoryAssigner:
             version=state.version,
         )
 
-    def _event(self, state: _StoryState, event_type: StoryEventType, article_id: str | None, detail: str) -> StoryEvent:
+    def _event(
+        self,
+        state: _StoryState,
+        event_type: StoryEventType,
+        article_id: str | None,
+        detail: str,
+        score: float | None = None,
+    ) -> StoryEvent:
         assert self._clock is not None
         return StoryEvent(
             event_id=event_id_for(state.story_id, event_type, article_id, state.version, self._clock),
@@ -1263,4 +1280,5 @@ class StoryAssigner:
             article_count=state.article_count,
             outlet_count=len(state.outlets),
             detail=detail,
+            score=score,
         )

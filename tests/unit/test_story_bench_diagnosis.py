@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from bench.stories import Row, RunResult, gold_resurfacings, resurfacing_errors, retime
+from bench.stories import Row, RunResult, gold_resurfacings, resurfacing_errors, retime, score_kept
 from tests.unit.test_story_core import T0, make
 
 H = timedelta(hours=1)
@@ -73,3 +73,11 @@ def test_content_only_gold_leaves_rows_without_content_out_of_the_timeline() -> 
     dormancy, horizon = timedelta(hours=48), timedelta(days=30)
     assert gold_resurfacings(rows, dormancy, horizon) == set()  # a2 broke A's silence: 40 h + 40 h
     assert gold_resurfacings(rows, dormancy, horizon, content_only=True) == {"a3"}  # 80 h after a1
+
+
+def test_a_minimum_event_score_keeps_the_events_without_a_score() -> None:
+    scores: dict[str, float | None] = {"r1": 0.29, "r2": 0.41, "r3": None}
+    result = RunResult({}, {"r1", "r2", "r3"}, set(), {}, 0, 0.0, scores)
+    assert score_kept(result, {"r1", "r3"}, 0.27) == (3, 2)
+    assert score_kept(result, {"r1", "r3"}, 0.3) == (2, 1)  # r1 dropped; r3 (found by a merge) kept
+    assert score_kept(result, {"r1", "r3"}, 0.5) == (1, 1)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pipelines.stories.core import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
+from pipelines.stories.text import tokens
 from schemas.records import Article, Story, StoryEvent
 from schemas.validation import validate
 
@@ -165,6 +166,33 @@ def test_resurfacing_after_dormancy_gap() -> None:
     dormant = [s for s in last.stories if s.status == "dormant"]
     assert {s.story_id for s in dormant} >= {story_id_for("b1"), story_id_for("c1")}
     assert last.stories[-1].status == "active"
+
+
+def test_similarity_joins_carry_their_joining_score_and_nothing_else_does() -> None:
+    later = make("a3", "Hokkaido earthquake death toll rises", QUAKE, at=T0 + timedelta(hours=60), outlet="jt.jp")
+    copy = make("a4", "Copy", QUAKE, at=T0 + timedelta(hours=61), content_hash=stream()[0].content_hash)
+    result = run([*stream(), later, copy])
+    config = StoryConfig()
+    events = {(e.event_type, e.article_id): e.score for r in result for e in r.events}
+    similar = {("updated", "a2"), ("updated", "b2"), ("resurfaced", "a3")}
+    joined = {key: score for key, score in events.items() if key in similar}
+    assert len(joined) == 3
+    for score in joined.values():
+        assert score is not None and config.threshold <= score <= 1 + config.title_similarity_weight
+        assert score == round(score, 4)
+    others = {key: score for key, score in events.items() if key not in joined}
+    assert ("created", "a1") in others and ("updated", "a4") in others  # a new story; an exact copy
+    assert set(others.values()) == {None}
+    # the score is what the best story scored: recomputed here from the core's own parts, a2 against a1's story
+    assigner = StoryAssigner(config)
+    assigner.assign(stream()[0])
+    a2 = stream()[2]
+    vec = assigner._vector(tokens(a2.title), tokens(a2.summary), tokens(a2.text), a2.language)
+    (state,) = assigner._stories.values()
+    expected = assigner._cosine(vec.weights, state) + config.title_similarity_weight * assigner._title_cosine(
+        vec.title, state
+    )
+    assert joined[("updated", "a2")] == round(expected * assigner._time_factor(state, a2.first_seen_at), 4)
 
 
 def test_no_resurfacing_within_dormancy() -> None:

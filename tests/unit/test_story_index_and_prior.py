@@ -39,7 +39,7 @@ def index_misses(config: StoryConfig, articles: list[Article]) -> int:
                 score = assigner._cosine(vec.weights, state) * assigner._time_factor(state, t)
                 if score > best_score or (score == best_score and best_seq is None):
                     best_seq, best_score = seq, score
-            found, _, _ = assigner._best_stories(vec, t, article.language)
+            found, _, _, _ = assigner._best_stories(vec, t, article.language)
             if best_seq is not None and (found is None or found.seq != best_seq):
                 misses += 1
         assigner.assign(article)

@@ -69,6 +69,8 @@ def test_merge_of_a_story_that_began_after_the_other_went_quiet_reports_the_resu
     assert resurfaced.article_id == "m2"  # the article that ended the silence, not the bridging one
     assert resurfaced.detail == f"dormant for 60h (found by merging {story_id_for('m2')})"
     assert events[2].article_id == "m3"  # an hour after m2 in the merged story: an update
+    assert resurfaced.score is None and events[0].score is None  # a merge finds it: no joining score
+    assert events[2].score is not None and events[2].score >= BRIDGING.threshold
 
 
 def test_merge_into_the_later_larger_story_reports_its_first_article() -> None:
