@@ -78,7 +78,8 @@ def render(contents: SinkContents, *, max_singletons: int = 12) -> str:
         lines.append(f"      first seen {_when(story.first_seen_at)}, last seen {_when(story.last_seen_at)} (UTC)")
         notable = [e for e in events_by_story[story.story_id] if e.event_type not in ("updated",)]
         for event in notable:
-            lines.append(f"      {event.event_type:<10} {_when(event.event_time)}  {event.detail}")
+            score = "" if event.score is None else f" (score {event.score:.2f})"
+            lines.append(f"      {event.event_type:<10} {_when(event.event_time)}  {event.detail}{score}")
     lines.append("")
     lines.append(f"Single-outlet stories ({len(single)}):")
     for story in single[:max_singletons]:

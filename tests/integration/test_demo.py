@@ -71,7 +71,7 @@ def test_every_listed_article_is_emitted_or_dead_lettered(demo: tuple[str, SinkC
 
 
 def test_kremlin_story_spans_outlets_and_resurfaces(demo: tuple[str, SinkContents]) -> None:
-    _, contents = demo
+    output, contents = demo
     story_of = {a.canonical_url: a.story_id for a in contents.articles}
     kremlin_urls = [
         canonical_url(u) for day in EXPECTED["kremlin_story"]["urls_by_published_day"].values() for u in day
@@ -83,6 +83,9 @@ def test_kremlin_story_spans_outlets_and_resurfaces(demo: tuple[str, SinkContent
     assert story.outlet_count >= 4 and "euronews.com" in story.outlets
     resurfaced = [e for e in contents.events if e.story_id == story_id and e.event_type == "resurfaced"]
     assert [e.event_time.date().isoformat() for e in resurfaced] == ["2023-05-07"]
+    score = resurfaced[0].score  # it joined by similarity: the summary shows how well
+    assert score is not None and score >= 0.27
+    assert f"{resurfaced[0].detail} (score {score:.2f})" in output
 
 
 def test_stories_match_the_sample_gold_labels(demo: tuple[str, SinkContents]) -> None:
