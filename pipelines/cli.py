@@ -15,12 +15,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.errors import ConfigError, SourceUnavailableError, StorywireError
 from connectors.kafka.errors import KafkaConnectorError
 from connectors.kafka.topics import TopicNames
 from pipelines import live_config, tail_cli, topics_cli
 from pipelines.live import run_cli
+
+if TYPE_CHECKING:
+    from pipelines.stories.core import StoryConfig
 
 DEFAULT_RUNNER = "FnApiRunner"
 SAMPLE_ARCHIVE = Path(__file__).resolve().parent.parent / "sample" / "storywire-sample.warc.gz"
@@ -35,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="replay WARC archives through the pipeline to Kafka and/or files")
     replay.add_argument("archives", nargs="+", metavar="ARCHIVE", help=".warc or .warc.gz files")
+    replay.add_argument(
+        "--config",
+        metavar="LIVE_YAML",
+        help="take the story settings (the stories: section and its STORYWIRE__STORIES__* overrides) from this "
+        "live config, so the replay gives the story events the live run gave (default: the built-in settings)",
+    )
     _add_run_options(replay)
 
     demo = sub.add_parser("demo", help="replay the bundled sample archive and print a summary")
@@ -130,7 +140,8 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     if args.summary and not any(s.kind == "file" for s in sinks):
         summary_dir = tempfile.mkdtemp(prefix="storywire-summary-")
         sinks.append(SinkSpec.parse(f"file://{summary_dir}"))
-    config = ReplayConfig(archives=tuple(archives), sinks=tuple(sinks), topic_prefix=args.topic_prefix)
+    stories = _story_settings(getattr(args, "config", None))
+    config = ReplayConfig(archives=tuple(archives), sinks=tuple(sinks), topic_prefix=args.topic_prefix, stories=stories)
     _prepare_kafka(config, args.broker_timeout, create=args.create_topics)
 
     import apache_beam as beam
@@ -168,6 +179,20 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     if demo:
         return _compare_kafka_with_files(config)
     return 0
+
+
+def _story_settings(live_yaml: str | None) -> StoryConfig:
+    """The story settings of a live config (the whole file is validated: it is the file the live run used)."""
+    from pipelines.stories.core import StoryConfig
+
+    if live_yaml is None:
+        return StoryConfig()
+    settings = live_config.load_config(live_yaml).stories
+    print(
+        f"story settings from {live_yaml}: dormancy {live_config.format_duration(settings.dormancy)}, horizon "
+        f"{live_config.format_duration(settings.horizon)}, merging {'on' if settings.merging else 'off'}"
+    )
+    return settings.story_config()
 
 
 def _compare_kafka_with_files(config: object) -> int:

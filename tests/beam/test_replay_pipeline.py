@@ -9,6 +9,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from connectors.kafka.topics import TopicNames
+from pipelines.cli import main
 from pipelines.config import ReplayConfig, SinkSpec
 from pipelines.replay import build_replay
 from pipelines.run_report import RunReport
@@ -108,3 +109,27 @@ def test_replay_is_deterministic_whatever_the_archive_order_and_bundling(
     first, _, (feeds, pages) = replayed
     again, _ = _run((str(pages), str(feeds)), tmp_path / "again", "--direct_num_workers=2")
     assert again == first
+
+
+def test_replay_takes_the_story_settings_of_a_live_config(
+    replayed: tuple[SinkContents, RunReport, tuple[Path, Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``storywire replay --config LIVE.yaml`` runs the live run's story settings: here a 1 h dormancy turns the
+    fixture's later same-story article into a resurfacing."""
+    default, _, archives = replayed
+    live = tmp_path / "live.yaml"
+    live.write_text(
+        "feeds: [https://harbour-times.example/rss]\n"
+        'http: {user_agent: "storywire-test/1.0 (+https://storywire.example/test)"}\n'
+        "stories: {dormancy: 1h, horizon: 30d, merging: false}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    argv = ["replay", *map(str, archives), "--sink", f"file://{out}", "--no-summary", "--config", str(live)]
+    assert main(argv) == 0
+    assert f"story settings from {live}: dormancy 1h, horizon 30d, merging off" in capsys.readouterr().out
+    replayed_live = read_sink(str(out), TopicNames())
+    assert "resurfaced" not in {e.event_type for e in default.events}
+    resurfaced = [e for e in replayed_live.events if e.event_type == "resurfaced"]
+    assert len(resurfaced) == 1
+    assert replayed_live.articles == default.articles  # the same articles and stories; only the events differ

@@ -55,3 +55,25 @@ def test_unreachable_broker_fails_fast_naming_the_address(tmp_path: Path) -> Non
     assert f"127.0.0.1:{port}" in result.stderr and result.stderr.startswith("storywire: error:")
     assert len(result.stderr.strip().splitlines()) == 1
     assert time.monotonic() - started < 30
+
+
+def test_replay_config_that_does_not_exist_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "a.warc.gz"
+    archive.write_bytes(b"")
+    missing = tmp_path / "live.yaml"
+    assert main(["replay", str(archive), "--sink", f"file://{tmp_path}/out", "--config", str(missing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("storywire: error: ") and str(missing) in err and "\n" not in err
+
+
+def test_replay_config_with_a_bad_story_setting_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "a.warc.gz"
+    archive.write_bytes(b"")
+    live = tmp_path / "live.yaml"
+    live.write_text(
+        'feeds: [https://a.example/rss]\nhttp: {user_agent: "t/1.0 (+https://t.example)"}\nstories: {dormancy: 2}\n',
+        encoding="utf-8",
+    )
+    assert main(["replay", str(archive), "--sink", f"file://{tmp_path}/out", "--config", str(live)]) == 2
+    err = capsys.readouterr().err
+    assert "stories.dormancy" in err and "live.yaml" in err
