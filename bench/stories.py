@@ -439,17 +439,16 @@ def report(title: str, rows: list[Row], config: StoryConfig, *, curve: bool = Fa
     print(f"  clean: {clean.line()}")
     print(f"  all:   {evaluate(rows, result, clean_only=False).line()}")
     gold = gold_resurfacings(rows, config.dormancy, config.horizon)
+    content_gold = gold_resurfacings(rows, config.dormancy, config.horizon, content_only=True)
     clean_ids = {r.article.article_id for r in rows if r.clean}
-    for label, keep in (("clean", clean_ids), ("all", None)):
+    for label, keep, timeline_gold in (
+        ("clean", clean_ids, gold),
+        ("all", None, gold),
+        ("clean, gold timeline without content-less rows", clean_ids, content_gold),
+    ):
         predicted = result.resurfaced if keep is None else result.resurfaced & keep
-        expected = gold if keep is None else gold & keep
+        expected = timeline_gold if keep is None else timeline_gold & keep
         print(f"  resurfaced, {label + ':':6} {_scored(len(predicted), len(expected), len(predicted & expected))}")
-    content_gold = gold_resurfacings(rows, config.dormancy, config.horizon, content_only=True) & clean_ids
-    predicted = result.resurfaced & clean_ids
-    print(
-        f"  resurfaced, clean, gold timeline without content-less rows: "
-        f"{_scored(len(predicted), len(content_gold), len(predicted & content_gold))}"
-    )
     if curve:
         counts = {cut: score_kept(result, gold, cut) for cut in SCORE_CUTS}
         print(f"  resurfaced, all, P/R at a minimum event score: {_curve(counts, len(gold))}")

@@ -566,6 +566,10 @@ class StoryAssigner:
         # deterministic schedule; IDF is allowed to lag that much.
         self._idf_cache: dict[str, float] = {}
         self._idf_n = 0
+        self._derive_settings()
+
+    def _derive_settings(self) -> None:
+        """The hot-path forms of ``self.config`` (set at construction and by :meth:`reconfigure`)."""
         self._window_seconds = self.config.trending_window.total_seconds()
         self._baseline_seconds = self.config.trending_baseline.total_seconds()
         unit, self._multipliers = _field_multipliers(self.config)
@@ -600,10 +604,7 @@ class StoryAssigner:
         if config == self.config:
             return
         self.config = config
-        self._window_seconds = config.trending_window.total_seconds()
-        self._baseline_seconds = config.trending_baseline.total_seconds()
-        unit, self._multipliers = _field_multipliers(config)
-        self._sublinear = _Sublinear(unit)
+        self._derive_settings()
         self._idf_cache = {}  # the prior may have changed
         for state in self._stories.values():
             if state.recent_ids.maxlen != config.max_article_ids:
