@@ -62,3 +62,15 @@ def test_decode_errors_are_our_own() -> None:
         decode(b"{nope", Article)
     with pytest.raises(DecodeError, match="invalid article"):
         decode(orjson.dumps({"article_id": "a"}), Article)
+
+
+def test_event_score_is_optional_and_must_be_a_number() -> None:
+    scored = EVENT.replace(event_type="updated", score=0.4123)
+    assert decode(encode(scored), StoryEvent) == scored
+    old = to_dict(EVENT)
+    del old["score"]  # a message written before the field existed
+    validate("story_event", old)
+    assert decode(orjson.dumps(old), StoryEvent).score is None
+    bad = {**to_dict(EVENT), "score": "high"}
+    with pytest.raises(SchemaValidationError, match="score"):
+        validate("story_event", bad)
