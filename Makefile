@@ -46,7 +46,7 @@ broker-start: install
 broker-stop:
 	$(BIN)/python deploy/local_broker.py stop --state-dir $(BROKER_DIR)
 
-## sample: rebuild sample/storywire-sample.warc.gz from the readable sources in sample/
+## sample: rebuild pipelines/bundled/storywire-sample.warc.gz from the readable sources in sample/
 sample: install
 	$(BIN)/python sample/build_sample.py
 

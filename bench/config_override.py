@@ -8,8 +8,8 @@ import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
-from pipelines.live_config import parse_duration
-from pipelines.stories.core import StoryConfig
+from storywire.pipelines.config.live import parse_duration
+from storywire.pipelines.stories.core import StoryConfig
 
 
 def _value(name: str, text: str, default: object) -> object:

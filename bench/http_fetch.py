@@ -32,8 +32,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.http import HttpConfig, HttpFetcher
-from connectors.http.transport import PinnedTransport
+from storywire.connectors.http import HttpConfig, HttpFetcher
+from storywire.connectors.http.transport import PinnedTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 UA = "storywire-bench/0.1 (+https://example.org/bot)"

@@ -56,11 +56,11 @@ import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
-from connectors.kafka import KafkaConfig, TopicNames, TopicSpec, ensure_topics, iter_topic  # noqa: E402
-from pipelines.messages import OutboundMessage, message_for  # noqa: E402
-from pipelines.transforms.sinks import WriteKafka, _KafkaWriteFn  # noqa: E402
-from schemas.codec import decode, encode  # noqa: E402
-from schemas.records import Article  # noqa: E402
+from storywire.connectors.kafka import KafkaConfig, TopicNames, TopicSpec, ensure_topics, iter_topic  # noqa: E402
+from storywire.pipelines.beam.sinks import WriteKafka, _KafkaWriteFn  # noqa: E402
+from storywire.pipelines.core.messages import OutboundMessage, message_for  # noqa: E402
+from storywire.schemas.codec import decode, encode  # noqa: E402
+from storywire.schemas.records import Article  # noqa: E402
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 WORDS = ("drone", "kremlin", "strike", "port", "river", "ballot", "rates", "inflation", "union", "wildfire", "orbit")

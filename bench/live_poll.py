@@ -4,9 +4,9 @@ A loopback server (``tests/http_server.py``) runs in a **separate process**, so 
 poller only. Its one feed is reached under N distinct URLs (``/feed.xml?feed=i``), i.e. N feeds to the poller.
 
 - ``bare``: one httpx client GETs each URL with ``If-None-Match`` and gets 304, one request at a time: the floor;
-- ``engine``: :class:`pipelines.live.engine.LiveEngine` polls all N feeds per round (poll core, guarded fetcher,
-  politeness with ``min_delay=0``, thread pool, checkpoint): what a live run pays per poll. The first round
-  (200s, parsing) is a warm-up; the measured rounds are all 304s, the steady state of a live run. The clock
+- ``engine``: :class:`storywire.pipelines.live.engine.LiveEngine` polls all N feeds per round (poll core,
+  guarded fetcher, politeness with ``min_delay=0``, thread pool, checkpoint): what a live run pays per poll. The
+  first round (200s, parsing) is a warm-up; the measured rounds are all 304s, the steady state of a live run. The clock
   the poll core sees jumps a day between rounds so every feed is due each round.
 
 Prints polls/s and CPU per poll for both, their ratio (target: engine <= 1.5x bare CPU per poll), and what that
@@ -32,8 +32,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.live.engine import LiveEngine
-from pipelines.live_config import parse_config
+from storywire.pipelines.config.live import parse_config
+from storywire.pipelines.live.engine import LiveEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 UA = "storywire-bench/0.1 (+https://example.org/bot)"
@@ -81,7 +81,7 @@ state: {{path: {state_dir}/state.json, checkpoint_interval: 1s}}
                 "bench",
                 {},
             )
-            from connectors.http import HttpConfig, HttpFetcher
+            from storywire.connectors.http import HttpConfig, HttpFetcher
 
             assert isinstance(config.http, HttpConfig)
             clock = [datetime.now(timezone.utc)]

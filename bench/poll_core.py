@@ -32,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.feeds.parse import parse_feed
-from connectors.feeds.poll import FeedPoller
-from connectors.feeds.settings import FeedSpec, PollSettings
-from connectors.feeds.state_store import state_from_dict, state_to_dict
-from connectors.http_types import CapturedResponse
+from storywire.connectors.feeds.parse import parse_feed
+from storywire.connectors.feeds.poll import FeedPoller
+from storywire.connectors.feeds.settings import FeedSpec, PollSettings
+from storywire.connectors.feeds.state_store import state_from_dict, state_to_dict
+from storywire.connectors.http_types import CapturedResponse
 
 T0 = datetime(2023, 5, 3, 9, 0, tzinfo=timezone.utc)
 HEADERS = (("Content-Type", "application/rss+xml; charset=utf-8"), ("ETag", '"abc123"'), ("Server", "nginx"))

@@ -46,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clustering_metrics import follow_merges, gap_resurfacings, precision_recall, score
 from bench.config_override import add_set_option, parsed_story_config
-from pipelines.stories import text as textmod
-from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
-from schemas.records import Article
+from storywire.pipelines.stories import text as textmod
+from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, article_time
+from storywire.schemas.records import Article
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou", "ee")]

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.records import DeadLetter
+from storywire.schemas.records import DeadLetter
 
 # Raw payloads ride along in dead letters up to this size; beyond it payload_ref must suffice.
 MAX_DEAD_LETTER_PAYLOAD = 64 * 1024

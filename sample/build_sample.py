@@ -42,7 +42,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 SAMPLE_DIR = Path(__file__).resolve().parent
-DEFAULT_OUT = SAMPLE_DIR / "storywire-sample.warc.gz"
+DEFAULT_OUT = SAMPLE_DIR.parent / "pipelines" / "bundled" / "storywire-sample.warc.gz"
 WARC_FILENAME = "storywire-sample.warc.gz"
 USER_AGENT = "storywire-sample/1.0 (+https://storywire.example/about)"
 SERVER = "nginx"

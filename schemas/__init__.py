@@ -1,7 +1,7 @@
 """Versioned message schemas (JSON Schema files in ``v1/``), typed records and the orjson codec."""
 
-from schemas.codec import DecodeError, decode, encode, to_dict
-from schemas.records import SCHEMA_VERSION, Article, DeadLetter, Story, StoryEvent, parse_time
+from storywire.schemas.codec import DecodeError, decode, encode, to_dict
+from storywire.schemas.records import SCHEMA_VERSION, Article, DeadLetter, Story, StoryEvent, parse_time
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
+from storywire.schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
 
 # UTC timestamps end in Z; dict keys sorted (dataclass fields keep their declared order) so equal records
 # give equal bytes: stable hashes, diffable files.

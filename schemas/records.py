@@ -1,7 +1,7 @@
 """Typed records for every message storywire emits, one per JSON Schema in ``schemas/v1``.
 
 Field names are the schema's property names. Timestamps are timezone-aware UTC ``datetime`` objects in Python
-and ISO 8601 strings with a ``Z`` suffix on the wire (see :mod:`schemas.codec`). Sequences are tuples so the
+and ISO 8601 strings with a ``Z`` suffix on the wire (see :mod:`storywire.schemas.codec`). Sequences are tuples so the
 records stay hashable and immutable.
 """
 

@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import orjson
 
-from schemas.codec import to_dict
-from schemas.records import _Record
+from storywire.schemas.codec import to_dict
+from storywire.schemas.records import _Record
 
 SCHEMA_FILES = {
     "article": "article.schema.json",
@@ -29,7 +29,7 @@ def load_schema(kind: str, version: int = 1) -> dict[str, Any]:
     """The JSON Schema document for a message kind, as shipped in the package."""
     if kind not in SCHEMA_FILES:
         raise KeyError(f"unknown message kind {kind!r}; known: {sorted(SCHEMA_FILES)}")
-    text = resources.files("schemas").joinpath(f"v{version}", SCHEMA_FILES[kind]).read_bytes()
+    text = resources.files("storywire.schemas").joinpath(f"v{version}", SCHEMA_FILES[kind]).read_bytes()
     schema: dict[str, Any] = orjson.loads(text)
     return schema
 

@@ -32,7 +32,7 @@ from warcio.archiveiterator import ArchiveIterator
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample"
 BUILD_SCRIPT = SAMPLE / "build_sample.py"
-WARC = SAMPLE / "storywire-sample.warc.gz"
+WARC = ROOT / "pipelines" / "bundled" / "storywire-sample.warc.gz"
 EXPECTED = SAMPLE / "storywire-sample.expected.json"
 FEED_TYPES = ("application/rss+xml; charset=utf-8", "application/atom+xml; charset=utf-8")
 HTML_TYPE = "text/html; charset=utf-8"
@@ -164,7 +164,7 @@ def test_committed_sample_matches_sources(tmp_path: Path) -> None:
     # Compare the decompressed records: deflate output may differ between zlib builds (zlib vs zlib-ng),
     # the archive's content may not. Same machine, same bytes: checked by test_build_is_deterministic.
     assert gzip.decompress(out.read_bytes()) == gzip.decompress(WARC.read_bytes()), (
-        "sample/storywire-sample.warc.gz is stale: run `python sample/build_sample.py` and commit the result"
+        "pipelines/bundled/storywire-sample.warc.gz is stale: run `python sample/build_sample.py` and commit the result"
     )
     assert facts.read_text(encoding="utf-8") == EXPECTED.read_text(encoding="utf-8")
 

@@ -1,7 +1,7 @@
 """Read HTTP responses out of WARC files (plain or gzip per record) with warcio.
 
-A reader yields :class:`~connectors.http_types.CapturedResponse` for every HTTP ``response`` record and a
-:class:`~connectors.failures.Failure` for a record it cannot use. Records that carry no response
+A reader yields :class:`~storywire.connectors.http_types.CapturedResponse` for every HTTP ``response`` record and a
+:class:`~storywire.connectors.failures.Failure` for a record it cannot use. Records that carry no response
 (``warcinfo``, ``request``, ``metadata``, ``revisit``) are skipped and counted, never silently lost.
 """
 
@@ -17,10 +17,10 @@ from typing import BinaryIO, Literal
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from connectors.errors import ArchiveRecordError, SourceUnavailableError
-from connectors.failures import Failure
-from connectors.http_types import CapturedResponse
-from schemas.records import parse_time
+from storywire.connectors.errors import ArchiveRecordError, SourceUnavailableError
+from storywire.connectors.failures import Failure
+from storywire.connectors.http_types import CapturedResponse
+from storywire.schemas.records import parse_time
 
 STAGE = "read-archive"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024

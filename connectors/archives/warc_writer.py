@@ -1,8 +1,8 @@
 """Write captured HTTP responses to rotating, gzip-per-record WARC files (what live runs archive for replay).
 
 Each response becomes one WARC/1.0 ``response`` record whose ``WARC-Target-URI`` is the URL fetched and whose
-``WARC-Date`` is the capture time, exactly what :mod:`connectors.archives.warc_reader` reads back. Redirect hops
-are archived as their own 3xx responses, so a replay can follow them. Files rotate when they pass
+``WARC-Date`` is the capture time, exactly what :mod:`storywire.connectors.archives.warc_reader` reads back.
+Redirect hops are archived as their own 3xx responses, so a replay can follow them. Files rotate when they pass
 ``max_bytes``; a file being written is named ``*.warc.gz.open`` and renamed when closed, so a reader never
 picks up a half-written file.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from connectors.http_types import CapturedResponse
+from storywire.connectors.http_types import CapturedResponse
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 _REASONS = {

@@ -1,7 +1,7 @@
 """Extract article text and metadata from an HTML page with trafilatura, falling back through settings.
 
 trafilatura returns ``None`` instead of raising when it finds no article; we turn that, and text shorter than
-``min_chars``, into :class:`~connectors.errors.EmptyExtractionError` after every fallback has been tried, and
+``min_chars``, into :class:`~storywire.connectors.errors.EmptyExtractionError` after every fallback has been tried, and
 record in ``method`` which attempt succeeded.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import trafilatura
 
-from connectors.articles.settings import DEFAULT_MIN_CHARS
-from connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
-from connectors.http_types import CapturedResponse
+from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
+from storywire.connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
+from storywire.connectors.http_types import CapturedResponse
 
 STAGE = "extract-article"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})

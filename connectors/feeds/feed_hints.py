@@ -8,7 +8,7 @@ All hints are *lower bounds* on the next poll (seconds); the poller caps them at
 - Body: RSS ``<ttl>`` (minutes) and the RSS 1.0 syndication module's ``sy:updatePeriod`` /
   ``sy:updateFrequency`` (period divided by frequency). feedparser reads these too (``feed.ttl``,
   ``feed.sy_updateperiod``, ``feed.sy_updatefrequency``, checked in the tests), but
-  :func:`~connectors.feeds.parse.parse_feed` does not return feed metadata, and a second feedparser pass would
+  :func:`~storywire.connectors.feeds.parse.parse_feed` does not return feed metadata, and a second feedparser pass would
   double the parse cost; so the channel header (the bytes before the first ``<item``/``<entry``, at most
   16 KiB) is scanned with three bounded regular expressions instead.
 """
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from connectors.http_types import CapturedResponse
+from storywire.connectors.http_types import CapturedResponse
 
 HEAD_LIMIT = 16 * 1024
 _PERIOD_SECONDS = {

@@ -18,9 +18,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from connectors.errors import ConfigError
-from connectors.feeds.settings import check_feed_url
-from connectors.urls import canonical_url
+from storywire.connectors.errors import ConfigError
+from storywire.connectors.feeds.settings import check_feed_url
+from storywire.connectors.urls import canonical_url
 
 _LANGUAGE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*$")
 

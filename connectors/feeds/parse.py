@@ -2,8 +2,8 @@
 
 feedparser never raises on bad XML; it sets ``bozo``. Our rule: a bozo feed that still has entries is a
 warning (the items are used, ``ParsedFeed.warning`` says why), a bozo feed without entries is a
-:class:`~connectors.errors.FeedParseError`. Feeds that declare entities in a DTD are refused before feedparser
-sees them (:class:`~connectors.errors.UnsafeXmlError`), because entity expansion is the classic XML bomb.
+:class:`~storywire.connectors.errors.FeedParseError`. Feeds that declare entities in a DTD are refused before feedparser
+sees them (:class:`~storywire.connectors.errors.UnsafeXmlError`), because entity expansion is the classic XML bomb.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError as DefusedParseError
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from connectors.errors import FeedParseError, UnsafeXmlError
-from connectors.urls import canonical_url
+from storywire.connectors.errors import FeedParseError, UnsafeXmlError
+from storywire.connectors.urls import canonical_url
 
 STAGE = "parse-feed"
 MAX_SUMMARY_CHARS = 2000

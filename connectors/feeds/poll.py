@@ -8,7 +8,7 @@ A live source drives a :class:`FeedPoller`::
             try:
                 result = fetcher.fetch(request.fetch_url, kind="feed", etag=request.etag,
                                        last_modified=request.last_modified)
-            except Exception as exc:                     # connectors.http's errors, and anything else
+            except Exception as exc:                     # storywire.connectors.http's errors, and anything else
                 outcome = poller.on_error(request.feed_url, exc, now)
             else:
                 outcome = poller.on_result(request.feed_url, result, now)
@@ -16,7 +16,7 @@ A live source drives a :class:`FeedPoller`::
         checkpointer.maybe_save(poller, now)             # after the emitted records are durable
         sleep_until(poller.next_wakeup())                # never busy-waits; None: nothing scheduled
 
-Rules (the numbers and their reasons are in :mod:`connectors.feeds.schedule` and :mod:`.feed_hints`):
+Rules (the numbers and their reasons are in :mod:`storywire.connectors.feeds.schedule` and :mod:`.feed_hints`):
 
 - **Cheap when nothing changed.** A 304, or a 200 whose body digest equals the last one (new ETag, server
   ignoring validators, only ``lastBuildDate`` rewritten), costs a reschedule (and the body's hash): no parse,
@@ -55,18 +55,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from connectors.errors import ConfigError, HttpStatusError, InputError, MalformedFeedError
-from connectors.failures import Failure
-from connectors.feeds.feed_hints import (
+from storywire.connectors.errors import ConfigError, HttpStatusError, InputError, MalformedFeedError
+from storywire.connectors.failures import Failure
+from storywire.connectors.feeds.feed_hints import (
     body_digest,
     body_min_delay,
     header_min_delay,
     lower_headers,
     retry_after_seconds,
 )
-from connectors.feeds.parse import STAGE as PARSE_STAGE
-from connectors.feeds.parse import FeedItem, parse_feed
-from connectors.feeds.schedule import (
+from storywire.connectors.feeds.parse import STAGE as PARSE_STAGE
+from storywire.connectors.feeds.parse import FeedItem, parse_feed
+from storywire.connectors.feeds.schedule import (
     ErrorKind,
     adapt_interval,
     backoff_delay,
@@ -75,9 +75,9 @@ from connectors.feeds.schedule import (
     failure_threshold,
     unit_hash,
 )
-from connectors.feeds.settings import FeedSpec, PollSettings, check_feed_url
-from connectors.feeds.state import NEW, UPDATED, FeedState, SeenItems, item_fingerprint, item_key_hash
-from connectors.http_types import CapturedResponse
+from storywire.connectors.feeds.settings import FeedSpec, PollSettings, check_feed_url
+from storywire.connectors.feeds.state import NEW, UPDATED, FeedState, SeenItems, item_fingerprint, item_key_hash
+from storywire.connectors.http_types import CapturedResponse
 
 POLL_STAGE = "poll-feed"
 

@@ -36,7 +36,7 @@ invalid URL, blocked address, body too large, bad content encoding, too many red
 feed, unsafe XML) after ``ceil(max_failures / 2)``; *transient* kinds (timeouts, DNS "try again",
 connection, TLS, protocol errors, 5xx, 408, 429, anything unknown) after ``max_failures``.
 
-``HostBackoffError`` (connectors.http: our own politeness slot for the host is further away than the fetcher
+``HostBackoffError`` (storywire.connectors.http: our own politeness slot for the host is further away than the fetcher
 may wait) is not a failure of the feed: the poll is *deferred* to that time, nothing is counted.
 """
 
@@ -103,7 +103,7 @@ def classify_error(error: BaseException) -> tuple[ErrorKind, Permanence, int | N
                 return "http_error", "transient", None
             kind, permanence = classify_status(status)
             return kind, permanence, status
-        if name == "DnsError":  # connectors.http: retryable only when the resolver said "try again"
+        if name == "DnsError":  # storywire.connectors.http: retryable only when the resolver said "try again"
             return "dns_error", "transient" if getattr(error, "retryable", True) else "permanent", None
         if name in ERROR_KINDS:
             kind, permanence = ERROR_KINDS[name]

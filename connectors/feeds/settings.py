@@ -1,8 +1,8 @@
 """What to poll and how: one :class:`FeedSpec` per feed plus the :class:`PollSettings` shared by all.
 
-Both live here, in the connector, so the poll core needs nothing from ``pipelines``; ``pipelines.live_config``
+Both live here, in the connector, so the poll core needs nothing from ``pipelines``; ``storywire.pipelines.config.live``
 builds them from the YAML file and re-exports them. Construction validates and raises
-:class:`~connectors.errors.ConfigError`; the config loader adds the file and line to the message.
+:class:`~storywire.connectors.errors.ConfigError`; the config loader adds the file and line to the message.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from connectors.errors import ConfigError
+from storywire.connectors.errors import ConfigError
 
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 MAX_URL_CHARS = 2048

@@ -1,8 +1,8 @@
 """Per-feed poll state: what a restart must remember so it neither re-emits items nor polls everything at once.
 
-:class:`FeedState` is owned and mutated by :class:`~connectors.feeds.poll.FeedPoller` (a 304 must cost next
+:class:`FeedState` is owned and mutated by :class:`~storywire.connectors.feeds.poll.FeedPoller` (a 304 must cost next
 to nothing, so no copy per poll); others read it, e.g. to checkpoint it with
-:mod:`connectors.feeds.state_store`.
+:mod:`storywire.connectors.feeds.state_store`.
 
 Seen items are kept as 64-bit hashes: ``key`` = hash of ``FeedItem.item_key`` (guid/id, else canonical link,
 else title+date hash), ``fingerprint`` = hash of the item's title, summary and canonical link. A known key with a new
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
-from connectors.feeds.parse import FeedItem
-from connectors.urls import canonical_url
+from storywire.connectors.feeds.parse import FeedItem
+from storywire.connectors.urls import canonical_url
 
 _PAIR: Final = struct.Struct(">QQ")
 NEW: Final = 0
@@ -108,7 +108,7 @@ class FeedState:
 
     Times are timezone-aware UTC. ``interval_s`` is the adaptive regular interval; ``next_poll_at`` may be later
     because of a hint (ttl, max-age, Retry-After) or backoff. ``rate_items``/``rate_seconds`` are the decayed
-    sums of the publishing-rate estimate (:func:`connectors.feeds.schedule.decay_rate`). ``body_at`` is when
+    sums of the publishing-rate estimate (:func:`storywire.connectors.feeds.schedule.decay_rate`). ``body_at`` is when
     the last full body was received (validators are not sent once it is older than the feed's max interval:
     a periodic unconditional GET catches servers that answer 304 for a changed feed). ``hint_s`` is the last
     body's ttl/sy hint. ``last_error`` is the signature of the last failure of the current streak (dead letters

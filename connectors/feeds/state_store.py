@@ -22,7 +22,7 @@ Key: the configured feed URL (UTF-8); value: one feed's state, the same fields a
 ``"version"``; a ``None`` value (tombstone) deletes a feed that left the configuration. A consumer reading the
 topic from the start and keeping the last value per key rebuilds the checkpoint
 (:func:`decode_feed_state_message`). :class:`FeedStateTopicWriter` sends only the feeds that changed since its
-last call; the lead wires it to :meth:`connectors.kafka.producer.KafkaMessageWriter.send`.
+last call; the lead wires it to :meth:`storywire.connectors.kafka.producer.KafkaMessageWriter.send`.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-from connectors.errors import SourceUnavailableError
-from connectors.feeds.state import FeedState, SeenItems
-from connectors.kafka.topics import TopicSpec
-from schemas.records import parse_time
+from storywire.connectors.errors import SourceUnavailableError
+from storywire.connectors.feeds.state import FeedState, SeenItems
+from storywire.connectors.kafka.topics import TopicSpec
+from storywire.schemas.records import parse_time
 
 FORMAT: Final = "storywire.feed-state"
 VERSION: Final = 1

@@ -14,9 +14,9 @@
 Pure Python: no Beam import. A DoFn creates one ``HttpFetcher`` in ``setup()`` and closes it in ``teardown()``.
 """
 
-from connectors.http.address_guard import AddressGuard, Target
-from connectors.http.config import HttpConfig
-from connectors.http.errors import (
+from storywire.connectors.http.address_guard import AddressGuard, Target
+from storywire.connectors.http.config import HttpConfig
+from storywire.connectors.http.errors import (
     BlockedAddressError,
     BodyTooLargeError,
     ConnectError,
@@ -31,9 +31,9 @@ from connectors.http.errors import (
     TlsError,
     TooManyRedirectsError,
 )
-from connectors.http.fetcher import FetchResult, HttpFetcher, Kind
-from connectors.http.politeness import PolitenessScheduler, Slot, parse_retry_after
-from connectors.http.robots import RobotsDecision, RobotsPolicy
+from storywire.connectors.http.fetcher import FetchResult, HttpFetcher, Kind
+from storywire.connectors.http.politeness import PolitenessScheduler, Slot, parse_retry_after
+from storywire.connectors.http.robots import RobotsDecision, RobotsPolicy
 
 __all__ = [
     "AddressGuard",

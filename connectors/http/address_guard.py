@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from connectors.http.config import HttpConfig, IpNetwork
-from connectors.http.errors import BlockedAddressError, DnsError, InvalidUrlError
+from storywire.connectors.http.config import HttpConfig, IpNetwork
+from storywire.connectors.http.errors import BlockedAddressError, DnsError, InvalidUrlError
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # socket.getaddrinfo-compatible: resolver(host, port, type=socket.SOCK_STREAM) -> [(family, type, proto,

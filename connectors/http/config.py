@@ -7,7 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from connectors.errors import ConfigError
+from storywire.connectors.errors import ConfigError
 
 _CONTACT_URL = re.compile(r"https?://[^\s;()]+\.[^\s;()]+")
 _PRODUCT_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -25,7 +25,7 @@ httpcore, ssl, socket, zlib, brotli) never escape: they are mapped to these with
 
 from __future__ import annotations
 
-from connectors.errors import InputError
+from storywire.connectors.errors import InputError
 
 
 class FetchError(InputError):

@@ -16,7 +16,7 @@ stateless), environment proxies (they would bypass the pin) and its content deco
 ``decoding.py``).
 
 Nothing library-specific escapes: httpx, httpcore, ssl and socket errors are mapped to the
-``connectors.http.errors`` tree (or ``HttpStatusError`` for 4xx/5xx) with ``raise ... from exc``. There are
+``storywire.connectors.http.errors`` tree (or ``HttpStatusError`` for 4xx/5xx) with ``raise ... from exc``. There are
 no retries here: errors say ``retryable``, and the caller (the poller) decides when to try again.
 """
 
@@ -35,11 +35,11 @@ from typing import Literal
 import httpcore
 import httpx
 
-from connectors.errors import HttpStatusError, StorywireError
-from connectors.http.address_guard import AddressGuard, Resolver, Target
-from connectors.http.config import HttpConfig
-from connectors.http.decoding import ACCEPT_ENCODING, BoundedDecoder, DecodingFailed, LimitExceeded
-from connectors.http.errors import (
+from storywire.connectors.errors import HttpStatusError, StorywireError
+from storywire.connectors.http.address_guard import AddressGuard, Resolver, Target
+from storywire.connectors.http.config import HttpConfig
+from storywire.connectors.http.decoding import ACCEPT_ENCODING, BoundedDecoder, DecodingFailed, LimitExceeded
+from storywire.connectors.http.errors import (
     BodyTooLargeError,
     ConnectError,
     ContentDecodingError,
@@ -52,10 +52,10 @@ from connectors.http.errors import (
     TlsError,
     TooManyRedirectsError,
 )
-from connectors.http.politeness import BACKOFF_STATUSES, PolitenessScheduler, Slot, parse_retry_after
-from connectors.http.robots import RobotsPolicy
-from connectors.http.transport import PinnedTransport
-from connectors.http_types import CapturedResponse
+from storywire.connectors.http.politeness import BACKOFF_STATUSES, PolitenessScheduler, Slot, parse_retry_after
+from storywire.connectors.http.robots import RobotsPolicy
+from storywire.connectors.http.transport import PinnedTransport
+from storywire.connectors.http_types import CapturedResponse
 
 Kind = Literal["feed", "page", "robots"]
 
@@ -157,7 +157,7 @@ class HttpFetcher:
         """GET ``url``; conditional when ``etag``/``last_modified`` (validators of the last 200) are given.
 
         Returns on 2xx and 304; raises ``HttpStatusError`` for any other final status and a ``FetchError``
-        subclass for everything else (see ``connectors.http.errors``).
+        subclass for everything else (see ``storywire.connectors.http.errors``).
         """
         if kind not in _ACCEPT:
             raise ValueError(f"kind must be one of {sorted(_ACCEPT)}, got {kind!r}")

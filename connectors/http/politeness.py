@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from connectors.http.config import HttpConfig
+from storywire.connectors.http.config import HttpConfig
 
 BACKOFF_STATUSES = frozenset({429, 503})
 _PRUNE_ABOVE = 10_000

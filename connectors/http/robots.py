@@ -30,11 +30,11 @@ import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors.errors import HttpStatusError
-from connectors.http.address_guard import Target
-from connectors.http.config import HttpConfig
-from connectors.http.errors import FetchError, HostBackoffError, TooManyRedirectsError
-from connectors.http_types import CapturedResponse
+from storywire.connectors.errors import HttpStatusError
+from storywire.connectors.http.address_guard import Target
+from storywire.connectors.http.config import HttpConfig
+from storywire.connectors.http.errors import FetchError, HostBackoffError, TooManyRedirectsError
+from storywire.connectors.http_types import CapturedResponse
 
 RobotsFetch = Callable[[str], CapturedResponse]
 _MAX_ORIGINS = 10_000

@@ -21,8 +21,8 @@ import certifi
 import httpcore
 import httpx
 
-from connectors.http.address_guard import AddressGuard
-from connectors.http.config import HttpConfig
+from storywire.connectors.http.address_guard import AddressGuard
+from storywire.connectors.http.config import HttpConfig
 
 
 class PinnedNetworkBackend(httpcore.NetworkBackend):

@@ -41,7 +41,7 @@ _LOCAL_BROKER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 class KafkaConnectorError(Exception):
-    """Base class of every error raised by ``connectors.kafka``."""
+    """Base class of every error raised by ``storywire.connectors.kafka``."""
 
     retryable: ClassVar[bool] = False
 

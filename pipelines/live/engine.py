@@ -1,7 +1,7 @@
 """One live polling round at a time: due feeds -> fetch -> poll core -> page fetches -> archive (pure Python).
 
-The Beam source (:mod:`pipelines.live.source`) owns a :class:`LiveEngine` and calls :meth:`LiveEngine.step`
-once per bundle; everything here is testable without Beam, with an injected fetcher and clock.
+The Beam source (:mod:`storywire.pipelines.beam.live_source`) owns a :class:`LiveEngine` and calls
+:meth:`LiveEngine.step` once per bundle; everything here is testable without Beam, with an injected fetcher and clock.
 
 A round:
 
@@ -10,7 +10,7 @@ A round:
 2. Each result goes through the poll core, in feed order (the core is single-threaded): new and edited items
    come out, failures become dead letters.
 3. The page of every new or edited item is fetched (concurrently too). Each success is a
-   :class:`~pipelines.normalise.PageTask`, the same shape replay builds from an archive, so extraction,
+   :class:`~storywire.pipelines.core.normalise.PageTask`, the same shape replay builds from an archive, so extraction,
    revisions and stories are shared; each failure is a dead letter of stage ``fetch-article``.
 4. Every response, redirect hops included, is written to the WARC archive when one is configured, so the
    run can be replayed later with ``storywire replay`` and gives the same article ids.
@@ -35,18 +35,18 @@ from typing import Any, Protocol
 
 import orjson
 
-from connectors.archives.warc_writer import RotatingWarcWriter
-from connectors.failures import Failure
-from connectors.feeds.parse import FeedItem
-from connectors.feeds.poll import FeedPoller, PollOutcome
-from connectors.feeds.state import FeedState
-from connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError, write_atomically
-from connectors.http.fetcher import FetchResult, Kind
-from connectors.http_types import CapturedResponse
-from connectors.urls import article_id_for, canonical_url
-from pipelines.live_config import LiveConfig
-from pipelines.normalise import PageTask
-from schemas.records import parse_time
+from storywire.connectors.archives.warc_writer import RotatingWarcWriter
+from storywire.connectors.failures import Failure
+from storywire.connectors.feeds.parse import FeedItem
+from storywire.connectors.feeds.poll import FeedPoller, PollOutcome
+from storywire.connectors.feeds.state import FeedState
+from storywire.connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError, write_atomically
+from storywire.connectors.http.fetcher import FetchResult, Kind
+from storywire.connectors.http_types import CapturedResponse
+from storywire.connectors.urls import article_id_for, canonical_url
+from storywire.pipelines.config.live import LiveConfig
+from storywire.pipelines.core.normalise import PageTask
+from storywire.schemas.records import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class PendingPage:
 
 
 class Fetcher(Protocol):
-    """What the engine needs of :class:`connectors.http.HttpFetcher` (tests pass a fake)."""
+    """What the engine needs of :class:`storywire.connectors.http.HttpFetcher` (tests pass a fake)."""
 
     def fetch(
         self, url: str, *, kind: Kind, etag: str | None = None, last_modified: str | None = None
@@ -165,7 +165,7 @@ class LiveEngine:
             self._archive_result(page)
             result.counts["pages.fetched"] += 1
             result.tasks.append(PageTask(item=item, first_seen_at=item.seen_at, response=page.response, outlet=outlet))
-        # The order replay sees (pipelines.revisions.order_key): first sighting, then article id; story
+        # The order replay sees (storywire.pipelines.core.revisions.order_key): first sighting, then article id; story
         # assignment depends on it.
         result.tasks.sort(key=lambda t: (t.first_seen_at, article_id_for(canonical_url(t.response.url))))
         return result

@@ -21,7 +21,7 @@ How an article is assigned (:meth:`StoryAssigner.assign`)
    original ``article_id``.
 4. **Near duplicate.** Otherwise the word 3-shingles of the whole body (capped at ``body_chars``; of title +
    summary + body when the body has fewer than 32 content tokens) get a bottom-k MinHash sketch of
-   ``sketch_size`` hashes (:mod:`pipelines.stories.neardup`: shingles anchored on a quarter of the words, at
+   ``sketch_size`` hashes (:mod:`storywire.pipelines.stories.neardup`: shingles anchored on a quarter of the words, at
    least 8 distinct shingles needed). Covering the whole body, not its first words, is what makes a syndicated
    copy that starts with its own standfirst line (and has a few edited words) still a copy. The check runs
    after the candidate search of step 5 and only looks at the originals (non-duplicate articles) of its
@@ -64,7 +64,7 @@ Document frequencies are updated online after each article except exact duplicat
 values are memoised and the memo is cleared each time the document count has grown by a quarter. They are counted
 in two generations rotated every ``horizon`` of stream time, so the vocabulary held stays bounded and IDF
 follows the recent stream. A prior of ``prior_documents`` pseudo-documents drawn from general word frequencies
-of the article's language (:mod:`pipelines.stories.idf_prior`) is added to the counts, so that a young stream
+of the article's language (:mod:`storywire.pipelines.stories.idf_prior`) is added to the counts, so that a young stream
 (or partition) does not treat common words as rare; it fades as real documents accumulate. A centroid is the
 sum of its articles' unit vectors, weighted with the IDF of the time each article arrived.
 
@@ -123,7 +123,7 @@ that feed a decision use ``math.fsum``, so the same input sequence gives the sam
 an expired story's first article is sent again later, the new story gets the same ``story_id`` (versions
 restart at 1); its event ids still differ (the time differs).
 
-Bad input (never raises for a well-typed :class:`~schemas.records.Article`)
+Bad input (never raises for a well-typed :class:`~storywire.schemas.records.Article`)
 -------------------------------------------------------------------------
 - Empty or tiny text: the vector is built from whatever of title, summary and body is present; a title alone
   is enough to cluster.
@@ -203,10 +203,10 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter, itemgetter, mul
 from typing import cast
 
-from pipelines.stories import text as textmod
-from pipelines.stories.idf_prior import document_share, word_frequencies
-from pipelines.stories.neardup import sketch, sketch_jaccard
-from schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
+from storywire.pipelines.stories import text as textmod
+from storywire.pipelines.stories.idf_prior import document_share, word_frequencies
+from storywire.pipelines.stories.neardup import sketch, sketch_jaccard
+from storywire.schemas.records import Article, Story, StoryEvent, StoryEventType, StoryStatus
 
 __all__ = [
     "STATE_FORMAT",
@@ -303,7 +303,7 @@ class StoryConfig:
     max_posting: int = 2_000
     """Index terms shared by more live stories than this are not used for look-up (too common to help)."""
 
-    # document-frequency prior (pipelines.stories.idf_prior)
+    # document-frequency prior (storywire.pipelines.stories.idf_prior)
     prior_documents: int = 10_000
     """Pseudo-documents drawn from general word frequencies of the article's language (0: no prior)."""
     prior_document_tokens: int = 400

@@ -14,10 +14,10 @@ import orjson
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from connectors.kafka import DeliveryError, KafkaConfig, TopicNames
-from pipelines.transforms.sinks import WriteKafka
-from schemas.records import Article, Story, _Record
-from schemas.validation import validate
+from storywire.connectors.kafka import DeliveryError, KafkaConfig, TopicNames
+from storywire.pipelines.beam.sinks import WriteKafka
+from storywire.schemas.records import Article, Story, _Record
+from storywire.schemas.validation import validate
 
 T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 TOPICS = TopicNames("sinktest")

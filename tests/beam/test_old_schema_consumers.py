@@ -13,14 +13,14 @@ import orjson
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from connectors.kafka import TopicNames
-from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.kafka_delivery import Fitted, dead_letter_message, fit_message
-from pipelines.messages import OutboundMessage, message_for
-from pipelines.replay import build_replay
-from pipelines.summary import read_sink
-from schemas.records import Article
-from schemas.validation import SCHEMA_FILES
+from storywire.connectors.kafka import TopicNames
+from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.core.kafka_delivery import Fitted, dead_letter_message, fit_message
+from storywire.pipelines.core.messages import OutboundMessage, message_for
+from storywire.pipelines.core.summary import read_sink
+from storywire.pipelines.graphs.replay import build_replay
+from storywire.schemas.records import Article
+from storywire.schemas.validation import SCHEMA_FILES
 from tests.replay_fixture import write_fixture_archives
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "schema_snapshots" / "v1"

@@ -8,13 +8,13 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from connectors.kafka.topics import TopicNames
-from pipelines.cli import main
-from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.replay import build_replay
-from pipelines.run_report import RunReport
-from pipelines.summary import SinkContents, read_sink
-from schemas.validation import validate
+from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.beam.run_report import RunReport
+from storywire.pipelines.cli.main import main
+from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.core.summary import SinkContents, read_sink
+from storywire.pipelines.graphs.replay import build_replay
+from storywire.schemas.validation import validate
 from tests.replay_fixture import write_fixture_archives
 
 

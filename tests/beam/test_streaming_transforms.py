@@ -12,14 +12,14 @@ from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 
 from bench.synthetic_stream import SyntheticStream
-from connectors.kafka.topics import TopicNames
-from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.replay import build_replay
-from pipelines.revisions import order_key
-from pipelines.stories.core import StoryAssigner
-from pipelines.stories.transform import AssignStoriesBatch, AssignStoriesStreaming
-from pipelines.summary import SinkContents, read_sink
-from schemas.records import Article
+from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.beam.stories import AssignStoriesBatch, AssignStoriesStreaming
+from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.core.revisions import order_key
+from storywire.pipelines.core.summary import SinkContents, read_sink
+from storywire.pipelines.graphs.replay import build_replay
+from storywire.pipelines.stories.core import StoryAssigner
+from storywire.schemas.records import Article
 from tests.replay_fixture import write_fixture_archives
 from tests.unit.test_story_merge import BRIDGING, split_then_bridge
 

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from connectors.kafka import KafkaConfig
+from storywire.connectors.kafka import KafkaConfig
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _BROKER_MODULE = "storywire_local_broker"

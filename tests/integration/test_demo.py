@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.kafka.topics import TopicNames
-from connectors.urls import canonical_url
-from pipelines.summary import SinkContents, read_sink
-from schemas.validation import validate
+from storywire.connectors.kafka.topics import TopicNames
+from storywire.connectors.urls import canonical_url
+from storywire.pipelines.core.summary import SinkContents, read_sink
+from storywire.schemas.validation import validate
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def demo(kafka_broker: object, tmp_path_factory: pytest.TempPathFactory) -> tupl
         [
             sys.executable,
             "-m",
-            "pipelines.cli",
+            "storywire",
             "demo",
             "--sink",
             f"kafka://{bootstrap}?prefix=demo",

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import HttpStatusError
-from connectors.http import (
+from storywire.connectors.errors import HttpStatusError
+from storywire.connectors.http import (
     BlockedAddressError,
     BodyTooLargeError,
     ConnectError,

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from connectors.kafka import (
+from storywire.connectors.kafka import (
     BrokerUnreachableError,
     ConsumedMessage,
     DeliveryError,

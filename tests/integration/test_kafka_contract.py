@@ -13,7 +13,7 @@ import orjson
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from connectors.kafka import (
+from storywire.connectors.kafka import (
     KafkaConfig,
     KafkaMessageWriter,
     TopicNames,
@@ -23,15 +23,15 @@ from connectors.kafka import (
     read_topic,
     record_size,
 )
-from pipelines.cli import main
-from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.kafka_delivery import Fitted, dead_letter_message, fit_message
-from pipelines.messages import message_for
-from pipelines.replay import build_replay
-from pipelines.summary import read_sink
-from schemas.codec import decode
-from schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
-from schemas.validation import validate
+from storywire.pipelines.cli.main import main
+from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.core.kafka_delivery import Fitted, dead_letter_message, fit_message
+from storywire.pipelines.core.messages import message_for
+from storywire.pipelines.core.summary import read_sink
+from storywire.pipelines.graphs.replay import build_replay
+from storywire.schemas.codec import decode
+from storywire.schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
+from storywire.schemas.validation import validate
 from tests.replay_fixture import write_fixture_archives
 from tests.unit.test_sink_fit import article  # a valid article with a known id
 from tests.warc_fixtures import RSS, Capture, page, rss, write_warc

@@ -31,12 +31,19 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from kafka import KafkaProducer
 
-import pipelines.transforms.sinks as sinks
-from connectors.kafka import ConsumedMessage, KafkaConfig, TopicNames, default_topic_specs, ensure_topics, iter_topic
-from pipelines.cli import main
-from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.replay import build_replay
-from pipelines.summary import SinkContents, read_sink
+import storywire.pipelines.beam.sinks as sinks
+from storywire.connectors.kafka import (
+    ConsumedMessage,
+    KafkaConfig,
+    TopicNames,
+    default_topic_specs,
+    ensure_topics,
+    iter_topic,
+)
+from storywire.pipelines.cli.main import main
+from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.core.summary import SinkContents, read_sink
+from storywire.pipelines.graphs.replay import build_replay
 from tests.synthetic_archive import write_synthetic_archive
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -127,7 +134,7 @@ class FaultPlan:
 class KillingProducer(KafkaProducer):
     """The real kafka-python producer, except that it crashes the broker at a planned send.
 
-    Injected by replacing ``pipelines.transforms.sinks.KafkaProducer``: the FnApiRunner runs the DoFn in
+    Injected by replacing ``storywire.pipelines.beam.sinks.KafkaProducer``: the FnApiRunner runs the DoFn in
     this process, so the class-level plan is shared with it.
     """
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.kafka import KafkaConfig
-from connectors.kafka.consumer import read_topic
-from connectors.kafka.topics import TopicNames
-from pipelines.summary import SinkContents, read_sink
-from schemas.validation import validate
+from storywire.connectors.kafka import KafkaConfig
+from storywire.connectors.kafka.consumer import read_topic
+from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.core.summary import SinkContents, read_sink
+from storywire.schemas.validation import validate
 from tests.http_server import LoopbackHttpServer, Reply
 from tests.replay_fixture import KREMLIN, RATES
 from tests.warc_fixtures import page, rss
@@ -146,7 +146,7 @@ topic_prefix: {kafka.topic_prefix}
 
 def _run(config: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config), *extra],
+        [sys.executable, "-m", "storywire", "run", "--config", str(config), *extra],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -210,7 +210,15 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     archives = sorted(str(p) for p in (tmp_path / "archive").iterdir())
     assert archives and all(a.endswith(".warc.gz") for a in archives)
     replay = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "replay", *archives, "--sink", f"file://{tmp_path / 'replayed'}"],
+        [
+            sys.executable,
+            "-m",
+            "storywire",
+            "replay",
+            *archives,
+            "--sink",
+            f"file://{tmp_path / 'replayed'}",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -227,7 +235,7 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
 def test_sigterm_drains_and_exits_zero(tmp_path: Path, site: Site, kafka_config: KafkaConfig) -> None:
     config = _config(tmp_path, site, kafka_config)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "storywire", "run", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -11,14 +11,14 @@ import orjson
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from connectors.kafka import KafkaConfig
-from connectors.kafka.admin import ensure_topics
-from connectors.kafka.consumer import ConsumedMessage, read_topic
-from connectors.kafka.topics import TopicNames, default_topic_specs
-from pipelines.config import ReplayConfig, SinkSpec
-from pipelines.replay import build_replay
-from pipelines.summary import SinkContents, read_sink
-from schemas.validation import validate
+from storywire.connectors.kafka import KafkaConfig
+from storywire.connectors.kafka.admin import ensure_topics
+from storywire.connectors.kafka.consumer import ConsumedMessage, read_topic
+from storywire.connectors.kafka.topics import TopicNames, default_topic_specs
+from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.core.summary import SinkContents, read_sink
+from storywire.pipelines.graphs.replay import build_replay
+from storywire.schemas.validation import validate
 from tests.replay_fixture import write_fixture_archives
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from storywire.pipelines.cli.main import main
 
 
 def test_missing_archive_names_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,7 +38,7 @@ def test_unreachable_broker_fails_fast_naming_the_address(tmp_path: Path) -> Non
         [
             sys.executable,
             "-m",
-            "pipelines.cli",
+            "storywire",
             "replay",
             str(archive),
             "--sink",

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connectors.articles.extract import extract_page
-from connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
-from connectors.http_types import CapturedResponse
+from storywire.connectors.articles.extract import extract_page
+from storywire.connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
+from storywire.connectors.http_types import CapturedResponse
 from tests.warc_fixtures import page
 
 T0 = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)

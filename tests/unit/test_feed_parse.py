@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connectors.errors import FeedParseError, UnsafeXmlError
-from connectors.feeds.parse import parse_feed
+from storywire.connectors.errors import FeedParseError, UnsafeXmlError
+from storywire.connectors.feeds.parse import parse_feed
 from tests.warc_fixtures import rss
 
 SEEN = datetime(2023, 5, 3, 9, 0, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import ConfigError, InputError
-from connectors.http import AddressGuard, BlockedAddressError, DnsError, HttpConfig, InvalidUrlError
-from connectors.http.address_guard import is_metadata_address, special_purpose_reason
+from storywire.connectors.errors import ConfigError, InputError
+from storywire.connectors.http import AddressGuard, BlockedAddressError, DnsError, HttpConfig, InvalidUrlError
+from storywire.connectors.http.address_guard import is_metadata_address, special_purpose_reason
 
 UA = "storywire/0.1 (+https://example.org/bot)"
 

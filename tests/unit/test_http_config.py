@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from connectors.errors import ConfigError
-from connectors.http import HttpConfig
+from storywire.connectors.errors import ConfigError
+from storywire.connectors.http import HttpConfig
 
 UA = "storywire/0.1 (+https://example.org/bot)"
 

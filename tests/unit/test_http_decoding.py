@@ -9,7 +9,7 @@ import zlib
 import brotli  # type: ignore[import-untyped]
 import pytest
 
-from connectors.http.decoding import BoundedDecoder, DecodingFailed, LimitExceeded
+from storywire.connectors.http.decoding import BoundedDecoder, DecodingFailed, LimitExceeded
 
 BODY = b"<rss><channel><title>Kremlin drone</title></channel></rss>\n" * 200
 

@@ -15,8 +15,8 @@ import httpcore
 import httpx
 import pytest
 
-from connectors.errors import HttpStatusError, StorywireError
-from connectors.http import (
+from storywire.connectors.errors import HttpStatusError, StorywireError
+from storywire.connectors.http import (
     BlockedAddressError,
     BodyTooLargeError,
     ConnectError,

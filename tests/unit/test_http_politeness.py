@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.http import PolitenessScheduler, Slot, parse_retry_after
+from storywire.connectors.http import PolitenessScheduler, Slot, parse_retry_after
 
 NOW = datetime(2023, 5, 3, 12, 0, 0, tzinfo=timezone.utc)
 

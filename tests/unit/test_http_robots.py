@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from connectors.errors import HttpStatusError
-from connectors.http import (
+from storywire.connectors.errors import HttpStatusError
+from storywire.connectors.http import (
     ConnectError,
     FetchTimeoutError,
     HostBackoffError,
@@ -19,8 +19,8 @@ from connectors.http import (
     TlsError,
     TooManyRedirectsError,
 )
-from connectors.http.robots import crawl_delay_of, parse_robots, robots_url
-from connectors.http_types import CapturedResponse
+from storywire.connectors.http.robots import crawl_delay_of, parse_robots, robots_url
+from storywire.connectors.http_types import CapturedResponse
 
 UA = "storywire/0.1 (+https://example.org/bot)"
 DAY = 24 * 3600.0

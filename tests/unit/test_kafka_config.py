@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
-from connectors.kafka import (
+from storywire.connectors.kafka import (
     DeliveryError,
     InvalidEnvelopeError,
     KafkaConfig,
@@ -24,7 +24,7 @@ from connectors.kafka import (
     parse_cloudevent_headers,
     record_size,
 )
-from connectors.kafka.errors import BrokerUnreachableError
+from storywire.connectors.kafka.errors import BrokerUnreachableError
 
 # --- KafkaConfig -------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 import kafka.errors as kafka_errors
 import pytest
 
-from connectors.kafka import (
+from storywire.connectors.kafka import (
     BrokerUnreachableError,
     DeliveryError,
     FailedRecord,
@@ -20,8 +20,8 @@ from connectors.kafka import (
     KafkaMessageWriter,
     MessageTooLargeError,
 )
-from connectors.kafka.errors import is_permanent_failure
-from connectors.kafka.producer import backoff_delays, fits, record_size
+from storywire.connectors.kafka.errors import is_permanent_failure
+from storywire.connectors.kafka.producer import backoff_delays, fits, record_size
 
 STORIES = "news.stories.v1"
 ARTICLES = "news.articles.v1"

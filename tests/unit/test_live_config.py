@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import ConfigError, SourceUnavailableError
-from connectors.http.config import HttpConfig
-from pipelines.live_config import (
+from storywire.connectors.errors import ConfigError, SourceUnavailableError
+from storywire.connectors.http.config import HttpConfig
+from storywire.pipelines.config.live import (
     LiveConfig,
     format_duration,
     load_config,
@@ -19,7 +19,7 @@ from pipelines.live_config import (
     parse_duration,
     parse_size,
 )
-from pipelines.stories.core import StoryConfig
+from storywire.pipelines.stories.core import StoryConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "feeds.example.yaml"
 AGENT = '"acme-monitor/1.0 (+https://acme.example/bot)"'

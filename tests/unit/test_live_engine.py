@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.archives.warc_reader import read_archive
-from connectors.errors import HttpStatusError
-from connectors.feeds.state_store import StateFileError
-from connectors.http.fetcher import FetchResult, Kind
-from connectors.http_types import CapturedResponse
-from pipelines.live.engine import LiveEngine
-from pipelines.live_config import parse_config
+from storywire.connectors.archives.warc_reader import read_archive
+from storywire.connectors.errors import HttpStatusError
+from storywire.connectors.feeds.state_store import StateFileError
+from storywire.connectors.http.fetcher import FetchResult, Kind
+from storywire.connectors.http_types import CapturedResponse
+from storywire.pipelines.config.live import parse_config
+from storywire.pipelines.live.engine import LiveEngine
 from tests.warc_fixtures import page, rss
 
 T0 = datetime(2023, 5, 3, 9, 0, tzinfo=timezone.utc)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from connectors.articles.extract import ExtractedPage
-from connectors.feeds.parse import FeedItem
-from connectors.http_types import CapturedResponse
-from connectors.urls import article_id_for, canonical_url, outlet_of
-from pipelines.normalise import PageTask, build_article, content_hash, plausible_time
-from pipelines.revisions import number_revisions, order_key
+from storywire.connectors.articles.extract import ExtractedPage
+from storywire.connectors.feeds.parse import FeedItem
+from storywire.connectors.http_types import CapturedResponse
+from storywire.connectors.urls import article_id_for, canonical_url, outlet_of
+from storywire.pipelines.core.normalise import PageTask, build_article, content_hash, plausible_time
+from storywire.pipelines.core.revisions import number_revisions, order_key
 
 SEEN = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import ConfigError, SourceUnavailableError
-from connectors.feeds.opml import parse_opml
-from pipelines.cli import main
-from pipelines.live_config import import_opml, load_config, parse_config
+from storywire.connectors.errors import ConfigError, SourceUnavailableError
+from storywire.connectors.feeds.opml import parse_opml
+from storywire.pipelines.cli.main import main
+from storywire.pipelines.config.live import import_opml, load_config, parse_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "opml"
 SUBSCRIPTIONS = FIXTURES / "subscriptions.opml"

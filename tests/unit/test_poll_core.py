@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-import connectors.feeds.poll as poll_module
-from connectors.feeds.poll import FeedPoller
-from connectors.feeds.settings import FeedSpec
-from connectors.http import errors as http_errors
+import storywire.connectors.feeds.poll as poll_module
+from storywire.connectors.feeds.poll import FeedPoller
+from storywire.connectors.feeds.settings import FeedSpec
+from storywire.connectors.http import errors as http_errors
 from tests.fixtures.poll_doubles import (
     T0,
     URL,

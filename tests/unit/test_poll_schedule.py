@@ -7,15 +7,15 @@ from datetime import datetime, timedelta, timezone
 import feedparser
 import pytest
 
-from connectors.errors import FeedParseError, HttpStatusError, UnsafeXmlError
-from connectors.feeds.feed_hints import (
+from storywire.connectors.errors import FeedParseError, HttpStatusError, UnsafeXmlError
+from storywire.connectors.feeds.feed_hints import (
     body_digest,
     body_min_delay,
     header_min_delay,
     lower_headers,
     retry_after_seconds,
 )
-from connectors.feeds.schedule import (
+from storywire.connectors.feeds.schedule import (
     adapt_interval,
     backoff_delay,
     classify_error,

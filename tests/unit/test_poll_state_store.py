@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-import connectors.feeds.state_store as store_module
-from connectors.feeds.poll import FeedPoller
-from connectors.feeds.settings import FeedSpec
-from connectors.feeds.state import SeenItems
-from connectors.feeds.state_store import (
+import storywire.connectors.feeds.state_store as store_module
+from storywire.connectors.feeds.poll import FeedPoller
+from storywire.connectors.feeds.settings import FeedSpec
+from storywire.connectors.feeds.state import SeenItems
+from storywire.connectors.feeds.state_store import (
     Checkpointer,
     CheckpointStore,
     FeedStateTopicWriter,

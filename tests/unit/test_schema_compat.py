@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas.compat import compatibility_issues
-from schemas.validation import SCHEMA_FILES, load_schema
+from storywire.schemas.compat import compatibility_issues
+from storywire.schemas.validation import SCHEMA_FILES, load_schema
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "schema_snapshots" / "v1"
 

@@ -6,9 +6,9 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas import Article, DeadLetter, Story, StoryEvent, decode, encode, to_dict
-from schemas.codec import DecodeError
-from schemas.validation import SchemaValidationError, load_schema, validate
+from storywire.schemas import Article, DeadLetter, Story, StoryEvent, decode, encode, to_dict
+from storywire.schemas.codec import DecodeError
+from storywire.schemas.validation import SchemaValidationError, load_schema, validate
 
 T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 ARTICLE = Article(

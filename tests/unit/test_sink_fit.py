@@ -1,5 +1,5 @@
-"""The Kafka sink's size rule (pipelines.kafka_delivery): oversized articles are trimmed and marked, anything
-still too large or refused by the broker becomes a dead letter that itself fits."""
+"""The Kafka sink's size rule (storywire.pipelines.core.kafka_delivery): oversized articles are trimmed and marked,
+anything still too large or refused by the broker becomes a dead letter that itself fits."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import kafka.errors as kafka_errors
 import orjson
 import pytest
 
-from connectors.failures import Failure
-from connectors.kafka import FailedRecord, TopicNames
-from pipelines.kafka_delivery import (
+from storywire.connectors.failures import Failure
+from storywire.connectors.kafka import FailedRecord, TopicNames
+from storywire.pipelines.core.kafka_delivery import (
     Fitted,
     dead_letter_for,
     dead_letter_message,
@@ -21,9 +21,9 @@ from pipelines.kafka_delivery import (
     trim_article,
     truncation_target,
 )
-from pipelines.messages import message_for
-from schemas.records import Article, Story
-from schemas.validation import validate
+from storywire.pipelines.core.messages import message_for
+from storywire.schemas.records import Article, Story
+from storywire.schemas.validation import validate
 
 T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 TOPICS = TopicNames()

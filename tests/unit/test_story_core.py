@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipelines.stories.core import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
-from pipelines.stories.text import tokens
-from schemas.records import Article, Story, StoryEvent
-from schemas.validation import validate
+from storywire.pipelines.stories.core import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
+from storywire.pipelines.stories.text import tokens
+from storywire.schemas.records import Article, Story, StoryEvent
+from storywire.schemas.validation import validate
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -568,8 +568,8 @@ import hashlib, sys
 sys.path.insert(0, sys.argv[1])
 from tests.unit.test_story_core import stream, make, QUAKE_LONG, T0
 from datetime import timedelta
-from pipelines.stories.core import StoryAssigner, StoryConfig
-from schemas.codec import encode
+from storywire.pipelines.stories.core import StoryAssigner, StoryConfig
+from storywire.schemas.codec import encode
 digest = hashlib.sha256()
 from tests.unit.test_story_core import WIRE_BODY
 articles = [

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bench.stories import DEFAULT_DATA, load
-from pipelines.stories import text as textmod
-from pipelines.stories.core import StoryAssigner, StoryConfig, article_time
-from pipelines.stories.idf_prior import document_share, word_frequencies
-from schemas.records import Article
+from storywire.pipelines.stories import text as textmod
+from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, article_time
+from storywire.pipelines.stories.idf_prior import document_share, word_frequencies
+from storywire.schemas.records import Article
 from tests.unit.test_story_core import make
 
 # ../shared beside the checkout, else where bench/stories.py looks by default

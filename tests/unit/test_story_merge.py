@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from pipelines.stories.core import StoryAssigner, StoryConfig, story_id_for
-from pipelines.stories.text import tokens
-from schemas.records import Article
+from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, story_id_for
+from storywire.pipelines.stories.text import tokens
+from storywire.schemas.records import Article
 from tests.unit.test_story_core import QUAKE, T0, make, run
 
 # query_terms=2 keeps the index small enough that the second article below (whose two most specific terms

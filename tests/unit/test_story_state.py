@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.stories.core import STATE_FORMAT, Assignment, StoryAssigner, StoryConfig, StoryStateError, story_id_for
-from pipelines.stories.transform import _PartitionState
+from storywire.pipelines.beam.stories import StoryStateCoder, _PartitionState
+from storywire.pipelines.stories.core import (
+    STATE_FORMAT,
+    Assignment,
+    StoryAssigner,
+    StoryConfig,
+    StoryStateError,
+    story_id_for,
+)
 from tests.unit.test_story_core import QUAKE, T0, make, run, stream
 from tests.unit.test_story_merge import BRIDGING
 
@@ -23,7 +30,7 @@ FORMAT_1 = Path(__file__).resolve().parent.parent / "fixtures" / "state" / "stor
 
 def _format_1() -> dict[str, StoryAssigner]:
     with FORMAT_1.open("rb") as f:
-        return pickle.load(f)  # type: ignore[no-any-return]
+        return StoryStateCoder().decode(f.read())  # type: ignore[no-any-return]
 
 
 def _outcome(assignments: list[Assignment]) -> list[tuple[str, str | None, list[str]]]:

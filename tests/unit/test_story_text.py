@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.stories import text as textmod
-from pipelines.stories.neardup import sketch, sketch_jaccard
+from storywire.pipelines.stories import text as textmod
+from storywire.pipelines.stories.neardup import sketch, sketch_jaccard
 
 
 def test_tokens_lowercase_drop_stop_words_and_fold_plurals() -> None:

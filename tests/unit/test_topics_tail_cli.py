@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.kafka import ConsumedMessage, TopicNames, default_topic_specs
-from connectors.kafka.admin import ReportedConfig, TopicDescription
-from pipelines.cli import main
-from pipelines.tail_cli import format_message, resolve_topic, shorten
-from pipelines.topics_cli import compare, create_command, render_check, render_describe
+from storywire.connectors.kafka import ConsumedMessage, TopicNames, default_topic_specs
+from storywire.connectors.kafka.admin import ReportedConfig, TopicDescription
+from storywire.pipelines.cli.main import main
+from storywire.pipelines.cli.tail import format_message, resolve_topic, shorten
+from storywire.pipelines.cli.topics import compare, create_command, render_check, render_describe
 
 SPECS = default_topic_specs(TopicNames("news"), partitions=6)
 ARTICLES, STORIES = SPECS[0], SPECS[1]
@@ -103,8 +103,8 @@ def test_short_topic_names() -> None:
 
 
 def test_a_kafka_failure_inside_the_runner_becomes_one_line() -> None:
-    from connectors.kafka import DeliveryError, FailedRecord
-    from pipelines.cli import _kafka_failure
+    from storywire.connectors.kafka import DeliveryError, FailedRecord
+    from storywire.pipelines.cli.main import _kafka_failure
 
     delivery = DeliveryError((FailedRecord("t", b"k", TimeoutError("expired\nafter 2s")),), 3, bootstrap="b:9092")
     try:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.archives.warc_reader import ReadStats, classify, read_archive
-from connectors.errors import SourceUnavailableError
-from connectors.failures import Failure
-from connectors.http_types import CapturedResponse
+from storywire.connectors.archives.warc_reader import ReadStats, classify, read_archive
+from storywire.connectors.errors import SourceUnavailableError
+from storywire.connectors.failures import Failure
+from storywire.connectors.http_types import CapturedResponse
 from tests.warc_fixtures import RSS, Capture, page, rss, write_warc
 
 T0 = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from connectors.archives.warc_reader import classify, read_archive
-from connectors.archives.warc_writer import RotatingWarcWriter
-from connectors.http_types import CapturedResponse
-from pipelines.replay_join import redirect_edge, resolve_redirects
+from storywire.connectors.archives.warc_reader import classify, read_archive
+from storywire.connectors.archives.warc_writer import RotatingWarcWriter
+from storywire.connectors.http_types import CapturedResponse
+from storywire.pipelines.core.pairing import redirect_edge, resolve_redirects
 
 T0 = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 

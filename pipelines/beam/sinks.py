@@ -1,0 +1,194 @@
+"""Sinks: JSONL files and Kafka topics, both fed the same records."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.pvalue import PCollection
+from kafka import KafkaProducer
+
+from storywire.connectors.failures import Failure
+from storywire.connectors.kafka import DeliveryError, KafkaConfig, KafkaMessageWriter
+from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.beam.common import counter
+from storywire.pipelines.core.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
+from storywire.pipelines.core.messages import topic_for
+from storywire.schemas.codec import encode
+from storywire.schemas.records import RECORD_TYPES, _Record
+
+
+def _jsonl_line(record: _Record) -> str:
+    return encode(record).decode("utf-8")
+
+
+class WriteJsonl(beam.PTransform):
+    """Write records as one JSON object per line to ``DIRECTORY/TOPIC.jsonl`` (a single file per topic)."""
+
+    def __init__(self, directory: str, topic: str) -> None:
+        super().__init__()
+        self._path = os.path.join(directory, topic)
+
+    def expand(self, records: PCollection) -> Any:
+        return (
+            records
+            | "ToJsonLine" >> beam.Map(_jsonl_line)
+            | "WriteFile"
+            >> beam.io.WriteToText(self._path, file_name_suffix=".jsonl", num_shards=1, shard_name_template="")
+        )
+
+
+class _AppendJsonlFn(beam.DoFn):
+    """Append each record to ``DIRECTORY/TOPIC.jsonl`` and flush at bundle end: the streaming file sink.
+
+    WriteToText only writes when its window closes, which on a live source means never; a live run wants its
+    files to grow as articles arrive. Several instances append to one file (one per stream), so each line is
+    written with a single unbuffered ``write`` on an ``O_APPEND`` descriptor: lines never interleave. One
+    writer machine per directory is assumed (the local runner).
+    """
+
+    def __init__(self, directory: str, topics: TopicNames) -> None:
+        self._directory = directory
+        self._topics = topics
+        self._handles: dict[str, Any] = {}
+
+    def setup(self) -> None:
+        os.makedirs(self._directory, exist_ok=True)
+        self._handles = {}
+
+    def process(self, record: _Record) -> Iterator[None]:
+        topic = topic_for(record, self._topics)
+        handle = self._handles.get(topic)
+        if handle is None:
+            handle = open(os.path.join(self._directory, f"{topic}.jsonl"), "ab", buffering=0)  # noqa: SIM115
+            self._handles[topic] = handle
+        handle.write(encode(record) + b"\n")
+        yield from ()
+
+    def finish_bundle(self) -> None:
+        for handle in self._handles.values():
+            os.fsync(handle.fileno())
+
+    def teardown(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles = {}
+
+
+class AppendJsonl(beam.PTransform):
+    """Streaming JSONL sink: every record type to its topic's file, appended as it arrives."""
+
+    def __init__(self, directory: str, topics: TopicNames) -> None:
+        super().__init__()
+        self._directory = directory
+        self._topics = topics
+
+    def expand(self, records: PCollection) -> Any:
+        return records | "Append" >> beam.ParDo(_AppendJsonlFn(self._directory, self._topics))
+
+
+class _KafkaWriteFn(beam.DoFn):
+    """Produce each record to its topic; at bundle end deliver everything or fail the bundle.
+
+    Size and refusal rules are in ``storywire.pipelines.core.kafka_delivery``: an oversized article is trimmed,
+    any other oversized record and any record the broker refuses for good becomes a dead letter. Transient failures are
+    resent with backoff by the writer; if they persist, ``DeliveryError`` fails the bundle (the runner retries
+    it, or the run stops naming the broker): at-least-once, never a silent drop.
+
+    The ``sink.kafka.*`` counters are tallied in plain ints and added to Beam's counters once per bundle,
+    after the bundle's records are delivered (a Beam counter update per record costs about as much as
+    building the message's headers). A failed bundle reports nothing; its retry reports its records.
+    """
+
+    def __init__(
+        self, config: KafkaConfig, topics: TopicNames, producer_factory: Callable[..., Any] | None = None
+    ) -> None:
+        self._config = config
+        self._topics = topics
+        self._producer_factory = producer_factory
+        self._writer: KafkaMessageWriter | None = None
+        # Built once: creating a Beam counter per element costs more than encoding the message.
+        names = [f"sink.kafka.{kind}" for kind in RECORD_TYPES] + [
+            "sink.kafka.truncated",
+            "sink.kafka.too_large",
+            "sink.kafka.refused",
+            "sink.kafka.dead_letters",
+        ]
+        self._counters = {name: counter(name) for name in names}
+        self._tally: dict[str, int] = dict.fromkeys(names, 0)
+
+    def setup(self) -> None:
+        self._writer = KafkaMessageWriter(
+            self._config,
+            producer_factory=self._producer_factory or KafkaProducer,
+            compacted_topics=(self._topics.stories,),
+        )
+        self._writer.open()
+
+    def start_bundle(self) -> None:
+        self._tally = dict.fromkeys(self._counters, 0)
+
+    def process(self, record: _Record) -> None:
+        assert self._writer is not None
+        fitted = fit_message(record, self._topics, self._config.max_request_size)
+        if isinstance(fitted, Failure):
+            # Never dropped silently: the oversized message is replaced by a dead letter naming it.
+            self._send_dead_letter(fitted)
+            self._tally["sink.kafka.too_large"] += 1
+            return
+        message, truncated = fitted
+        if truncated:
+            self._tally["sink.kafka.truncated"] += 1
+        self._writer.send(message.topic, message.key, message.value, message.headers)
+        self._tally[f"sink.kafka.{record.kind}"] += 1
+
+    def finish_bundle(self) -> None:
+        if self._writer is None:
+            return
+        while True:
+            try:
+                self._writer.flush()
+                break
+            except DeliveryError as exc:
+                if not exc.permanent_only:
+                    raise  # the broker is failing: the bundle fails and is retried, nothing is dropped
+                for failed in exc.failures:
+                    if failed.topic == self._topics.dead_letters:
+                        raise  # a refused dead letter has nowhere left to go: stop loudly
+                    self._send_dead_letter(dead_letter_for(failed))
+                    self._tally["sink.kafka.refused"] += 1
+        for name, count in self._tally.items():
+            if count:
+                self._counters[name].inc(count)
+        self._tally = dict.fromkeys(self._counters, 0)
+
+    def _send_dead_letter(self, failure: Failure) -> None:
+        assert self._writer is not None
+        dead = dead_letter_message(failure, self._topics, self._config.max_request_size)
+        self._writer.send(dead.topic, dead.key, dead.value, dead.headers)
+        self._tally["sink.kafka.dead_letters"] += 1
+
+    def teardown(self) -> None:
+        # Every successful bundle was flushed in finish_bundle; whatever is left belongs to a failed bundle
+        # that the runner retries, so it is not waited for here.
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+
+
+class WriteKafka(beam.PTransform):
+    """Produce records (any storywire record type) to their topics, keyed and with CloudEvents headers."""
+
+    def __init__(
+        self, config: KafkaConfig, topics: TopicNames, *, producer_factory: Callable[..., Any] | None = None
+    ) -> None:
+        """``producer_factory`` replaces ``kafka.KafkaProducer`` (tests inject fakes or faults); it is pickled."""
+        super().__init__()
+        self._config = config
+        self._topics = topics
+        self._producer_factory = producer_factory
+
+    def expand(self, records: PCollection) -> Any:
+        return records | "Produce" >> beam.ParDo(_KafkaWriteFn(self._config, self._topics, self._producer_factory))

@@ -1,0 +1,300 @@
+"""The ``storywire`` command line.
+
+Exit codes: 0 success, 1 the pipeline failed (e.g. the Kafka broker was lost mid-run and stayed away
+through the retries), 2 a usage or configuration problem (bad argument, missing archive, unreachable broker,
+missing topics): the one-line message says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from storywire import __version__
+from storywire.connectors.errors import ConfigError, SourceUnavailableError, StorywireError
+from storywire.connectors.kafka.errors import KafkaConnectorError
+from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines import bundled
+from storywire.pipelines.cli import run as run_cli
+from storywire.pipelines.cli import tail as tail_cli
+from storywire.pipelines.cli import topics as topics_cli
+from storywire.pipelines.config import live as live_config
+
+if TYPE_CHECKING:
+    from storywire.pipelines.stories.core import StoryConfig
+
+DEFAULT_RUNNER = "FnApiRunner"
+SAMPLE_ARCHIVE = bundled.SAMPLE_ARCHIVE
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storywire", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--version", action="version", version=f"storywire {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (Beam's own logs included)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    replay = sub.add_parser("replay", help="replay WARC archives through the pipeline to Kafka and/or files")
+    replay.add_argument("archives", nargs="+", metavar="ARCHIVE", help=".warc or .warc.gz files")
+    replay.add_argument(
+        "--config",
+        metavar="LIVE_YAML",
+        help="take the story settings (the stories: section and its STORYWIRE__STORIES__* overrides) from this "
+        "live config, so the replay gives the story events the live run gave (default: the built-in settings)",
+    )
+    _add_run_options(replay)
+
+    demo = sub.add_parser("demo", help="replay the bundled sample archive and print a summary")
+    demo.add_argument("--archive", default=str(SAMPLE_ARCHIVE), help="archive to replay (default: bundled sample)")
+    _add_run_options(demo, default_summary=True)
+
+    summary = sub.add_parser("summary", help="summarise a file sink directory written by replay")
+    summary.add_argument("directory")
+    summary.add_argument("--topic-prefix", default="news")
+
+    topics_cli.add_parser(sub)
+    tail_cli.add_parser(sub)
+    live_config.add_feeds_parser(sub)
+    run_cli.add_parser(sub)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = False) -> None:
+    parser.add_argument(
+        "--sink",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="kafka://HOST:PORT[?compression=gzip] or file://DIRECTORY; repeat for several",
+    )
+    parser.add_argument("--topic-prefix", default="news", help="topic names are PREFIX.articles.v1 etc.")
+    parser.add_argument("--runner", default=DEFAULT_RUNNER, help="Beam runner (always explicit; default FnApiRunner)")
+    parser.add_argument(
+        "--summary",
+        action=argparse.BooleanOptionalAction,
+        default=default_summary,
+        help="print a story summary",
+    )
+    parser.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
+    parser.add_argument(
+        "--create-topics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="create missing Kafka topics at start-up (default); with --no-create-topics a missing topic "
+        "stops the run at start-up, naming it (for clusters where topics are managed with `storywire topics`)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, beam_args = _parser().parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    # Beam logs this at import on every machine without Google Cloud libraries; it is not about storywire.
+    logging.getLogger().addFilter(lambda record: not str(record.msg).startswith("apitools not found"))
+    if not args.verbose:
+        # kafka-python logs every refused connection at ERROR, and Beam logs a failed bundle's traceback before
+        # raising it; our own one-line error says it better (-v shows them).
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
+        logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
+    try:
+        if args.command == "summary":
+            return _summary(args.directory, args.topic_prefix)
+        if args.command == "topics":
+            return topics_cli.run(args)
+        if args.command == "tail":
+            return tail_cli.run(args)
+        if args.command == "feeds":
+            return live_config.run_feeds(args)
+        if args.command == "run":
+            return run_cli.run(args, beam_args)
+        archives = [args.archive] if args.command == "demo" else args.archives
+        return _replay(args, archives, beam_args, demo=args.command == "demo")
+    except (StorywireError, KafkaConnectorError) as exc:
+        print(f"storywire: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _summary(directory: str, prefix: str) -> int:
+    from storywire.pipelines.core.summary import read_sink, render
+
+    if not os.path.isdir(directory):
+        raise SourceUnavailableError(f"not a directory: {directory} (give the file sink directory of a replay)")
+    print(render(read_sink(directory, TopicNames(prefix))))
+    return 0
+
+
+def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str], *, demo: bool) -> int:
+    from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+
+    unknown = [a for a in beam_args if not a.startswith("--")]
+    if unknown:
+        raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
+    archives = _expand_archives(archives)
+    sinks = [SinkSpec.parse(uri, args.topic_prefix) for uri in args.sink]
+    if demo and not any(s.kind == "file" for s in sinks):
+        sinks.append(SinkSpec.parse("file://out/demo"))
+    summary_dir = None
+    if args.summary and not any(s.kind == "file" for s in sinks):
+        summary_dir = tempfile.mkdtemp(prefix="storywire-summary-")
+        sinks.append(SinkSpec.parse(f"file://{summary_dir}"))
+    stories = _story_settings(getattr(args, "config", None))
+    config = ReplayConfig(archives=tuple(archives), sinks=tuple(sinks), topic_prefix=args.topic_prefix, stories=stories)
+    _prepare_kafka(config, args.broker_timeout, create=args.create_topics)
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from storywire.pipelines.beam.run_report import RunReport
+    from storywire.pipelines.graphs.replay import build_replay
+
+    options = PipelineOptions([f"--runner={args.runner}", *beam_args])
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    build_replay(pipeline, config)
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as exc:
+        reason = _kafka_failure(exc)
+        if reason is None:
+            raise
+        print(f"storywire: error: the run stopped: {reason.rstrip('.')}. {_RERUN_HINT}", file=sys.stderr)
+        return EXIT_FAILED
+    elapsed = time.monotonic() - started
+    report = RunReport.from_result(result)
+    print(f"storywire replay of {len(archives)} archive(s) finished in {elapsed:.1f}s on {args.runner}")
+    print(report.render())
+    for name, (count_in, count_out) in report.balances().items():
+        status = "ok" if count_in == count_out else "MISMATCH"
+        print(f"balance {name}: {count_in} = {count_out} {status}")
+    for sink in config.sinks:
+        print(f"sink: {sink.kind} {sink.target}")
+    if args.summary:
+        directory = summary_dir or next(s.target for s in config.sinks if s.kind == "file")
+        print()
+        _summary(directory, args.topic_prefix)
+    if demo:
+        return _compare_kafka_with_files(config)
+    return 0
+
+
+def _story_settings(live_yaml: str | None) -> StoryConfig:
+    """The story settings of a live config (the whole file is validated: it is the file the live run used)."""
+    from storywire.pipelines.stories.core import StoryConfig
+
+    if live_yaml is None:
+        return StoryConfig()
+    settings = live_config.load_config(live_yaml).stories
+    print(
+        f"story settings from {live_yaml}: dormancy {live_config.format_duration(settings.dormancy)}, horizon "
+        f"{live_config.format_duration(settings.horizon)}, merging {'on' if settings.merging else 'off'}"
+    )
+    return settings.story_config()
+
+
+def _compare_kafka_with_files(config: object) -> int:
+    """Read the articles topic back and check it holds the article ids of the JSONL sink (the demo's proof)."""
+    from storywire.connectors.kafka.consumer import read_topic
+    from storywire.pipelines.config.replay import ReplayConfig
+    from storywire.pipelines.core.summary import read_sink
+
+    assert isinstance(config, ReplayConfig)
+    files = next((s for s in config.sinks if s.kind == "file"), None)
+    if files is None:
+        return 0
+    articles = read_sink(files.target, config.topics).articles
+    expected = {a.article_id for a in articles}
+    expected_messages = len(articles)
+    for sink in config.sinks:
+        if sink.kind != "kafka" or sink.kafka is None:
+            continue
+        messages = read_topic(sink.kafka, config.topics.articles, expected_count=expected_messages, timeout_s=30)
+        got = {m.key.decode() for m in messages if m.key is not None}
+        verdict = "identical" if got == expected else f"DIFFERENT ({len(got ^ expected)} ids differ)"
+        print(
+            f"\nKafka check: {len(messages)} messages read back from {config.topics.articles} at {sink.target}; "
+            f"{len(got)} article ids, {verdict} to the JSONL sink's {len(expected)}"
+        )
+        if got != expected:
+            return 1
+    return 0
+
+
+def _expand_archives(archives: list[str]) -> list[str]:
+    """Check local archives now; expand remote patterns (gs://bucket/*.warc.gz) with Beam's file systems."""
+    from storywire.connectors.archives.warc_reader import check_readable
+
+    expanded: list[str] = []
+    for path in archives:
+        if "://" in path and not path.startswith("file://"):
+            from apache_beam.io.filesystems import FileSystems
+
+            try:
+                matches = [m.path for result in FileSystems.match([path]) for m in result.metadata_list]
+            except Exception as exc:  # any file-system error is a start-up error naming the path
+                raise SourceUnavailableError(f"cannot list archive {path}: {exc}") from exc
+            if not matches:
+                raise SourceUnavailableError(f"archive not found: {path} (no file matches)")
+            expanded.extend(sorted(matches))
+        else:
+            local = path.removeprefix("file://")
+            check_readable(local)
+            expanded.append(local)
+    return expanded
+
+
+_RERUN_HINT = (
+    "Records already acknowledged stay in Kafka and nothing was dropped silently; run the same replay again "
+    "once the broker is healthy (ids are stable: consumers see duplicates at most, see README)"
+)
+
+
+def _kafka_failure(exc: BaseException) -> str | None:
+    """The one-line reason when a run failed because of Kafka (the runner wraps the DoFn's exception)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KafkaConnectorError):
+            return " ".join(str(current).split())
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    text = str(exc)  # runners that ship only the text of a remote worker's error
+    for name in ("DeliveryError: ", "BrokerUnreachableError: "):
+        if name in text:
+            line = text[text.index(name) + len(name) :].splitlines()[0]
+            return " ".join(line.split())
+    return None
+
+
+def _prepare_kafka(config: object, timeout_s: float, *, create: bool = True) -> None:
+    """Fail fast with a clear error when a Kafka sink's broker is unreachable; create (or check) the topics."""
+    from storywire.connectors.kafka.admin import check_reachable, ensure_topics, missing_topics
+    from storywire.connectors.kafka.topics import default_topic_specs
+    from storywire.pipelines.config.replay import ReplayConfig
+
+    assert isinstance(config, ReplayConfig)
+    for sink in config.sinks:
+        if sink.kind != "kafka" or sink.kafka is None:
+            continue
+        check_reachable(sink.kafka, timeout_s)
+        if create:
+            ensure_topics(sink.kafka, default_topic_specs(config.topics))
+            continue
+        missing = missing_topics(sink.kafka, config.topics.all(), timeout_s=timeout_s)
+        if missing:
+            command = topics_cli.create_command(sink.kafka.bootstrap_servers, config.topic_prefix)
+            raise ConfigError(
+                f"{len(missing)} Kafka topic(s) missing at {sink.kafka.bootstrap_servers}: {', '.join(missing)} "
+                f"(--no-create-topics); create them with: {command}"
+            )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

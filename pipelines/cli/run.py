@@ -1,0 +1,71 @@
+"""``storywire run --config FILE``: the live pipeline until SIGTERM (or ``--max-rounds``)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from storywire.connectors.errors import ConfigError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="poll the configured feeds continuously and stream results to the sinks")
+    run.add_argument("--config", required=True, help="YAML config (see deploy/feeds.example.yaml)")
+    run.add_argument("--runner", default="FnApiRunner", help="Beam runner (always explicit; default FnApiRunner)")
+    run.add_argument("--shards", type=int, default=1, help="split feeds by host into N polling shards (default 1)")
+    run.add_argument("--max-rounds", type=int, default=None, help="stop after N polling rounds (demos, tests)")
+    run.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
+    run.add_argument(
+        "--create-topics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="create missing Kafka topics at start-up (default)",
+    )
+
+
+def run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from storywire.connectors.feeds.state_store import feed_state_topic_spec
+    from storywire.connectors.kafka.admin import check_reachable, ensure_topics, missing_topics
+    from storywire.connectors.kafka.topics import TopicNames, default_topic_specs
+    from storywire.pipelines.beam.run_report import RunReport
+    from storywire.pipelines.config.live import load_config
+    from storywire.pipelines.config.replay import SinkSpec
+    from storywire.pipelines.graphs.live import build_live
+    from storywire.pipelines.live.stop import STOP, install_signal_handlers
+
+    unknown = [a for a in beam_args if not a.startswith("--")]
+    if unknown:
+        raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
+    if args.shards < 1:
+        raise ConfigError(f"--shards must be >= 1, got {args.shards}")
+    config = load_config(args.config)
+    if not config.sinks:
+        raise ConfigError(f"{args.config}: no sinks configured; add e.g. sinks: [kafka://127.0.0.1:19092, file://out]")
+    topics = TopicNames(config.topic_prefix)
+    for uri in config.sinks:
+        sink = SinkSpec.parse(uri, config.topic_prefix)
+        if sink.kafka is None:
+            continue
+        check_reachable(sink.kafka, args.broker_timeout)
+        if args.create_topics:
+            specs = (*default_topic_specs(topics), feed_state_topic_spec(config.topic_prefix))
+            ensure_topics(sink.kafka, specs)
+        elif missing := missing_topics(sink.kafka, topics.all(), timeout_s=args.broker_timeout):
+            raise ConfigError(f"Kafka topic(s) missing at {sink.kafka.bootstrap_servers}: {', '.join(missing)}")
+    STOP.clear()
+    install_signal_handlers()
+    options = PipelineOptions([f"--runner={args.runner}", "--streaming", *beam_args])
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    build_live(pipeline, config, shards=args.shards, max_rounds=args.max_rounds)
+    print(f"storywire run: polling {len(config.feeds)} feed(s); stop with SIGTERM or Ctrl-C", flush=True)
+    result = pipeline.run()
+    result.wait_until_finish()
+    report = RunReport.from_result(result)
+    print(f"storywire run stopped after {time.monotonic() - started:.1f}s")
+    for name, value in sorted(report.counters.items()):
+        print(f"  {name}: {value}")
+    return 0
