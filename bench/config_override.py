@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from storywire.pipelines.config.live import parse_duration
-from storywire.pipelines.stories.core import StoryConfig
+from storywire.pipelines.stories import StoryConfig
 
 
 def _value(name: str, text: str, default: object) -> object:

@@ -1,6 +1,6 @@
 """Story-clustering quality on the NewsCluster development set.
 
-Runs :class:`storywire.pipelines.stories.core.StoryAssigner` over ``articles.jsonl`` in date order (one Article per row,
+Runs :class:`~storywire.pipelines.stories.StoryAssigner` over ``articles.jsonl`` in date order (one Article per row,
 ``article_id`` from the URL) and prints B-cubed P/R/F1, pairwise P/R/F1, AMI and ARI against the gold story
 labels (an article counts in the story it ended up in: ``merged_into`` is followed, as a consumer of the
 stories topic does), on the clean rows and on all rows, plus precision/recall of the ``resurfaced`` events
@@ -72,7 +72,7 @@ from bench.clustering_metrics import (
     wilson_interval,
 )
 from bench.config_override import add_set_option, parsed_story_config
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig
+from storywire.pipelines.stories import StoryAssigner, StoryConfig
 from storywire.schemas.records import Article, parse_time
 
 DEFAULT_DATA = Path("/work/shared/datasets/newscluster/articles.jsonl")

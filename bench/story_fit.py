@@ -37,8 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stories import DEFAULT_DATA, Row, compress, load, split
-from storywire.pipelines.stories import core
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, core
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.clustering_metrics import follow_merges, gap_resurfacings, precision_recall, score
 from bench.config_override import add_set_option, parsed_story_config
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, article_time
 from storywire.pipelines.stories import text as textmod
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from storywire.schemas.records import Article
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""Beam transforms around :class:`storywire.pipelines.stories.core.StoryAssigner`.
+"""Beam transforms around :class:`~storywire.pipelines.stories.StoryAssigner`.
 
 Story assignment is sequential by nature: each article is compared with the stories formed by the articles
 before it. What limits parallelism is therefore the partition key: articles are keyed by language (stories do
@@ -25,7 +25,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from storywire.pipelines.beam.common import counter
 from storywire.pipelines.core import pickled_state
 from storywire.pipelines.core.revisions import RevisionTracker, order_key
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, StoryStateError
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, StoryStateError
 from storywire.schemas.records import Article
 
 STORIES = "stories"

@@ -27,7 +27,7 @@ from storywire.pipelines.cli import topics as topics_cli
 from storywire.pipelines.config import live as live_config
 
 if TYPE_CHECKING:
-    from storywire.pipelines.stories.core import StoryConfig
+    from storywire.pipelines.stories import StoryConfig
 
 DEFAULT_RUNNER = "FnApiRunner"
 SAMPLE_ARCHIVE = bundled.SAMPLE_ARCHIVE
@@ -187,7 +187,7 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
 
 def _story_settings(live_yaml: str | None) -> StoryConfig:
     """The story settings of a live config (the whole file is validated: it is the file the live run used)."""
-    from storywire.pipelines.stories.core import StoryConfig
+    from storywire.pipelines.stories import StoryConfig
 
     if live_yaml is None:
         return StoryConfig()

@@ -76,7 +76,7 @@ from storywire.connectors.http.config import HttpConfig
 from storywire.connectors.urls import canonical_url
 
 if TYPE_CHECKING:
-    from storywire.pipelines.stories.core import StoryConfig
+    from storywire.pipelines.stories import StoryConfig
 
 __all__ = [
     "ArchiveSettings",
@@ -214,8 +214,8 @@ class StorySettings:
             raise ConfigError("trending_window and trending_baseline must be positive durations")
 
     def story_config(self) -> StoryConfig:
-        """The clustering core's :class:`~storywire.pipelines.stories.core.StoryConfig` with these settings."""
-        from storywire.pipelines.stories.core import StoryConfig
+        """The clustering core's :class:`~storywire.pipelines.stories.StoryConfig` with these settings."""
+        from storywire.pipelines.stories import StoryConfig
 
         merge_threshold = StoryConfig.merge_threshold if self.merging else None
         return StoryConfig(
@@ -423,7 +423,7 @@ def _ratio(value: object, from_env: bool) -> float:
             raise _Bad(f"{value!r} must be a number, e.g. 3 or 2.5") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Bad(f"{value!r} must be a number, e.g. 3 or 2.5")
-    from storywire.pipelines.stories.core import TRENDING_RATIO_RANGE
+    from storywire.pipelines.stories import TRENDING_RATIO_RANGE
 
     low, high = TRENDING_RATIO_RANGE
     if not low <= value <= high:

@@ -12,7 +12,7 @@ from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka import KafkaConfig
 from storywire.connectors.kafka.errors import KafkaConfigError
 from storywire.connectors.kafka.topics import TopicNames
-from storywire.pipelines.stories.core import StoryConfig
+from storywire.pipelines.stories import StoryConfig
 
 SinkKind = Literal["kafka", "file"]
 

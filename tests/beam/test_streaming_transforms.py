@@ -18,7 +18,7 @@ from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
 from storywire.pipelines.core.revisions import order_key
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
-from storywire.pipelines.stories.core import StoryAssigner
+from storywire.pipelines.stories import StoryAssigner
 from storywire.schemas.records import Article
 from tests.replay_fixture import write_fixture_archives
 from tests.unit.test_story_merge import BRIDGING, split_then_bridge

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bench.config_override import story_config
-from storywire.pipelines.stories.core import StoryConfig
+from storywire.pipelines.stories import StoryConfig
 
 
 def test_values_take_the_type_of_the_default() -> None:

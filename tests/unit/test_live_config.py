@@ -19,7 +19,7 @@ from storywire.pipelines.config.live import (
     parse_duration,
     parse_size,
 )
-from storywire.pipelines.stories.core import StoryConfig
+from storywire.pipelines.stories import StoryConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "feeds.example.yaml"
 AGENT = '"acme-monitor/1.0 (+https://acme.example/bot)"'

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from storywire.pipelines.stories.core import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
+from storywire.pipelines.stories import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
 from storywire.pipelines.stories.text import tokens
 from storywire.schemas.records import Article, Story, StoryEvent
 from storywire.schemas.validation import validate
@@ -568,7 +568,7 @@ import hashlib, sys
 sys.path.insert(0, sys.argv[1])
 from tests.unit.test_story_core import stream, make, QUAKE_LONG, T0
 from datetime import timedelta
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig
+from storywire.pipelines.stories import StoryAssigner, StoryConfig
 from storywire.schemas.codec import encode
 digest = hashlib.sha256()
 from tests.unit.test_story_core import WIRE_BODY

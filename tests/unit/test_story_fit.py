@@ -9,7 +9,7 @@ import pytest
 
 from bench.stories import evaluate, load, objective, run, split
 from bench.story_fit import Pair, fit, fit_older_half
-from storywire.pipelines.stories.core import StoryConfig
+from storywire.pipelines.stories import StoryConfig
 from tests.unit.test_story_index_and_prior import NEWSCLUSTER
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.stories import DEFAULT_DATA, load
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, article_time
 from storywire.pipelines.stories import text as textmod
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, article_time
 from storywire.pipelines.stories.idf_prior import document_share, word_frequencies
 from storywire.schemas.records import Article
 from tests.unit.test_story_core import make

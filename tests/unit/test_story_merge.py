@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, story_id_for
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, story_id_for
 from storywire.pipelines.stories.text import tokens
 from storywire.schemas.records import Article
 from tests.unit.test_story_core import QUAKE, T0, make, run

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storywire.pipelines.beam.stories import StoryStateCoder, _PartitionState
-from storywire.pipelines.stories.core import (
+from storywire.pipelines.stories import (
     STATE_FORMAT,
     Assignment,
     StoryAssigner,

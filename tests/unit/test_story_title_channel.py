@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig, story_id_for
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, story_id_for
 from tests.unit.test_story_core import T0, make
 
 # Two airline stories that share no title word; a newcomer has story A's body and story B's title.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from storywire.pipelines.stories.core import StoryAssigner, StoryConfig
+from storywire.pipelines.stories import StoryAssigner, StoryConfig
 from tests.unit.test_story_core import QUAKE, T0, make
 
 CFG = StoryConfig(
