@@ -75,7 +75,8 @@ from bench.config_override import add_set_option, parsed_story_config
 from storywire.pipelines.stories import StoryAssigner, StoryConfig
 from storywire.schemas.records import Article, parse_time
 
-DEFAULT_DATA = Path("/work/shared/datasets/newscluster/articles.jsonl")
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "newscluster" / "articles.jsonl"
+"""NewsCluster in ``../shared`` beside the checkout; ``--data`` names another copy."""
 LONG_HORIZON = timedelta(days=3650)
 
 

@@ -21,7 +21,7 @@ from storywire.pipelines.core.summary import read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from storywire.schemas.records import Article
 from storywire.schemas.validation import SCHEMA_FILES
-from tests.replay_fixture import write_fixture_archives
+from tests.support.replay_archive import write_fixture_archives
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "schema_snapshots" / "v1"
 KIND_OF_TYPE = {f"dev.storywire.{kind}.v1": kind for kind in SCHEMA_FILES}

@@ -15,7 +15,7 @@ from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from storywire.schemas.validation import validate
-from tests.replay_fixture import write_fixture_archives
+from tests.support.replay_archive import write_fixture_archives
 
 
 def _run(archives: tuple[str, ...], out: Path, *extra: str) -> tuple[SinkContents, RunReport]:

@@ -20,8 +20,8 @@ from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from storywire.pipelines.stories import StoryAssigner
 from storywire.schemas.records import Article
-from tests.replay_fixture import write_fixture_archives
-from tests.unit.test_story_merge import BRIDGING, split_then_bridge
+from tests.support.articles import BRIDGING, split_then_bridge
+from tests.support.replay_archive import write_fixture_archives
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from storywire.connectors.http import (
     RobotsDisallowedError,
     TlsError,
 )
-from tests.http_server import SAMPLE_FEED, LoopbackHttpServer, Reply, free_port
+from tests.support.http_server import SAMPLE_FEED, LoopbackHttpServer, Reply, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

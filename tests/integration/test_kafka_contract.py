@@ -32,9 +32,9 @@ from storywire.pipelines.graphs.replay import build_replay
 from storywire.schemas.codec import decode
 from storywire.schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
 from storywire.schemas.validation import validate
-from tests.replay_fixture import write_fixture_archives
-from tests.unit.test_sink_fit import article  # a valid article with a known id
-from tests.warc_fixtures import RSS, Capture, page, rss, write_warc
+from tests.support.articles import kremlin_article
+from tests.support.replay_archive import write_fixture_archives
+from tests.support.warc import RSS, Capture, page, rss, write_warc
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -194,9 +194,9 @@ def test_tail_prints_key_position_type_time_and_a_compact_body(
     ensure_topics(kafka_config, default_topic_specs(topics, partitions=1))
     with KafkaMessageWriter(kafka_config) as writer:
         for revision, text in ((1, "short text"), (2, "x" * 500)):
-            message = message_for(article(text).replace(revision=revision), topics)
+            message = message_for(kremlin_article(text).replace(revision=revision), topics)
             writer.send(message.topic, message.key, message.value, message.headers)
-        other = message_for(article("other").replace(article_id="a_" + "9" * 24), topics)
+        other = message_for(kremlin_article("other").replace(article_id="a_" + "9" * 24), topics)
         writer.send(other.topic, other.key, other.value, other.headers)
 
     base = ["tail", "articles", "--bootstrap", kafka_config.bootstrap_servers, "--topic-prefix", topic_prefix]

@@ -44,7 +44,7 @@ from storywire.pipelines.cli.main import main
 from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
-from tests.synthetic_archive import write_synthetic_archive
+from tests.support.synthetic_archive import write_synthetic_archive
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

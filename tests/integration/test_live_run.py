@@ -20,9 +20,9 @@ from storywire.connectors.kafka.consumer import read_topic
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.schemas.validation import validate
-from tests.http_server import LoopbackHttpServer, Reply
-from tests.replay_fixture import KREMLIN, RATES
-from tests.warc_fixtures import page, rss
+from tests.support.http_server import LoopbackHttpServer, Reply
+from tests.support.replay_archive import KREMLIN, RATES
+from tests.support.warc import page, rss
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import pytest
 from storywire.connectors.articles.extract import extract_page
 from storywire.connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
 from storywire.connectors.http_types import CapturedResponse
-from tests.warc_fixtures import page
+from tests.support.warc import page
 
 T0 = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 PARAGRAPHS = [

@@ -6,7 +6,7 @@ import pytest
 
 from storywire.connectors.errors import FeedParseError, UnsafeXmlError
 from storywire.connectors.feeds.parse import parse_feed
-from tests.warc_fixtures import rss
+from tests.support.warc import rss
 
 SEEN = datetime(2023, 5, 3, 9, 0, tzinfo=timezone.utc)
 

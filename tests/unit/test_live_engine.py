@@ -14,7 +14,7 @@ from storywire.connectors.http.fetcher import FetchResult, Kind
 from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines.config.live import parse_config
 from storywire.pipelines.live.engine import LiveEngine
-from tests.warc_fixtures import page, rss
+from tests.support.warc import page, rss
 
 T0 = datetime(2023, 5, 3, 9, 0, tzinfo=timezone.utc)
 FEED = "https://alpha.example/rss.xml"

@@ -11,7 +11,7 @@ import storywire.connectors.feeds.poll as poll_module
 from storywire.connectors.feeds.poll import FeedPoller
 from storywire.connectors.feeds.settings import FeedSpec
 from storywire.connectors.http import errors as http_errors
-from tests.fixtures.poll_doubles import (
+from tests.support.poll_doubles import (
     T0,
     URL,
     BlockedAddressError,

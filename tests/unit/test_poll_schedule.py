@@ -23,7 +23,7 @@ from storywire.connectors.feeds.schedule import (
     failure_threshold,
     unit_hash,
 )
-from tests.fixtures.poll_doubles import T0, DnsError, body, response
+from tests.support.poll_doubles import T0, DnsError, body, response
 
 HOUR = 3600.0
 

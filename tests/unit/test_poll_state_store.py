@@ -24,7 +24,7 @@ from storywire.connectors.feeds.state_store import (
     feed_state_topic_spec,
     state_to_dict,
 )
-from tests.fixtures.poll_doubles import T0, URL, FetchTimeoutError, body, ok, poll, settings
+from tests.support.poll_doubles import T0, URL, FetchTimeoutError, body, ok, poll, settings
 
 OTHER = "https://continental-post.example/feeds/world.atom"
 THIRD = "https://northern-ledger.example/business/rss.xml"

@@ -4,7 +4,6 @@ anything still too large or refused by the broker becomes a dead letter that its
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
 
 import kafka.errors as kafka_errors
 import orjson
@@ -22,33 +21,13 @@ from storywire.pipelines.core.kafka_delivery import (
     truncation_target,
 )
 from storywire.pipelines.core.messages import message_for
-from storywire.schemas.records import Article, Story
+from storywire.schemas.records import Story
 from storywire.schemas.validation import validate
+from tests.support.articles import KREMLIN_T, kremlin_article
 
-T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
+T = KREMLIN_T
 TOPICS = TopicNames()
 LIMIT = 20_000
-
-
-def article(text: str, title: str = "Kremlin drone attack") -> Article:
-    return Article(
-        article_id="a_" + "1" * 24,
-        url="https://a.example/kremlin",
-        canonical_url="https://a.example/kremlin",
-        outlet="a.example",
-        feed_url=None,
-        title=title,
-        summary="Two drones",
-        text=text,
-        authors=(),
-        language="en",
-        published_at=None,
-        first_seen_at=T,
-        captured_at=T,
-        revision=2,
-        extraction_method="trafilatura",
-        content_hash="f" * 32,
-    )
 
 
 def fitted(result: Fitted | Failure) -> Fitted:
@@ -57,7 +36,7 @@ def fitted(result: Fitted | Failure) -> Fitted:
 
 
 def test_a_message_within_the_limit_goes_out_unchanged() -> None:
-    record = article("Moscow said two drones targeted the Kremlin.")
+    record = kremlin_article("Moscow said two drones targeted the Kremlin.")
     result = fitted(fit_message(record, TOPICS, LIMIT))
 
     assert result == Fitted(message_for(record, TOPICS), truncated=False)
@@ -66,7 +45,7 @@ def test_a_message_within_the_limit_goes_out_unchanged() -> None:
 
 def test_an_oversized_article_is_cut_at_a_word_to_fit_and_marked() -> None:
     words = " ".join(f"wörd{n}" for n in range(20_000))  # ~140 KB, non-ASCII on purpose
-    record = article(words)
+    record = kremlin_article(words)
     result = fitted(fit_message(record, TOPICS, LIMIT))
 
     body = orjson.loads(result.message.value)
@@ -81,7 +60,7 @@ def test_an_oversized_article_is_cut_at_a_word_to_fit_and_marked() -> None:
 
 
 def test_an_article_too_large_even_without_text_becomes_a_dead_letter() -> None:
-    record = article("some text", title="T" * 30_000)
+    record = kremlin_article("some text", title="T" * 30_000)
     result = fit_message(record, TOPICS, LIMIT)
 
     assert isinstance(result, Failure)
@@ -104,8 +83,8 @@ def test_other_oversized_records_are_dead_lettered_not_trimmed() -> None:
 
 
 def test_trim_returns_none_when_nothing_fits() -> None:
-    assert trim_article(article("abc"), lambda a: False) is None
-    kept = trim_article(article("abc def"), lambda a: len(a.text) <= 5)
+    assert trim_article(kremlin_article("abc"), lambda a: False) is None
+    kept = trim_article(kremlin_article("abc def"), lambda a: len(a.text) <= 5)
     assert kept is not None and kept.text == "abc" and kept.text_truncated
 
 
@@ -115,7 +94,7 @@ def test_truncation_headroom() -> None:
 
 
 def test_a_record_the_broker_refused_becomes_a_dead_letter_carrying_it() -> None:
-    message = message_for(article("text"), TOPICS)
+    message = message_for(kremlin_article("text"), TOPICS)
     failed = FailedRecord(
         message.topic,
         message.key,
@@ -134,7 +113,7 @@ def test_a_record_the_broker_refused_becomes_a_dead_letter_carrying_it() -> None
         "2023-05-03T08:00:00Z",
     )
     assert base64.b64decode(body["payload"]) == message.value
-    assert body["payload_ref"] == f"news.articles.v1#ce_id={article('').article_id}:2"
+    assert body["payload_ref"] == f"news.articles.v1#ce_id={kremlin_article('').article_id}:2"
     validate("dead_letter", body)
     # Deterministic: the same refusal in a re-run gives the same dead-letter id.
     assert dead_letter_for(failed).to_dead_letter().dead_letter_id == body["dead_letter_id"]
@@ -142,7 +121,7 @@ def test_a_record_the_broker_refused_becomes_a_dead_letter_carrying_it() -> None
 
 @pytest.mark.parametrize("limit", [4_000, 60_000])
 def test_a_dead_letter_leaves_the_payload_out_when_it_would_not_fit(limit: int) -> None:
-    big = message_for(article("x" * 50_000), TOPICS)
+    big = message_for(kremlin_article("x" * 50_000), TOPICS)
     failed = FailedRecord(big.topic, big.key, kafka_errors.InvalidRecordError("bad"), big.value, big.headers)
     dead = dead_letter_message(dead_letter_for(failed), TOPICS, limit)
     body = orjson.loads(dead.value)

@@ -6,13 +6,13 @@ import itertools
 from datetime import timedelta
 
 from bench.stories import Row, RunResult, gold_resurfacings, resurfacing_errors, retime, score_kept
-from tests.unit.test_story_core import T0, make
+from tests.support.articles import T0, make_article
 
 H = timedelta(hours=1)
 
 
 def _row(article_id: str, gold: str, at: timedelta, clean: bool = True) -> Row:
-    return Row(make(article_id, article_id, at=T0 + at, published=T0 + at), gold, clean, True)
+    return Row(make_article(article_id, article_id, at=T0 + at, published=T0 + at), gold, clean, True)
 
 
 def test_each_error_is_named_by_its_mechanism() -> None:
@@ -68,7 +68,7 @@ def test_retime_makes_every_story_of_three_or_more_articles_come_back_once() -> 
 
 
 def test_content_only_gold_leaves_rows_without_content_out_of_the_timeline() -> None:
-    empty = Row(make("a2", "", at=T0 + 40 * H, published=T0 + 40 * H), "A", False, True)
+    empty = Row(make_article("a2", "", at=T0 + 40 * H, published=T0 + 40 * H), "A", False, True)
     rows = [_row("a1", "A", 0 * H), empty, _row("a3", "A", 80 * H), _row("b1", "B", 81 * H)]
     dormancy, horizon = timedelta(hours=48), timedelta(days=30)
     assert gold_resurfacings(rows, dormancy, horizon) == set()  # a2 broke A's silence: 40 h + 40 h

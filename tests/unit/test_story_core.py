@@ -2,102 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from storywire.pipelines.stories import Assignment, StoryAssigner, StoryConfig, article_time, story_id_for
+from storywire.pipelines.stories import StoryAssigner, StoryConfig, article_time, story_id_for
 from storywire.pipelines.stories.text import tokens
 from storywire.schemas.records import Article, Story, StoryEvent
 from storywire.schemas.validation import validate
-
-T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
-
-QUAKE = (
-    "A magnitude 7.1 earthquake struck off the coast of Hokkaido early on Friday, the Japan Meteorological "
-    "Agency said, triggering tsunami warnings along the Pacific coast. Residents of Kushiro and Nemuro were "
-    "told to move to higher ground while rescue teams assessed damage to ports and fishing villages."
-)
-ELECTION = (
-    "Voters in Chile went to the polls to choose a new president in a runoff between conservative "
-    "Sebastian Pinera and leftist Alejandro Guillier, with turnout expected to be low after a bitter "
-    "campaign focused on pensions, immigration and the slowing copper economy."
-)
-FOOTBALL = (
-    "Liverpool beat Manchester City 4-3 at Anfield, ending the champions' unbeaten run in the Premier League "
-    "with goals from Oxlade-Chamberlain, Firmino, Mane and Salah in a frantic second half."
-)
-
-
-def make(
-    article_id: str,
-    title: str,
-    text: str = "",
-    *,
-    at: datetime = T0,
-    outlet: str = "example.com",
-    summary: str = "",
-    published: datetime | None = None,
-    content_hash: str | None = None,
-    revision: int = 1,
-    language: str | None = "en",
-) -> Article:
-    return Article(
-        article_id=article_id,
-        url=f"https://{outlet}/{article_id}",
-        canonical_url=f"https://{outlet}/{article_id}",
-        outlet=outlet,
-        feed_url=None,
-        title=title,
-        summary=summary,
-        text=text,
-        authors=(),
-        language=language,
-        published_at=published,
-        first_seen_at=at,
-        captured_at=at,
-        revision=revision,
-        extraction_method="test",
-        content_hash=content_hash
-        if content_hash is not None
-        else hashlib.sha256(f"{article_id}|{title}|{text}".encode()).hexdigest(),
-    )
-
-
-def stream() -> list[Article]:
-    return [
-        make("a1", "Strong earthquake hits Hokkaido, tsunami warning issued", QUAKE, at=T0, outlet="nhk.jp"),
-        make(
-            "b1",
-            "Chile votes in presidential runoff",
-            ELECTION,
-            at=T0 + timedelta(minutes=5),
-            outlet="bbc.co.uk",
-        ),
-        make(
-            "a2",
-            "Hokkaido earthquake: tsunami warning for Pacific coast",
-            QUAKE.replace("Friday", "Friday morning"),
-            at=T0 + timedelta(minutes=30),
-            outlet="reuters.com",
-        ),
-        make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(hours=1)),
-        make(
-            "b2",
-            "Pinera wins Chile runoff against Guillier",
-            ELECTION + " Pinera won with 54 percent.",
-            at=T0 + timedelta(hours=3),
-            outlet="elpais.com",
-        ),
-    ]
-
-
-def run(articles: list[Article], config: StoryConfig | None = None) -> list[Assignment]:
-    assigner = StoryAssigner(config)
-    return [assigner.assign(a) for a in articles]
+from tests.support.articles import FOOTBALL, QUAKE, QUAKE_LONG, T0, WIRE_BODY, make_article, run, stream
 
 
 def test_groups_related_articles_and_separates_unrelated() -> None:
@@ -146,7 +61,7 @@ def test_resurfacing_after_dormancy_gap() -> None:
     later = T0 + timedelta(hours=60)
     articles = [
         *stream(),
-        make(
+        make_article(
             "a3",
             "Hokkaido earthquake death toll rises as tsunami damage assessed",
             QUAKE,
@@ -169,8 +84,10 @@ def test_resurfacing_after_dormancy_gap() -> None:
 
 
 def test_similarity_joins_carry_their_joining_score_and_nothing_else_does() -> None:
-    later = make("a3", "Hokkaido earthquake death toll rises", QUAKE, at=T0 + timedelta(hours=60), outlet="jt.jp")
-    copy = make("a4", "Copy", QUAKE, at=T0 + timedelta(hours=61), content_hash=stream()[0].content_hash)
+    later = make_article(
+        "a3", "Hokkaido earthquake death toll rises", QUAKE, at=T0 + timedelta(hours=60), outlet="jt.jp"
+    )
+    copy = make_article("a4", "Copy", QUAKE, at=T0 + timedelta(hours=61), content_hash=stream()[0].content_hash)
     result = run([*stream(), later, copy])
     config = StoryConfig()
     events = {(e.event_type, e.article_id): e.score for r in result for e in r.events}
@@ -198,7 +115,7 @@ def test_similarity_joins_carry_their_joining_score_and_nothing_else_does() -> N
 def test_no_resurfacing_within_dormancy() -> None:
     articles = [
         *stream(),
-        make("a3", "Hokkaido earthquake aftershocks", QUAKE, at=T0 + timedelta(hours=20), outlet="x.jp"),
+        make_article("a3", "Hokkaido earthquake aftershocks", QUAKE, at=T0 + timedelta(hours=20), outlet="x.jp"),
     ]
     last = run(articles)[-1]
     assert [e.event_type for e in last.events] == ["updated"]
@@ -209,7 +126,7 @@ def test_revision_keeps_its_story_and_redelivery_is_silent() -> None:
     for a in stream():
         assigner.assign(a)
     stories_before = len(assigner)
-    revised = make(
+    revised = make_article(
         "a1",
         "Powerful earthquake hits Hokkaido",
         "Completely rewritten body about something else: " + FOOTBALL,
@@ -232,10 +149,10 @@ def test_revision_keeps_its_story_and_redelivery_is_silent() -> None:
 def test_wire_copy_is_duplicate_of_the_original() -> None:
     wire_hash = "f" * 64
     articles = [
-        make("w1", "Earthquake strikes Hokkaido", QUAKE, outlet="apnews.com", content_hash=wire_hash),
-        make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
+        make_article("w1", "Earthquake strikes Hokkaido", QUAKE, outlet="apnews.com", content_hash=wire_hash),
+        make_article("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
         # different title and outlet but the same content hash: a syndicated copy
-        make(
+        make_article(
             "w2",
             "Syndicated: quake",
             QUAKE,
@@ -243,7 +160,7 @@ def test_wire_copy_is_duplicate_of_the_original() -> None:
             outlet="local-paper.com",
             content_hash=wire_hash,
         ),
-        make(
+        make_article(
             "w3",
             "Also syndicated",
             QUAKE,
@@ -268,7 +185,7 @@ def test_wire_copy_is_duplicate_of_the_original() -> None:
 def test_duplicates_do_not_make_a_story_trend() -> None:
     cfg = StoryConfig(trending_min_articles=3, trending_min_outlets=2)
     copies = [
-        make(
+        make_article(
             f"w{i}",
             "Earthquake strikes Hokkaido",
             QUAKE,
@@ -280,7 +197,7 @@ def test_duplicates_do_not_make_a_story_trend() -> None:
     ]
     assert not any(e.event_type == "trending" for r in run(copies, cfg) for e in r.events)
     originals = [
-        make(
+        make_article(
             f"n{i}",
             "Earthquake strikes Hokkaido",
             " ".join(QUAKE.split()[i * 5 : i * 5 + 12]) + f" Update {i}.",
@@ -301,7 +218,7 @@ def test_expiry_bounds_memory() -> None:
     expired: list[StoryEvent] = []
     for day in range(30):
         for i in range(5):
-            a = make(
+            a = make_article(
                 f"d{day}-{i}",
                 f"Topic{day}x{i} headline{day}y{i}",
                 f"unique{day}z{i} words{day}w{i}",
@@ -322,8 +239,8 @@ def test_expired_story_cannot_be_joined() -> None:
     cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=2))
     result = run(
         [
-            make("a1", "Strong earthquake hits Hokkaido", QUAKE),
-            make("a2", "Strong earthquake hits Hokkaido again", QUAKE, at=T0 + timedelta(days=5)),
+            make_article("a1", "Strong earthquake hits Hokkaido", QUAKE),
+            make_article("a2", "Strong earthquake hits Hokkaido again", QUAKE, at=T0 + timedelta(days=5)),
         ],
         cfg,
     )
@@ -335,35 +252,39 @@ def test_expired_story_cannot_be_joined() -> None:
 
 def test_published_time_rule() -> None:
     seen = T0
-    assert article_time(make("x", "t", at=seen, published=seen - timedelta(hours=3))) == seen - timedelta(hours=3)
-    assert article_time(make("x", "t", at=seen, published=None)) == seen
-    assert article_time(make("x", "t", at=seen, published=datetime(1970, 1, 1, tzinfo=timezone.utc))) == seen
-    assert article_time(make("x", "t", at=seen, published=seen + timedelta(days=2))) == seen
-    assert article_time(make("x", "t", at=seen, published=seen + timedelta(minutes=30))) == seen + timedelta(minutes=30)
+    assert article_time(make_article("x", "t", at=seen, published=seen - timedelta(hours=3))) == seen - timedelta(
+        hours=3
+    )
+    assert article_time(make_article("x", "t", at=seen, published=None)) == seen
+    assert article_time(make_article("x", "t", at=seen, published=datetime(1970, 1, 1, tzinfo=timezone.utc))) == seen
+    assert article_time(make_article("x", "t", at=seen, published=seen + timedelta(days=2))) == seen
+    assert article_time(make_article("x", "t", at=seen, published=seen + timedelta(minutes=30))) == seen + timedelta(
+        minutes=30
+    )
     naive = datetime(2024, 2, 29, 12, 0)
-    assert article_time(make("x", "t", at=seen, published=naive)) == naive.replace(tzinfo=timezone.utc)
+    assert article_time(make_article("x", "t", at=seen, published=naive)) == naive.replace(tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(
     "article",
     [
-        make("empty", "", ""),
-        make("punct", "!!! ...", "--- ***"),
-        make("tiny", "Hi", "ok"),
-        make("nohash", "Earthquake", "", content_hash=""),
-        make("epoch", "Earthquake in Hokkaido", QUAKE, published=datetime(1970, 1, 1, tzinfo=timezone.utc)),
-        make("future", "Earthquake in Hokkaido", QUAKE, published=datetime(2099, 1, 1, tzinfo=timezone.utc)),
-        make("naive", "Earthquake in Hokkaido", QUAKE, published=datetime(2024, 3, 1, 7, 0)),
-        make("zh", "北海道发生强烈地震", "日本北海道周五发生7.1级地震，气象厅发布海啸警报。", language="zh"),  # noqa: RUF001
-        make(
+        make_article("empty", "", ""),
+        make_article("punct", "!!! ...", "--- ***"),
+        make_article("tiny", "Hi", "ok"),
+        make_article("nohash", "Earthquake", "", content_hash=""),
+        make_article("epoch", "Earthquake in Hokkaido", QUAKE, published=datetime(1970, 1, 1, tzinfo=timezone.utc)),
+        make_article("future", "Earthquake in Hokkaido", QUAKE, published=datetime(2099, 1, 1, tzinfo=timezone.utc)),
+        make_article("naive", "Earthquake in Hokkaido", QUAKE, published=datetime(2024, 3, 1, 7, 0)),
+        make_article("zh", "北海道发生强烈地震", "日本北海道周五发生7.1级地震，气象厅发布海啸警报。", language="zh"),  # noqa: RUF001
+        make_article(
             "ru",
             "Землетрясение на Хоккайдо",
             "Сильное землетрясение произошло у побережья Хоккайдо.",  # noqa: RUF001
             language="ru",
         ),
-        make("huge", "Earthquake in Hokkaido", QUAKE * 20_000),
-        make("junk", "x" * 500, "a" * 100_000 + " " + "é" * 5000),
-        make("nolang", "Earthquake in Hokkaido", QUAKE, language=None),
+        make_article("huge", "Earthquake in Hokkaido", QUAKE * 20_000),
+        make_article("junk", "x" * 500, "a" * 100_000 + " " + "é" * 5000),
+        make_article("nolang", "Earthquake in Hokkaido", QUAKE, language=None),
     ],
     ids=lambda a: a.article_id,
 )
@@ -379,14 +300,14 @@ def test_bad_input_never_crashes_and_gets_a_story(article: Article) -> None:
 
 
 def test_unusable_text_gets_its_own_story_and_attracts_nothing() -> None:
-    result = run([make("e1", "", "", content_hash=""), make("e2", "", "", content_hash="")])
+    result = run([make_article("e1", "", "", content_hash=""), make_article("e2", "", "", content_hash="")])
     assert result[0].article.story_id == story_id_for("e1")
     assert result[1].article.story_id == story_id_for("e2")
 
 
 def test_gigantic_body_is_truncated() -> None:
     assigner = StoryAssigner(StoryConfig(body_chars=400, article_terms=1000))
-    huge = make("h", "Earthquake in Hokkaido", QUAKE * 100_000, published=T0)
+    huge = make_article("h", "Earthquake in Hokkaido", QUAKE * 100_000, published=T0)
     result = assigner.assign(huge)
     assert result.article.story_id == story_id_for("h")
     assert len(assigner._stories[1].centroid) <= 60
@@ -395,8 +316,8 @@ def test_gigantic_body_is_truncated() -> None:
 def test_languages_are_not_mixed() -> None:
     result = run(
         [
-            make("en", "Strong earthquake hits Hokkaido", QUAKE, language="en"),
-            make("de", "Strong earthquake hits Hokkaido", QUAKE, at=T0 + timedelta(minutes=1), language="de"),
+            make_article("en", "Strong earthquake hits Hokkaido", QUAKE, language="en"),
+            make_article("de", "Strong earthquake hits Hokkaido", QUAKE, at=T0 + timedelta(minutes=1), language="de"),
         ]
     )
     assert result[0].article.story_id != result[1].article.story_id
@@ -407,7 +328,9 @@ def test_out_of_order_article_is_assigned_without_moving_the_clock_back() -> Non
     for a in stream():
         assigner.assign(a)
     clock = assigner.clock
-    late = make("a0", "Hokkaido earthquake tsunami warning", QUAKE, at=T0 - timedelta(hours=2), outlet="late.jp")
+    late = make_article(
+        "a0", "Hokkaido earthquake tsunami warning", QUAKE, at=T0 - timedelta(hours=2), outlet="late.jp"
+    )
     result = assigner.assign(late)
     assert result.article.story_id == story_id_for("a1")
     assert assigner.clock == clock
@@ -438,7 +361,7 @@ def test_config_is_validated(kwargs: dict[str, object]) -> None:
 def test_article_ids_are_capped() -> None:
     cfg = StoryConfig(max_article_ids=3)
     articles = [
-        make(f"q{i}", "Strong earthquake hits Hokkaido", QUAKE + f" Update {i}.", at=T0 + timedelta(minutes=i))
+        make_article(f"q{i}", "Strong earthquake hits Hokkaido", QUAKE + f" Update {i}.", at=T0 + timedelta(minutes=i))
         for i in range(6)
     ]
     snap: Story = run(articles, cfg)[-1].stories[-1]
@@ -446,21 +369,13 @@ def test_article_ids_are_capped() -> None:
     assert snap.article_ids == ("q3", "q4", "q5")
 
 
-QUAKE_LONG = QUAKE + (
-    " Power was cut to about 30,000 homes in eastern Hokkaido, the regional utility said, and bullet train "
-    "services were suspended while engineers inspected tracks and bridges. The quake was felt as far away as "
-    "Sapporo and Aomori. Officials at the Tomari nuclear plant reported no abnormalities. Authorities warned "
-    "of aftershocks over the coming week and urged residents to stay away from the shore."
-)
-
-
 def test_near_duplicate_joins_with_duplicate_of() -> None:
     edited = QUAKE_LONG.replace("rescue teams", "emergency crews") + " More to follow."
     result = run(
         [
-            make("o1", "Strong earthquake hits Hokkaido", QUAKE_LONG, outlet="a.jp"),
-            make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
-            make("o2", "Quake off Hokkaido", edited, at=T0 + timedelta(minutes=2), outlet="b.jp"),
+            make_article("o1", "Strong earthquake hits Hokkaido", QUAKE_LONG, outlet="a.jp"),
+            make_article("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
+            make_article("o2", "Quake off Hokkaido", edited, at=T0 + timedelta(minutes=2), outlet="b.jp"),
         ]
     )
     assert result[2].article.story_id == story_id_for("o1")
@@ -472,26 +387,32 @@ def test_near_duplicate_joins_with_duplicate_of() -> None:
 def test_near_duplicate_detection_can_be_switched_off() -> None:
     edited = QUAKE_LONG.replace("rescue teams", "emergency crews")
     cfg = StoryConfig(near_duplicate_jaccard=None)
-    result = run([make("o1", "Earthquake", QUAKE_LONG), make("o2", "Quake", edited, at=T0 + timedelta(minutes=2))], cfg)
+    result = run(
+        [
+            make_article("o1", "Earthquake", QUAKE_LONG),
+            make_article("o2", "Quake", edited, at=T0 + timedelta(minutes=2)),
+        ],
+        cfg,
+    )
     assert result[1].article.duplicate_of is None
     assert result[1].article.story_id == story_id_for("o1")  # still the same story, by similarity
 
 
 def test_revision_of_a_duplicate_stays_a_duplicate() -> None:
     assigner = StoryAssigner()
-    assigner.assign(make("w1", "Earthquake strikes Hokkaido", QUAKE, content_hash="f" * 64))
-    assigner.assign(make("w2", "Copy", QUAKE, at=T0 + timedelta(minutes=1), content_hash="f" * 64))
-    revised = assigner.assign(make("w2", "Copy, corrected", QUAKE, at=T0 + timedelta(minutes=5), revision=2))
+    assigner.assign(make_article("w1", "Earthquake strikes Hokkaido", QUAKE, content_hash="f" * 64))
+    assigner.assign(make_article("w2", "Copy", QUAKE, at=T0 + timedelta(minutes=1), content_hash="f" * 64))
+    revised = assigner.assign(make_article("w2", "Copy, corrected", QUAKE, at=T0 + timedelta(minutes=5), revision=2))
     assert revised.article.duplicate_of == "w1"
     assert revised.article.story_id == story_id_for("w1")
 
 
 def test_two_stories_bridged_by_an_article_are_merged() -> None:
     cfg = StoryConfig(merge_threshold=0.3, query_terms=2, near_duplicate_jaccard=None)
-    a = make("m1", "Hokkaido earthquake", QUAKE, outlet="a.jp")
+    a = make_article("m1", "Hokkaido earthquake", QUAKE, outlet="a.jp")
     # very similar body, but its two most specific terms (from the title) are not indexed by the first story
-    b = make("m2", "Tsunami warning tsunami alert", QUAKE, at=T0 + timedelta(minutes=5), outlet="b.jp")
-    c = make("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(minutes=10), outlet="c.jp")
+    b = make_article("m2", "Tsunami warning tsunami alert", QUAKE, at=T0 + timedelta(minutes=5), outlet="b.jp")
+    c = make_article("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(minutes=10), outlet="c.jp")
     result = run([a, b, c], cfg)
     assert result[1].article.story_id == story_id_for("m2")  # not found through the index: a story of its own
     last = result[2]
@@ -516,8 +437,8 @@ def test_state_survives_pickling_mid_stream() -> None:
 
     articles = [
         *stream(),
-        make("a3", "Hokkaido earthquake toll rises", QUAKE, at=T0 + timedelta(hours=60), outlet="x.jp"),
-        make("c2", "City react to Liverpool defeat", FOOTBALL, at=T0 + timedelta(hours=61)),
+        make_article("a3", "Hokkaido earthquake toll rises", QUAKE, at=T0 + timedelta(hours=60), outlet="x.jp"),
+        make_article("c2", "City react to Liverpool defeat", FOOTBALL, at=T0 + timedelta(hours=61)),
     ]
     straight = run(articles)
     assigner = StoryAssigner()
@@ -531,7 +452,9 @@ def test_vocabulary_is_bounded_by_generations() -> None:
     cfg = StoryConfig(dormancy=timedelta(hours=12), horizon=timedelta(days=1))
     assigner = StoryAssigner(cfg)
     for i in range(200):
-        assigner.assign(make(f"v{i}", f"uniqueword{i}a headline{i}b", f"body{i}c text{i}d", at=T0 + timedelta(hours=i)))
+        assigner.assign(
+            make_article(f"v{i}", f"uniqueword{i}a headline{i}b", f"body{i}c text{i}d", at=T0 + timedelta(hours=i))
+        )
     # two generations of one day hold at most ~48 articles' terms (4 terms each)
     assert len(assigner._df_prev) + len(assigner._df_cur) <= 48 * 4 + 8
     assert len(assigner) <= 25
@@ -539,14 +462,14 @@ def test_vocabulary_is_bounded_by_generations() -> None:
 
 def test_dormant_snapshot_then_resurfaced() -> None:
     assigner = StoryAssigner()
-    assigner.assign(make("a1", "Strong earthquake hits Hokkaido", QUAKE))
+    assigner.assign(make_article("a1", "Strong earthquake hits Hokkaido", QUAKE))
     stories, events = assigner.advance(T0 + timedelta(hours=49))
     assert [(s.status, s.version) for s in stories] == [("dormant", 2)]
     assert events == ()
     again = assigner.advance(T0 + timedelta(hours=50))
     assert again == ((), ())  # marked once
     result = assigner.assign(
-        make("a2", "Hokkaido earthquake aftershock", QUAKE, at=T0 + timedelta(hours=51), outlet="y.jp")
+        make_article("a2", "Hokkaido earthquake aftershock", QUAKE, at=T0 + timedelta(hours=51), outlet="y.jp")
     )
     assert [e.event_type for e in result.events] == ["resurfaced"]
     assert result.stories[-1].status == "active"
@@ -555,8 +478,8 @@ def test_dormant_snapshot_then_resurfaced() -> None:
 def test_exact_duplicate_in_another_language_is_not_joined() -> None:
     result = run(
         [
-            make("en", "Earthquake", QUAKE, content_hash="d" * 64, language="en"),
-            make("fr", "Séisme", QUAKE, at=T0 + timedelta(minutes=1), content_hash="d" * 64, language="fr"),
+            make_article("en", "Earthquake", QUAKE, content_hash="d" * 64, language="en"),
+            make_article("fr", "Séisme", QUAKE, at=T0 + timedelta(minutes=1), content_hash="d" * 64, language="fr"),
         ]
     )
     assert result[1].article.story_id == story_id_for("fr")
@@ -566,17 +489,17 @@ def test_exact_duplicate_in_another_language_is_not_joined() -> None:
 _DIGEST_SCRIPT = """
 import hashlib, sys
 sys.path.insert(0, sys.argv[1])
-from tests.unit.test_story_core import stream, make, QUAKE_LONG, T0
+from tests.support.articles import QUAKE_LONG, T0, make_article, stream
 from datetime import timedelta
 from storywire.pipelines.stories import StoryAssigner, StoryConfig
 from storywire.schemas.codec import encode
 digest = hashlib.sha256()
-from tests.unit.test_story_core import WIRE_BODY
+from tests.support.articles import WIRE_BODY
 articles = [
     *stream(),
-    make("o9", "Quake off Hokkaido", QUAKE_LONG, at=T0 + timedelta(hours=70)),
-    make("g1", "Karvik port strike", "Ships queue. " + WIRE_BODY * 2, at=T0 + timedelta(hours=71)),
-    make("g2", "Karvik cranes idle", "Union and port argue. " + WIRE_BODY * 2, at=T0 + timedelta(hours=72)),
+    make_article("o9", "Quake off Hokkaido", QUAKE_LONG, at=T0 + timedelta(hours=70)),
+    make_article("g1", "Karvik port strike", "Ships queue. " + WIRE_BODY * 2, at=T0 + timedelta(hours=71)),
+    make_article("g2", "Karvik cranes idle", "Union and port argue. " + WIRE_BODY * 2, at=T0 + timedelta(hours=72)),
 ]
 for config in (StoryConfig(), StoryConfig(merge_threshold=0.2, query_terms=2)):
     assigner = StoryAssigner(config)
@@ -606,19 +529,6 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
 
 
 # A syndicated wire body (invented) that each outlet prefixes with its own standfirst line.
-WIRE_BODY = (
-    "Freight traffic through the port of Karvik came to a standstill on Tuesday after crane operators walked out "
-    "over a new shift roster, the harbour authority said.\n"
-    "About forty container ships were waiting at anchor outside the breakwater by the evening, and the authority "
-    "warned that the queue could double by the weekend if the stoppage continued.\n"
-    "The crane operators' union said the roster would cut rest periods between night shifts to nine hours and "
-    "that members had voted by a large majority to stop work until it was withdrawn.\n"
-    "Exporters of timber and frozen fish said their warehouses were filling up and that some buyers had already "
-    "diverted orders to rival ports along the coast.\n"
-    "The harbour authority said talks with the union would resume on Wednesday morning with a mediator appointed "
-    "by the labour ministry, and that perishable cargo would be given priority once work restarted.\n"
-    "Shipping analysts estimated that each day of the stoppage delays goods worth several million crowns."
-)
 WIRE_REWRITE = (
     "Dockside cranes at Karvik stood idle for a second day as the row over night-shift rosters dragged on. "
     "Union leaders accused the harbour authority of ignoring safety advice on fatigue, while the authority "
@@ -630,14 +540,14 @@ WIRE_REWRITE = (
 
 def test_wire_copies_with_their_own_standfirst_are_near_duplicates() -> None:
     copies = [
-        make(
+        make_article(
             "g1",
             "Karvik port frozen as crane operators strike",
             "Container ships queue outside Karvik as a roster dispute halts the cranes.\n" + WIRE_BODY,
             outlet="one.example",
         ),
-        make("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
-        make(
+        make_article("c1", "Liverpool end Manchester City unbeaten run", FOOTBALL, at=T0 + timedelta(minutes=1)),
+        make_article(
             "g2",
             "Strike by crane crews paralyses Karvik harbour",
             "Forty vessels wait at anchor while the union and the harbour authority argue over rest periods.\n"
@@ -645,7 +555,7 @@ def test_wire_copies_with_their_own_standfirst_are_near_duplicates() -> None:
             at=T0 + timedelta(minutes=20),
             outlet="two.example",
         ),
-        make(
+        make_article(
             "g3",
             "Karvik dock strike enters second day",
             WIRE_REWRITE,
@@ -664,11 +574,11 @@ def test_wire_copies_with_their_own_standfirst_are_near_duplicates() -> None:
 
 def test_back_dated_article_does_not_resurface_a_dormant_story() -> None:
     assigner = StoryAssigner()
-    assigner.assign(make("a1", "Strong earthquake hits Hokkaido", QUAKE, published=T0))
+    assigner.assign(make_article("a1", "Strong earthquake hits Hokkaido", QUAKE, published=T0))
     stories, _ = assigner.advance(T0 + timedelta(hours=50))
     assert [s.status for s in stories] == ["dormant"]
     # found late, but published 10h after the story's latest article: the story did not sleep 48h
-    late = make(
+    late = make_article(
         "a2",
         "Hokkaido earthquake: first damage reports",
         QUAKE,
@@ -682,7 +592,7 @@ def test_back_dated_article_does_not_resurface_a_dormant_story() -> None:
     assert result.stories[-1].status == "active"
     # an article published 49h after the story's latest one does resurface it
     again = assigner.assign(
-        make(
+        make_article(
             "a3",
             "Hokkaido quake: rebuilding begins",
             QUAKE,

@@ -10,7 +10,7 @@ import pytest
 from bench.stories import evaluate, load, objective, run, split
 from bench.story_fit import Pair, fit, fit_older_half
 from storywire.pipelines.stories import StoryConfig
-from tests.unit.test_story_index_and_prior import NEWSCLUSTER
+from tests.support.datasets import NEWSCLUSTER
 
 
 def test_fit_recovers_a_known_boundary() -> None:

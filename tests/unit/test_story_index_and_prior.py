@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from bench.stories import DEFAULT_DATA, load
+from bench.stories import load
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, article_time
 from storywire.pipelines.stories import text as textmod
 from storywire.pipelines.stories.idf_prior import document_share, word_frequencies
 from storywire.schemas.records import Article
-from tests.unit.test_story_core import make
-
-# ../shared beside the checkout, else where bench/stories.py looks by default
-_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "newscluster" / "articles.jsonl"
-NEWSCLUSTER = _BESIDE if _BESIDE.exists() else DEFAULT_DATA
+from tests.support.articles import make_article
+from tests.support.datasets import NEWSCLUSTER
 
 
 def index_misses(config: StoryConfig, articles: list[Article]) -> int:
@@ -77,7 +73,7 @@ def test_document_share_grows_with_frequency_and_stays_below_one() -> None:
 def test_the_prior_makes_a_common_word_weigh_less_than_a_name_from_the_first_article() -> None:
     # "flight" and "tiangong" appear equally often: without a prior they weigh the same (ties keep the
     # title order), with it the general word weighs less than the name
-    article = make("a1", "Flight Tiangong", "The flight of Tiangong ended. Tiangong flight data came later.")
+    article = make_article("a1", "Flight Tiangong", "The flight of Tiangong ended. Tiangong flight data came later.")
     with_prior = StoryAssigner().assign(article).stories[0]
     without = StoryAssigner(StoryConfig(prior_documents=0)).assign(article).stories[0]
     assert without.top_terms[:2] == ("flight", "tiangong")
@@ -85,7 +81,7 @@ def test_the_prior_makes_a_common_word_weigh_less_than_a_name_from_the_first_art
 
 
 def test_an_unknown_language_gets_no_prior() -> None:
-    article = make("a1", "Flight Tiangong", "The flight of Tiangong ended.", language="xx")
+    article = make_article("a1", "Flight Tiangong", "The flight of Tiangong ended.", language="xx")
     assert StoryAssigner().assign(article).stories[0].top_terms[:2] == ("flight", "tiangong")
 
 

@@ -11,19 +11,7 @@ import pytest
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, story_id_for
 from storywire.pipelines.stories.text import tokens
 from storywire.schemas.records import Article
-from tests.unit.test_story_core import QUAKE, T0, make, run
-
-# query_terms=2 keeps the index small enough that the second article below (whose two most specific terms
-# come from its own title) does not find the first story: it opens a story of its own, the split to repair
-BRIDGING = StoryConfig(merge_threshold=0.05, query_terms=2, near_duplicate_jaccard=None)
-
-
-def split_then_bridge(second_at: timedelta, bridge_at: timedelta) -> list[Article]:
-    return [
-        make("m1", "Hokkaido earthquake", QUAKE, outlet="a.jp"),
-        make("m2", "Tsunami warning tsunami alert", QUAKE, at=T0 + second_at, outlet="b.jp"),
-        make("m3", "Hokkaido tsunami", QUAKE, at=T0 + bridge_at, outlet="c.jp"),
-    ]
+from tests.support.articles import BRIDGING, QUAKE, T0, make_article, run, split_then_bridge
 
 
 def _scores(config: StoryConfig, articles: list[Article]) -> list[float]:
@@ -76,8 +64,8 @@ def test_merge_of_a_story_that_began_after_the_other_went_quiet_reports_the_resu
 def test_merge_into_the_later_larger_story_reports_its_first_article() -> None:
     articles = [
         *split_then_bridge(timedelta(hours=60), timedelta(hours=60, minutes=30))[:2],
-        make("m2b", "Tsunami warning tsunami alert lifted", QUAKE, at=T0 + timedelta(hours=60, minutes=20)),
-        make("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(hours=61), outlet="c.jp"),
+        make_article("m2b", "Tsunami warning tsunami alert lifted", QUAKE, at=T0 + timedelta(hours=60, minutes=20)),
+        make_article("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(hours=61), outlet="c.jp"),
     ]
     result = run(articles, BRIDGING)
     assert result[2].article.story_id == story_id_for("m2")

@@ -19,8 +19,7 @@ from storywire.pipelines.stories import (
     StoryStateError,
     story_id_for,
 )
-from tests.unit.test_story_core import QUAKE, T0, make, run, stream
-from tests.unit.test_story_merge import BRIDGING
+from tests.support.articles import BRIDGING, QUAKE, T0, make_article, run, stream
 
 # Pickled by the format-1 build (commit a2f057e, before stories remembered their first article):
 # "stream_first_3" = StoryAssigner() after stream()[:3]; "split_at_60h" = StoryAssigner(BRIDGING) after m1
@@ -59,7 +58,7 @@ def test_format_1_state_is_upgraded_and_continues_like_a_fresh_run() -> None:
 def test_upgraded_first_article_is_where_a_merge_finds_the_resurfacing() -> None:
     restored = _format_1()["split_at_60h"]
     assert restored.config == BRIDGING
-    bridge = make("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(hours=61), outlet="c.jp")
+    bridge = make_article("m3", "Hokkaido tsunami", QUAKE, at=T0 + timedelta(hours=61), outlet="c.jp")
     events = restored.assign(bridge).events
     assert [e.event_type for e in events] == ["merged", "resurfaced", "updated"]
     assert events[1].article_id == "m2"

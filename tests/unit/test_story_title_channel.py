@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, story_id_for
-from tests.unit.test_story_core import T0, make
+from tests.support.articles import T0, make_article
 
 # Two airline stories that share no title word; a newcomer has story A's body and story B's title.
 ROUTE_BODY = (
@@ -24,8 +24,8 @@ OTHER_BODY = (
 
 def _stories() -> list:  # type: ignore[type-arg]
     return [
-        make("a1", "Pacific route sees record winter demand", ROUTE_BODY, outlet="a.com"),
-        make(
+        make_article("a1", "Pacific route sees record winter demand", ROUTE_BODY, outlet="a.com"),
+        make_article(
             "b1",
             "Passenger jet turned back over missing ticket",
             OTHER_BODY,
@@ -37,7 +37,9 @@ def _stories() -> list:  # type: ignore[type-arg]
 
 def _newcomer():  # type: ignore[no-untyped-def]
     # its body is story A's, its title story B's
-    return make("c1", "Passenger jet turned back over missing ticket, again", ROUTE_BODY, at=T0 + timedelta(minutes=10))
+    return make_article(
+        "c1", "Passenger jet turned back over missing ticket, again", ROUTE_BODY, at=T0 + timedelta(minutes=10)
+    )
 
 
 def _assign_all(config: StoryConfig) -> str | None:
@@ -56,8 +58,8 @@ def test_title_channel_moves_the_decision_towards_the_matching_titles() -> None:
 def test_title_alone_can_reach_the_threshold() -> None:
     """Two articles sharing only their title (no body): the title counts in both channels."""
     cfg = StoryConfig()
-    first = make("t1", "Cincinnati zoo kills gorilla Harambe", "")
-    second = make("t2", "Cincinnati zoo kills gorilla Harambe", "", at=T0 + timedelta(hours=1), content_hash="")
+    first = make_article("t1", "Cincinnati zoo kills gorilla Harambe", "")
+    second = make_article("t2", "Cincinnati zoo kills gorilla Harambe", "", at=T0 + timedelta(hours=1), content_hash="")
     assigner = StoryAssigner(cfg)
     assigner.assign(first)
     assert assigner.assign(second).article.story_id == story_id_for("t1")
@@ -69,7 +71,7 @@ def test_story_title_centroid_is_bounded() -> None:
     titles = ["alpha beta", "gamma delta", "epsilon zeta", "eta theta", "iota kappa", "lambda omicron"]
     for i, words in enumerate(titles):
         # one shared body keeps them in one story; every title adds new terms
-        assigner.assign(make(f"x{i}", f"Quake {words}", ROUTE_BODY, at=T0 + timedelta(minutes=i)))
+        assigner.assign(make_article(f"x{i}", f"Quake {words}", ROUTE_BODY, at=T0 + timedelta(minutes=i)))
     assert len(assigner) == 1
     (state,) = assigner._stories.values()  # (private state: the bound is an internal property)
     assert 0 < len(state.titles) <= cfg.title_terms + cfg.title_terms // 4
@@ -93,7 +95,7 @@ def test_title_channel_works_without_a_title_field_weight() -> None:
     """With ``title_weight`` 0 the title terms are not in the content vector; the title channel still sees them."""
     cfg = StoryConfig(title_weight=0.0, near_duplicate_jaccard=None)
     assigner = StoryAssigner(cfg)
-    assigner.assign(make("w1", "Harambe gorilla shot", ROUTE_BODY))
+    assigner.assign(make_article("w1", "Harambe gorilla shot", ROUTE_BODY))
     vec = assigner._vector(
         ["harambe", "gorilla", "shot"], [], ["cincinnati", "zoo"], "en"
     )  # (private: the vector itself is the point)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from storywire.pipelines.stories import StoryAssigner, StoryConfig
-from tests.unit.test_story_core import QUAKE, T0, make
+from tests.support.articles import QUAKE, T0, make_article
 
 CFG = StoryConfig(
     trending_window=timedelta(hours=6),
@@ -24,7 +24,7 @@ def _article(i: int, at: datetime):  # type: ignore[no-untyped-def]
     # one story: the same title, a different slice of the body each time (no exact duplicates)
     words = QUAKE.split()
     body = " ".join(words[i % 20 : i % 20 + 25]) + f" Update number {i}."
-    return make(f"q{i}", "Earthquake strikes Hokkaido, tsunami warning", body, at=at, outlet=f"o{i % 4}.jp")
+    return make_article(f"q{i}", "Earthquake strikes Hokkaido, tsunami warning", body, at=at, outlet=f"o{i % 4}.jp")
 
 
 def _trending_times(times: list[datetime], config: StoryConfig = CFG) -> list[datetime]:

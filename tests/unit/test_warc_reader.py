@@ -10,7 +10,7 @@ from storywire.connectors.archives.warc_reader import ReadStats, classify, read_
 from storywire.connectors.errors import SourceUnavailableError
 from storywire.connectors.failures import Failure
 from storywire.connectors.http_types import CapturedResponse
-from tests.warc_fixtures import RSS, Capture, page, rss, write_warc
+from tests.support.warc import RSS, Capture, page, rss, write_warc
 
 T0 = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 

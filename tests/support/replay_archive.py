@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.warc_fixtures import RSS, Capture, page, rss, write_warc
+from tests.support.warc import RSS, Capture, page, rss, write_warc
 
 T0 = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 

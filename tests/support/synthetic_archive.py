@@ -7,7 +7,7 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.warc_fixtures import RSS, Capture, page, rss, write_warc
+from tests.support.warc import RSS, Capture, page, rss, write_warc
 
 T0 = datetime(2023, 6, 1, 6, 0, tzinfo=timezone.utc)
 
