@@ -1,9 +1,19 @@
-"""Sinks: JSONL files and Kafka topics, both fed the same records."""
+"""Sinks: JSONL files and Kafka topics, both fed the same records by the replay and the live graph.
+
+A :class:`Sink` is a plug-in object built from a ``--sink`` URI's :class:`~storywire.pipelines.config.replay.SinkSpec`
+by :func:`sink_for`; :func:`write_sinks` applies every sink to every result stream::
+
+    sinks = [sink_for(SinkSpec.parse("file://out")), sink_for(SinkSpec.parse("kafka://127.0.0.1:19092"))]
+    write_sinks(streams, sinks, TopicNames("news"), streaming=False)
+
+A new kind of sink is a :class:`Sink` subclass and one entry in :data:`SINK_KINDS`.
+"""
 
 from __future__ import annotations
 
+import abc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -14,6 +24,8 @@ from storywire.connectors.failures import Failure
 from storywire.connectors.kafka import DeliveryError, KafkaConfig, KafkaMessageWriter
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.beam.common import counter
+from storywire.pipelines.beam.streams import StoryStreams
+from storywire.pipelines.config.replay import SinkSpec
 from storywire.pipelines.core.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import topic_for
 from storywire.schemas.codec import encode
@@ -192,3 +204,85 @@ class WriteKafka(beam.PTransform):
 
     def expand(self, records: PCollection) -> Any:
         return records | "Produce" >> beam.ParDo(_KafkaWriteFn(self._config, self._topics, self._producer_factory))
+
+
+class Sink(abc.ABC):
+    """Where result records go. ``write`` attaches the sink to one stream of records of one topic."""
+
+    label: str
+    """Prefix of the Beam step names (stable: runners key restored state and updates by step name)."""
+
+    @abc.abstractmethod
+    def write(self, records: PCollection, step: str, topic: str, topics: TopicNames, *, streaming: bool) -> None:
+        """Attach this sink to ``records`` (all of ``topic``) as the step named ``step``."""
+
+
+class FileSink(Sink):
+    """One ``TOPIC.jsonl`` file per topic in ``directory``: written once at the end of a replay, appended as
+    records arrive in a live run."""
+
+    label = "File"
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def write(self, records: PCollection, step: str, topic: str, topics: TopicNames, *, streaming: bool) -> None:
+        if streaming:
+            _ = records | step >> AppendJsonl(self.directory, topics)
+        else:
+            _ = records | step >> WriteJsonl(self.directory, topic)
+
+
+class KafkaSink(Sink):
+    """Every record to its topic (keyed, CloudEvents headers), delivered at least once."""
+
+    label = "Kafka"
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self.config = config
+
+    def write(self, records: PCollection, step: str, topic: str, topics: TopicNames, *, streaming: bool) -> None:
+        _ = records | step >> WriteKafka(self.config, topics)
+
+
+def _file_sink(spec: SinkSpec) -> Sink:
+    return FileSink(spec.target)
+
+
+def _kafka_sink(spec: SinkSpec) -> Sink:
+    assert spec.kafka is not None  # SinkSpec.parse sets it for every kafka:// URI
+    return KafkaSink(spec.kafka)
+
+
+SINK_KINDS: dict[str, Callable[[SinkSpec], Sink]] = {"file": _file_sink, "kafka": _kafka_sink}
+"""``SinkSpec.kind`` -> the sink it builds."""
+
+
+def sink_for(spec: SinkSpec) -> Sink:
+    """The sink a parsed ``--sink`` URI describes."""
+    return SINK_KINDS[spec.kind](spec)
+
+
+def write_sinks(
+    streams: StoryStreams, sinks: Sequence[SinkSpec | Sink], topic_prefix: str, *, streaming: bool = False
+) -> None:
+    """Every stream to every sink; files are appended as records arrive when ``streaming``.
+
+    Streaming sinks are applied to each stream separately: on the FnApiRunner a Flatten of several inputs
+    ends fusion, and nothing behind it leaves before the live source finishes.
+    """
+    topics = TopicNames(topic_prefix)
+    named: list[tuple[str, str, PCollection]] = [
+        ("articles", topics.articles, streams.articles),
+        ("stories", topics.stories, streams.stories),
+        ("events", topics.story_events, streams.events),
+    ]
+    if streaming:
+        named += [(f"dead{n}", topics.dead_letters, records) for n, records in enumerate(streams.dead_letters)]
+    else:
+        dead = streams.dead_letters | "AllDeadLetters" >> beam.Flatten()
+        named.append(("dead", topics.dead_letters, dead))
+    for index, given in enumerate(sinks):
+        sink = given if isinstance(given, Sink) else sink_for(given)
+        for label, topic, records in named:
+            sink.write(records, f"{sink.label}{index}[{label}]", topic, topics, streaming=streaming)

@@ -14,10 +14,11 @@ import apache_beam as beam
 from storywire.pipelines.beam.articles import ExtractArticles
 from storywire.pipelines.beam.common import DEAD_LETTERS
 from storywire.pipelines.beam.live_source import PollFeeds
+from storywire.pipelines.beam.sinks import write_sinks
 from storywire.pipelines.beam.stories import EVENTS, STORIES, AssignStoriesStreaming
+from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.config.replay import SinkSpec
-from storywire.pipelines.graphs.replay import StoryStreams, write_sinks
 from storywire.pipelines.live.engine import shard_ids
 
 
