@@ -1,0 +1,1 @@
+"""The ``storywire`` command line: :mod:`.main` parses and dispatches; one module per command group."""
