@@ -18,6 +18,7 @@ from storywire.connectors.kafka import DeliveryError, KafkaConfig, TopicNames
 from storywire.pipelines.beam.sinks import WriteKafka
 from storywire.schemas.records import Article, Story, _Record
 from storywire.schemas.validation import validate
+from tests.support.articles import make_article
 
 T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 TOPICS = TopicNames("sinktest")
@@ -71,21 +72,13 @@ def _reset() -> None:
 
 
 def article(n: int, text: str) -> Article:
-    return Article(
-        article_id=f"a_{n:024x}",
-        url=f"https://a.example/{n}",
-        canonical_url=f"https://a.example/{n}",
+    return make_article(
+        f"a_{n:024x}",
+        f"Title {n}",
+        text,
+        at=T,
         outlet="a.example",
-        feed_url=None,
-        title=f"Title {n}",
-        summary="",
-        text=text,
-        authors=(),
-        language="en",
-        published_at=None,
-        first_seen_at=T,
-        captured_at=T,
-        revision=1,
+        url=f"https://a.example/{n}",
         extraction_method="trafilatura",
         content_hash="f" * 32,
     )
