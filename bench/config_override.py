@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
-from storywire.pipelines.config.live import parse_duration
+from storywire.pipelines.config.units import parse_duration
 from storywire.pipelines.stories import StoryConfig
 
 

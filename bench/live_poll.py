@@ -32,7 +32,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storywire.pipelines.config.live import parse_config
+from storywire.pipelines.config.loading import parse_config
 from storywire.pipelines.live.engine import LiveEngine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,8 @@ without is a folder whose ``text``/``title`` becomes part of each feed's ``folde
 ``title``, else ``text``; ``language`` (``en``, ``en-GB``, ``EN``) becomes an ISO 639-1 code or is dropped
 with a note. ``feed://`` and ``feed:https://`` URLs are rewritten to http(s). Nothing is dropped silently:
 every outline that is not imported is listed in :attr:`OpmlDocument.skipped` with the reason.
+
+``storywire feeds import`` adds the parsed feeds to a YAML feed list: :mod:`storywire.pipelines.config.feed_import`.
 """
 
 from __future__ import annotations

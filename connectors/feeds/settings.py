@@ -1,8 +1,9 @@
 """What to poll and how: one :class:`FeedSpec` per feed plus the :class:`PollSettings` shared by all.
 
-Both live here, in the connector, so the poll core needs nothing from ``pipelines``; ``storywire.pipelines.config.live``
-builds them from the YAML file and re-exports them. Construction validates and raises
-:class:`~storywire.connectors.errors.ConfigError`; the config loader adds the file and line to the message.
+Both live here, in the connector, so the poll core needs nothing from ``pipelines``;
+:func:`storywire.pipelines.config.loading.load_config` builds them from the ``feeds:`` and ``polling:`` sections
+of the YAML file. Construction validates and raises :class:`~storywire.connectors.errors.ConfigError`; the config
+loader adds the file and line to the message.
 """
 
 from __future__ import annotations
@@ -93,16 +94,13 @@ class FeedSpec:
 class PollSettings:
     """Polling rules shared by every feed (a feed's own bounds override ``min_interval``/``max_interval``).
 
-    Defaults follow the peers (shared/notes/peers.md): never more often than every 10 minutes (Media Cloud's
-    floor), at least daily (Miniflux's ceiling); a new feed is first polled every 30 minutes until its own
-    rhythm is learnt; exponential backoff from 5 minutes up to 6 hours; broken after 10 consecutive failures
-    (Media Cloud waits 30 at 6-hourly polls; ours are more frequent, so 10 covers a comparable span).
-    ``seen_items`` bounds the item ids remembered per feed, so memory stays flat: about 115 bytes per item
-    plus 1 KiB per feed (``bench/poll_core.py``), i.e. at most ~24 KiB per feed with the default 200. It only
-    needs to exceed what a feed lists (it is raised automatically for a poll that lists more); an item that
-    falls out of the window and comes back later than that is emitted again, and dropped downstream as an
-    unchanged re-capture. ``startup_spread`` spreads first and overdue polls after a
-    start so they do not all fire at once.
+    A feed is polled between ``min_interval`` and ``max_interval``; a new one every ``initial_interval`` until
+    its own rhythm is learnt. Failures back off exponentially from ``backoff_base`` up to ``backoff_cap``; after
+    ``max_failures`` in a row the feed is broken (polled at ``max_interval`` until it recovers). ``seen_items``
+    bounds the item ids remembered per feed, so memory stays flat; it only needs to exceed what a feed lists
+    (it is raised automatically for a poll that lists more): an item that falls out of the window and comes back
+    later is emitted again, and dropped downstream as an unchanged re-capture. ``startup_spread`` spreads first
+    and overdue polls after a start so they do not all fire at once.
     """
 
     min_interval: timedelta = timedelta(minutes=10)

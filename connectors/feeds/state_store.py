@@ -27,9 +27,7 @@ last call; the lead wires it to :meth:`storywire.connectors.kafka.producer.Kafka
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -39,6 +37,7 @@ import orjson
 
 from storywire.connectors.errors import SourceUnavailableError
 from storywire.connectors.feeds.state import FeedState, SeenItems
+from storywire.connectors.files import write_atomically
 from storywire.connectors.kafka.topics import TopicSpec
 from storywire.schemas.records import parse_time
 
@@ -259,39 +258,6 @@ class FeedStateTopicWriter:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so a reader sees the old or the new file, never a torn one (temp file,
-    fsync, rename, directory fsync). OSError (disk full, permissions) propagates to the caller."""
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _str(data: dict[str, Any], name: str) -> str:

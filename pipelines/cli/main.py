@@ -21,10 +21,10 @@ from storywire.connectors.errors import ConfigError, SourceUnavailableError, Sto
 from storywire.connectors.kafka.errors import KafkaConnectorError
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines import bundled
+from storywire.pipelines.cli import feeds as feeds_cli
 from storywire.pipelines.cli import run as run_cli
 from storywire.pipelines.cli import tail as tail_cli
 from storywire.pipelines.cli import topics as topics_cli
-from storywire.pipelines.config import live as live_config
 
 if TYPE_CHECKING:
     from storywire.pipelines.stories import StoryConfig
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     topics_cli.add_parser(sub)
     tail_cli.add_parser(sub)
-    live_config.add_feeds_parser(sub)
+    feeds_cli.add_parser(sub)
     run_cli.add_parser(sub)
     return parser
 
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tail":
             return tail_cli.run(args)
         if args.command == "feeds":
-            return live_config.run_feeds(args)
+            return feeds_cli.run(args)
         if args.command == "run":
             return run_cli.run(args, beam_args)
         archives = [args.archive] if args.command == "demo" else args.archives
@@ -187,16 +187,19 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
 
 def _story_settings(live_yaml: str | None) -> StoryConfig:
     """The story settings of a live config (the whole file is validated: it is the file the live run used)."""
+    from storywire.pipelines.config.loading import load_config
+    from storywire.pipelines.config.units import format_duration
     from storywire.pipelines.stories import StoryConfig
 
     if live_yaml is None:
         return StoryConfig()
-    settings = live_config.load_config(live_yaml).stories
+    stories = load_config(live_yaml).stories
+    merging = "on" if stories.merge_threshold is not None else "off"
     print(
-        f"story settings from {live_yaml}: dormancy {live_config.format_duration(settings.dormancy)}, horizon "
-        f"{live_config.format_duration(settings.horizon)}, merging {'on' if settings.merging else 'off'}"
+        f"story settings from {live_yaml}: dormancy {format_duration(stories.dormancy)}, horizon "
+        f"{format_duration(stories.horizon)}, merging {merging}"
     )
-    return settings.story_config()
+    return stories
 
 
 def _compare_kafka_with_files(config: object) -> int:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from storywire.connectors.kafka.admin import check_reachable, ensure_topics, missing_topics
     from storywire.connectors.kafka.topics import TopicNames, default_topic_specs
     from storywire.pipelines.beam.run_report import RunReport
-    from storywire.pipelines.config.live import load_config
+    from storywire.pipelines.config.loading import load_config
     from storywire.pipelines.config.replay import SinkSpec
     from storywire.pipelines.graphs.live import build_live
     from storywire.pipelines.live.stop import STOP, install_signal_handlers

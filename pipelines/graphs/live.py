@@ -37,7 +37,7 @@ def build_live(
         | "PollFeeds" >> PollFeeds(config, shards, max_rounds, fetcher_factory)
     )
     extracted = polled.tasks | "ExtractArticles" >> ExtractArticles()
-    assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(config.stories.story_config())
+    assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(config.stories)
     dead_letters = (polled[DEAD_LETTERS], extracted[DEAD_LETTERS])
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
     sinks = tuple(SinkSpec.parse(uri, config.topic_prefix) for uri in config.sinks)

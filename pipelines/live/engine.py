@@ -40,7 +40,8 @@ from storywire.connectors.failures import Failure
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.feeds.poll import FeedPoller, PollOutcome
 from storywire.connectors.feeds.state import FeedState
-from storywire.connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError, write_atomically
+from storywire.connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError
+from storywire.connectors.files import write_atomically
 from storywire.connectors.http.fetcher import FetchResult, Kind
 from storywire.connectors.http_types import CapturedResponse
 from storywire.connectors.urls import article_id_for, canonical_url

@@ -11,14 +11,9 @@ import pytest
 
 from storywire.connectors.errors import ConfigError, SourceUnavailableError
 from storywire.connectors.http.config import HttpConfig
-from storywire.pipelines.config.live import (
-    LiveConfig,
-    format_duration,
-    load_config,
-    parse_config,
-    parse_duration,
-    parse_size,
-)
+from storywire.pipelines.config.live import LiveConfig
+from storywire.pipelines.config.loading import load_config, parse_config
+from storywire.pipelines.config.units import format_duration, parse_duration, parse_size
 from storywire.pipelines.stories import StoryConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "feeds.example.yaml"
@@ -54,7 +49,7 @@ def test_the_example_file_loads_with_its_documented_values() -> None:
     assert config.state.checkpoint_interval == timedelta(seconds=60)
     assert config.sinks == ("kafka://127.0.0.1:19092", "file://out/live")
     assert config.archive.dir is None and config.archive.rotate_size == 10**9
-    stories = config.stories.story_config()
+    stories = config.stories
     assert stories.dormancy == timedelta(hours=48) and stories.trending_baseline == timedelta(hours=72)
     assert stories.trending_ratio == 3.0 and stories.trending_min_outlets == 3
     assert stories.merge_threshold == StoryConfig().merge_threshold is not None
@@ -154,13 +149,22 @@ def test_minimal_config_gets_the_defaults_and_is_frozen() -> None:
         (MINIMAL + "topic_prefix: News\n", "live.yaml line 5: topic_prefix: 'News' is invalid"),
         (
             MINIMAL + "stories:\n  dormancy: 40d\n",
-            "live.yaml line 6: stories: dormancy (40 days, 0:00:00) is longer than horizon",
+            "live.yaml line 6: stories: horizon (30 days, 0:00:00) must not be shorter than dormancy "
+            "(40 days, 0:00:00)",
         ),
         (
             MINIMAL + "stories:\n  trending_ratio: 0.5\n",
             "live.yaml line 6: stories.trending_ratio: 0.5 must be between 1 and 1000",
         ),
         (MINIMAL + "stories:\n  trending_window: 6\n", "live.yaml line 6: stories.trending_window: 6 has no unit"),
+        (
+            MINIMAL + "stories:\n  horizon: 30d\n  trending_baseline: 0s\n",
+            "live.yaml line 7: stories: trending_baseline must be positive, got 0:00:00",
+        ),
+        (
+            MINIMAL + "stories:\n  horizn: 2d\n",
+            "live.yaml line 6: stories.horizn: unknown key; did you mean 'horizon'?",
+        ),
         (MINIMAL + "archive:\n  rotate_size: huge\n", "live.yaml line 6: archive.rotate_size: 'huge' is not a size"),
         (MINIMAL + "feeds_file: x.yaml\n", "did you mean 'feed_files'?"),
         ("- just\n- a list\n", "live.yaml line 1: expected a mapping"),
@@ -197,14 +201,25 @@ def test_environment_overrides_win_over_the_file() -> None:
 
 def test_trending_settings_come_from_the_environment_too() -> None:
     env = {"STORYWIRE__STORIES__TRENDING_RATIO": " 2.5 ", "STORYWIRE__STORIES__TRENDING_BASELINE": "24h"}
-    stories = _parse(MINIMAL, env).stories.story_config()
+    stories = _parse(MINIMAL, env).stories
     assert stories.trending_ratio == 2.5 and stories.trending_baseline == timedelta(hours=24)
 
 
+def test_the_stories_section_is_the_story_cores_own_config() -> None:
+    assert _parse(MINIMAL).stories == StoryConfig()
+    stories = _parse(MINIMAL + "stories:\n  dormancy: 72h\n  horizon: 10d\n").stories
+    assert stories == StoryConfig(dormancy=timedelta(hours=72), horizon=timedelta(days=10))
+    env = {"STORYWIRE__STORIES__DORMANCY": "31d"}
+    assert _error(MINIMAL, env) == (
+        "environment variable STORYWIRE__STORIES__DORMANCY: stories: horizon (30 days, 0:00:00) must not be "
+        "shorter than dormancy (31 days, 0:00:00)"
+    )
+
+
 def test_merging_can_be_switched_off_in_the_file_or_the_environment() -> None:
-    assert _parse(MINIMAL + "stories:\n  merging: false\n").stories.story_config().merge_threshold is None
+    assert _parse(MINIMAL + "stories:\n  merging: false\n").stories.merge_threshold is None
     env = {"STORYWIRE__STORIES__MERGING": "false"}
-    assert _parse(MINIMAL, env).stories.story_config().merge_threshold is None
+    assert _parse(MINIMAL, env).stories.merge_threshold is None
     with pytest.raises(ConfigError, match=r"stories\.merging: 'sometimes' must be true or false"):
         _parse(MINIMAL + "stories:\n  merging: sometimes\n")
 

@@ -12,7 +12,7 @@ from storywire.connectors.errors import HttpStatusError
 from storywire.connectors.feeds.state_store import StateFileError
 from storywire.connectors.http.fetcher import FetchResult, Kind
 from storywire.connectors.http_types import CapturedResponse
-from storywire.pipelines.config.live import parse_config
+from storywire.pipelines.config.loading import parse_config
 from storywire.pipelines.live.engine import LiveEngine
 from tests.support.warc import page, rss
 

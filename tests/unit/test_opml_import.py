@@ -9,7 +9,8 @@ import pytest
 from storywire.connectors.errors import ConfigError, SourceUnavailableError
 from storywire.connectors.feeds.opml import parse_opml
 from storywire.pipelines.cli.main import main
-from storywire.pipelines.config.live import import_opml, load_config, parse_config
+from storywire.pipelines.config.feed_import import import_opml
+from storywire.pipelines.config.loading import load_config, parse_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "opml"
 SUBSCRIPTIONS = FIXTURES / "subscriptions.opml"
@@ -129,6 +130,15 @@ def test_import_handles_every_list_shape(tmp_path: Path, feeds_block: str) -> No
     import_opml(SUBSCRIPTIONS, config_path, create=False)
     config = parse_config(config_path.read_text(), "live.yaml", {})
     assert [f.url for f in config.feeds] == EXPECTED_URLS
+
+
+def test_import_keeps_the_permissions_of_the_file_it_rewrites(tmp_path: Path) -> None:
+    config_path = tmp_path / "live.yaml"
+    config_path.write_text(f"http:\n  user_agent: {AGENT}\nfeeds:\n")
+    config_path.chmod(0o640)
+    import_opml(SUBSCRIPTIONS, config_path, create=False)
+    assert config_path.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["live.yaml"]  # no temporary file left behind
 
 
 def test_import_refuses_shapes_it_cannot_append_to(tmp_path: Path) -> None:

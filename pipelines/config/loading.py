@@ -1,0 +1,271 @@
+"""Loading the live config: the YAML file, its feed files and the ``STORYWIRE__*`` overrides, into a
+:class:`~storywire.pipelines.config.live.LiveConfig`::
+
+    config = load_config("deploy/feeds.example.yaml")            # os.environ supplies the overrides
+    config = parse_config(text, "live.yaml", environ={})         # the same from text, for tests and tools
+
+Every mistake raises :class:`~storywire.connectors.errors.ConfigError` naming the file and line (or the
+environment variable), the key path and how to fix it, e.g. ``live.yaml line 12: feeds[2].min_interval:
+'5 minutes' is not a duration; write a number and a unit, e.g. 90s, 5m, 6h or 1d``; an unknown key gets the
+closest known one (``did you mean 'min_interval'?``). A missing file is a
+:class:`~storywire.connectors.errors.SourceUnavailableError`. The file format is described in
+:mod:`storywire.pipelines.config.live`, the overrides in :mod:`storywire.pipelines.config.environment`.
+
+Each section's values are converted where they are written (:mod:`~storywire.pipelines.config.values`) and
+then given to the section's own settings class, whose validation (ConfigError, or ValueError/TypeError for the
+story core's :class:`~storywire.pipelines.stories.StoryConfig`) is reported at the line of the key it names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from storywire.connectors.errors import ConfigError
+from storywire.connectors.feeds.settings import PollSettings
+from storywire.connectors.http.config import HttpConfig
+from storywire.pipelines.config import values
+from storywire.pipelines.config.environment import environment_overrides, storywire_environment
+from storywire.pipelines.config.feeds import (
+    FeedAt,
+    check_duplicates,
+    check_feed_bounds,
+    read_feed_file,
+    read_feeds,
+)
+from storywire.pipelines.config.live import ArchiveSettings, LiveConfig, StateSettings
+from storywire.pipelines.config.yaml_reader import (
+    Convert,
+    EnvValue,
+    RawValue,
+    YamlDocument,
+    join_path,
+    read_text_file,
+    unknown_key,
+)
+from storywire.pipelines.stories import StoryConfig
+
+__all__ = ["load_config", "parse_config"]
+
+
+@dataclass(frozen=True)
+class _Section:
+    """How one YAML section becomes its settings object."""
+
+    build: Callable[..., Any]
+    keys: Mapping[str, Convert]
+    """YAML key -> converter."""
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    """YAML key -> constructor argument, where they differ (messages are written back in YAML keys)."""
+    adapt: Callable[[dict[str, Any]], dict[str, Any]] = dict
+    """Turns the converted values (by argument name) into the constructor's keyword arguments."""
+
+
+def _http_section() -> _Section:
+    """``http:``, derived from HttpConfig's fields so the two never drift apart: ``connect_timeout_s`` is
+    written ``connect_timeout: 10s``, ``*_bytes`` take sizes. A missing ``user_agent`` is passed as "" so that
+    HttpConfig says it is required, and how to write it."""
+    hints = typing.get_type_hints(HttpConfig)
+    keys: dict[str, Convert] = {}
+    arguments: dict[str, str] = {}
+    for item in dataclasses.fields(HttpConfig):
+        kind = hints[item.name]
+        key = item.name[:-2] if item.name.endswith("_s") and kind is float else item.name
+        if key != item.name:
+            keys[key] = values.seconds
+            arguments[key] = item.name
+        elif item.name.endswith("_bytes"):
+            keys[key] = values.size
+        elif kind is bool:
+            keys[key] = values.boolean
+        elif kind is int:
+            keys[key] = values.integer(0)
+        elif kind is str:
+            keys[key] = values.string
+        elif kind == (str | None):
+            keys[key] = values.optional_string
+        elif kind == tuple[str, ...]:
+            keys[key] = values.string_list
+        else:  # a new field of a type not mapped here: fail loudly at import, in tests
+            raise TypeError(f"HttpConfig.{item.name}: no YAML conversion for {kind!r}")
+    return _Section(HttpConfig, keys, arguments, adapt=lambda kwargs: {"user_agent": "", **kwargs})
+
+
+def _story_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``merging: false`` is ``merge_threshold=None``; ``merging: true`` keeps StoryConfig's threshold."""
+    if not kwargs.pop("merging", True):
+        kwargs["merge_threshold"] = None
+    return kwargs
+
+
+_STORY_KEYS: Final[dict[str, Convert]] = {
+    "dormancy": values.duration,
+    "horizon": values.duration,
+    "trending_window": values.duration,
+    "trending_baseline": values.duration,
+    "trending_ratio": values.ratio,
+    "trending_min_articles": values.integer(1),
+    "trending_min_outlets": values.integer(1),
+    "merging": values.boolean,
+}
+"""The ``stories:`` keys: StoryConfig fields under their own names, plus ``merging``. Defaults are StoryConfig's."""
+if missing := set(_STORY_KEYS) - {"merging"} - {f.name for f in dataclasses.fields(StoryConfig)}:
+    raise TypeError(f"stories: keys {sorted(missing)} are not StoryConfig fields")
+
+_SECTIONS: Final[dict[str, _Section]] = {
+    "http": _http_section(),
+    "polling": _Section(
+        PollSettings,
+        {
+            "min_interval": values.duration,
+            "max_interval": values.duration,
+            "initial_interval": values.duration,
+            "max_failures": values.integer(1),
+            "backoff_base": values.duration,
+            "backoff_cap": values.duration,
+            "seen_items": values.integer(10),
+            "startup_spread": values.duration,
+        },
+    ),
+    "state": _Section(StateSettings, {"path": values.string, "checkpoint_interval": values.duration}),
+    "archive": _Section(ArchiveSettings, {"dir": values.optional_string, "rotate_size": values.size}),
+    "stories": _Section(StoryConfig, _STORY_KEYS, adapt=_story_arguments),
+}
+_TOP_SCALARS: Final[dict[str, Convert]] = {"sinks": values.string_list, "topic_prefix": values.string}
+_TOP_KEYS: Final = ["feeds", "feed_files", *_SECTIONS, *_TOP_SCALARS]
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LiveConfig:
+    """Read the YAML file at ``path`` and apply the ``STORYWIRE__*`` overrides of ``environ`` (the process
+    environment when None)."""
+    env = storywire_environment() if environ is None else environ
+    file = Path(path)
+    text = read_text_file(file, "config file", "give the path of a YAML file, e.g. --config deploy/feeds.example.yaml")
+    return parse_config(text, str(path), env, base_dir=file.parent)
+
+
+def parse_config(
+    text: str, source: str, environ: Mapping[str, str], base_dir: str | os.PathLike[str] = "."
+) -> LiveConfig:
+    """Build the config from YAML text; ``source`` names it in messages, ``base_dir`` anchors ``feed_files``."""
+    doc = YamlDocument(text, source)
+    if doc.root is None:
+        raise ConfigError(f"{source}: the file is empty; start from deploy/feeds.example.yaml")
+    top = doc.mapping(doc.root, "")
+    for key, (key_node, _) in top.items():
+        if key not in _TOP_KEYS:
+            raise unknown_key(doc, key_node, "", key, _TOP_KEYS)
+    overrides = environment_overrides(
+        environ, _TOP_SCALARS, {name: list(section.keys) for name, section in _SECTIONS.items()}
+    )
+
+    feeds: list[FeedAt] = []
+    if "feeds" in top:
+        feeds.extend(read_feeds(doc, top["feeds"][1]))
+    if "feed_files" in top:
+        for name in doc.convert(top["feed_files"][1], "feed_files", values.string_list):
+            included = Path(base_dir) / name
+            advice = f"fix feed_files in {source} (paths are relative to it)"
+            feeds.extend(read_feed_file(read_text_file(included, "feed file", advice), str(included)))
+    check_duplicates(feeds)
+
+    built: dict[str, Any] = {}
+    for name, section in _SECTIONS.items():
+        raw = top[name][1] if name in top else None
+        built[name] = _read_section(doc, raw, name, section, overrides)
+    for key, convert in _TOP_SCALARS.items():
+        env = overrides.get((key,))
+        raw_value: RawValue | None = env if env is not None else (top[key][1] if key in top else None)
+        if raw_value is not None:
+            built[key] = doc.convert(raw_value, key, convert)
+            _check_top_scalar(doc, key, raw_value, built)
+    check_feed_bounds(feeds, built["polling"])
+    try:
+        return LiveConfig(feeds=tuple(spec for spec, _ in feeds), **built)
+    except ConfigError as exc:  # what is left to find here is whole-file: no feeds at all
+        raise doc.fail(top["feeds"][0] if "feeds" in top else doc.root, "", str(exc)) from exc
+
+
+def _read_section(
+    doc: YamlDocument,
+    raw: yaml.Node | None,
+    name: str,
+    section: _Section,
+    overrides: dict[tuple[str, ...], EnvValue],
+) -> Any:
+    """The settings object of one section; its constructor's complaint is reported at the key it names."""
+    given: dict[str, RawValue] = {}
+    if raw is not None:
+        for key, (key_node, value_node) in doc.mapping(raw, name).items():
+            if key not in section.keys:
+                raise unknown_key(doc, key_node, name, key, list(section.keys))
+            given[key] = value_node
+    for (section_name, *rest), env in overrides.items():
+        if section_name == name and rest:
+            given[rest[0]] = env
+    converted = {
+        section.arguments.get(key, key): doc.convert(value, f"{name}.{key}", section.keys[key])
+        for key, value in given.items()
+    }
+    try:
+        return section.build(**section.adapt(converted))
+    except (ConfigError, ValueError, TypeError) as exc:
+        message = str(exc)
+        for key, argument in section.arguments.items():  # name the YAML key, not the Python argument
+            message = re.sub(rf"\b{argument}\b", key, message)
+        anchor: RawValue | None = raw
+        for key, value in given.items():  # point at the value the message names, when it names one
+            if re.search(rf"\b{key}\b", message):
+                anchor = value
+                break
+        path = "" if message.startswith(f"{name}.") else name
+        if anchor is None:
+            raise ConfigError(f"{doc.source}: {join_path(path, message) if path else message}") from exc
+        raise doc.fail(anchor, path, message) from exc
+
+
+def _check_top_scalar(doc: YamlDocument, key: str, raw: RawValue, built: dict[str, Any]) -> None:
+    """Validate ``topic_prefix`` and each sink where it is written, so the message points at the line."""
+    if key == "topic_prefix":
+        from storywire.connectors.kafka.config import TOPIC_PREFIX_RE
+
+        prefix = built[key]
+        if not TOPIC_PREFIX_RE.match(prefix) or len(prefix) > 200:
+            raise doc.fail(
+                raw, key, f"{prefix!r} is invalid: use lowercase dot-separated words, e.g. news or staging.news"
+            )
+        return
+    items = raw.value if isinstance(raw, yaml.SequenceNode) else [raw] * len(built[key])
+    for index, (uri, node) in enumerate(zip(built[key], items, strict=True)):
+        try:
+            _check_sink(uri, "news")
+        except ConfigError as exc:
+            raise doc.fail(node, f"sinks[{index}]", str(exc)) from exc
+
+
+def _check_sink(uri: str, topic_prefix: str) -> None:
+    """The checks of :meth:`~storywire.pipelines.config.replay.SinkSpec.parse`, without the imports it needs."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme in ("kafka", "kafka+ssl"):
+        from storywire.connectors.kafka.config import KafkaConfig
+        from storywire.connectors.kafka.errors import KafkaConfigError
+
+        try:
+            KafkaConfig.from_url(uri, topic_prefix=topic_prefix)
+        except KafkaConfigError as exc:
+            raise ConfigError(f"sink {uri}: {exc}") from exc
+    elif scheme == "file":
+        if not uri[len("file://") :]:
+            raise ConfigError(f"sink {uri}: give a directory, e.g. file://out/live")
+    elif scheme:
+        raise ConfigError(f"sink {uri}: unknown scheme {scheme!r}; use kafka://HOST:PORT or file://DIRECTORY")
+    else:
+        raise ConfigError(f"sink {uri!r} needs a scheme: kafka://HOST:PORT or file://DIRECTORY")
