@@ -1,32 +1,119 @@
-"""The storywire input-error tree. Every error that a bad input can cause is one of these.
+"""storywire's one exception tree, and the public dead-letter ``error_type`` names.
 
-::
+Every exception storywire raises on purpose descends from :class:`StorywireError` (defined in the lowest layer,
+:mod:`storywire.schemas.errors`, so that the schemas' codec can use it too; import it from here). ``retryable``
+says whether the same input may succeed later; the right column says which it is (``*``: also a ``ValueError``,
+as it was before it joined this tree, so callers catching ``ValueError`` still catch it)::
 
-    StorywireError
-    ├── ConfigError                 bad configuration or command-line value: stops start-up
-    ├── SourceUnavailableError      an archive path or service that cannot be opened: stops start-up
-    └── InputError                  one bad input: becomes a dead letter, the run goes on
-        ├── ArchiveRecordError      an unreadable or oversized WARC record
-        ├── HttpStatusError         a non-2xx HTTP response (``status``, ``retry_after`` attributes)
-        ├── FetchError              a live fetch that failed: the subtree is in ``connectors/http/errors.py``
-        ├── UnsupportedContentError a response of a content type we do not process
-        ├── FeedParseError          a feed with no readable entries
-        ├── MalformedFeedError      a broken feed whose first entries were recovered (later ones may be lost)
-        ├── UnsafeXmlError          a feed using DTD entities or external references
-        ├── NotCapturedError        an item listed in a feed whose page is not in the archive
-        └── EmptyExtractionError    a page from which no extractor got enough text
+    StorywireError                     the root (defined in schemas/errors.py)
+    ├── ConfigError                    a wrong setting or command-line value: stops start-up        permanent
+    ├── SourceUnavailableError         an archive, directory or service that cannot be opened       permanent
+    │   └── StateFileError             an unusable poll checkpoint (feeds/state_store.py)           permanent
+    ├── DecodeError *                  bytes that are not a valid message (schemas/codec.py)        permanent
+    ├── SchemaValidationError *        a message not matching its schema (schemas/validation.py)    permanent
+    ├── InputError                     one bad input: becomes a dead letter, the run goes on
+    │   ├── ArchiveRecordError         an unreadable or oversized WARC record                       permanent
+    │   ├── HttpStatusError            a non-2xx answer (``status``, ``retry_after``)               429, 5xx: retryable
+    │   ├── UnsupportedContentError    a response of a content type we do not process               permanent
+    │   ├── FeedParseError             a feed with no readable entries                              permanent
+    │   ├── MalformedFeedError         a broken feed whose first entries were recovered             permanent
+    │   ├── UnsafeXmlError             a feed using DTD entities or external references             permanent
+    │   ├── NotCapturedError           a listed item whose page is not in the archive               permanent
+    │   ├── EmptyExtractionError       a page from which no extractor got enough text               permanent
+    │   ├── FeedBrokenError            a feed failing so often it is polled rarely (feeds/poll.py)  permanent
+    │   └── FetchError                 a live fetch without an answer we keep (http/errors.py)
+    │       ├── InvalidUrlError        not a URL we can request (no host, bad port or characters)   permanent
+    │       ├── BlockedAddressError    not http(s), or a host the SSRF guard refuses                permanent
+    │       ├── DnsError               the host name does not resolve                               EAI_AGAIN: retryable
+    │       ├── ConnectError           no TCP connection (refused, unreachable, reset)              retryable
+    │       ├── TlsError               the TLS handshake or the certificate check failed            permanent
+    │       ├── FetchTimeoutError      connect, read or total timeout                               retryable
+    │       ├── HttpProtocolError      the server broke HTTP (closed mid-response, bad headers)     retryable
+    │       ├── ContentDecodingError   a corrupt or unsupported Content-Encoding                    permanent
+    │       ├── BodyTooLargeError      the body (compressed or decoded) exceeds the size cap        permanent
+    │       ├── TooManyRedirectsError  too many redirects, or a redirect without Location           permanent
+    │       ├── RobotsDisallowedError  robots.txt forbids this article URL to our user agent        permanent
+    │       └── HostBackoffError       the host's next polite slot is further than we may wait      retryable
+    └── KafkaConnectorError            the Kafka connector failed (kafka/errors.py)
+        ├── KafkaConfigError *         invalid Kafka settings: fix the configuration                permanent
+        ├── InvalidEnvelopeError *     CloudEvents headers missing or malformed                     permanent
+        ├── BrokerUnreachableError     no broker answered at the bootstrap address                  retryable
+        ├── TopicSetupError            creating or inspecting topics failed                         permanent
+        ├── DeliveryError              records the broker did not acknowledge after the retries     retryable
+        └── MessageTooLargeError       one record over the size limit: it is dead-lettered          permanent
 
-``retryable`` says whether the same input may succeed later (a 503, a timeout); dead letters carry the class
-name as ``error_type``, so these names are part of the public contract: rename with care.
+Third-party exceptions (httpx, ssl, zlib, kafka-python...) are mapped to these with ``raise ... from exc``, with
+one exception: a record the broker refuses for good is dead-lettered under kafka-python's own class name (see
+:data:`DEAD_LETTER_ERROR_TYPES`). Built-in ``TypeError``/``ValueError`` remain for programming errors only (a
+wrong argument from code, never from input or configuration), and ``http/decoding.py``'s two internal signals
+never leave the HTTP layer.
 """
 
 from __future__ import annotations
 
+from typing import Final
 
-class StorywireError(Exception):
-    """Base of every error storywire raises on purpose."""
+from storywire.schemas.errors import StorywireError
 
-    retryable: bool = False
+__all__ = [
+    "DEAD_LETTER_ERROR_TYPES",
+    "ArchiveRecordError",
+    "ConfigError",
+    "EmptyExtractionError",
+    "FeedParseError",
+    "HttpStatusError",
+    "InputError",
+    "MalformedFeedError",
+    "NotCapturedError",
+    "SourceUnavailableError",
+    "StorywireError",
+    "UnsafeXmlError",
+    "UnsupportedContentError",
+]
+
+DEAD_LETTER_ERROR_TYPES: Final[frozenset[str]] = frozenset(
+    {
+        # InputError subclasses (this module, feeds/poll.py, http/errors.py): one bad input each.
+        "ArchiveRecordError",
+        "HttpStatusError",
+        "UnsupportedContentError",
+        "FeedParseError",
+        "MalformedFeedError",
+        "UnsafeXmlError",
+        "NotCapturedError",
+        "EmptyExtractionError",
+        "FeedBrokenError",
+        "InvalidUrlError",
+        "BlockedAddressError",
+        "DnsError",
+        "ConnectError",
+        "TlsError",
+        "FetchTimeoutError",
+        "HttpProtocolError",
+        "ContentDecodingError",
+        "BodyTooLargeError",
+        "TooManyRedirectsError",
+        "RobotsDisallowedError",
+        "HostBackoffError",
+        # The Kafka sink (stage sink-kafka): too large for the producer's limit ...
+        "MessageTooLargeError",
+        # ... or refused for good by the broker: kafka-python's class for each of kafka/errors.py's
+        # PERMANENT_ERROR_CODES (10, 17, 18, 32, 87), kept as they come.
+        "MessageSizeTooLargeError",
+        "InvalidTopicError",
+        "RecordListTooLargeError",
+        "InvalidTimestampError",
+        "InvalidRecordError",
+    }
+)
+"""Every ``error_type`` a dead letter carries on purpose: a public contract (consumers filter on these names).
+
+A dead letter built from an exception (:meth:`storywire.connectors.failures.Failure.from_exception`) carries the
+exception's class name, so the classes above are named here and renaming one is a breaking change. The grouping
+classes ``InputError`` and ``FetchError`` are never raised themselves. A name outside this set can only come from
+an exception storywire did not anticipate (a library raising something unmapped, caught by a stage's
+catch-all): a bug to report. ``schemas/v1/dead_letter.schema.json`` lists the same names (a test checks it).
+"""
 
 
 class ConfigError(StorywireError):

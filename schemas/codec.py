@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from storywire.schemas.errors import StorywireError
 from storywire.schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
 
 # UTC timestamps end in Z; dict keys sorted (dataclass fields keep their declared order) so equal records
@@ -16,8 +17,8 @@ Record = Article | Story | StoryEvent | DeadLetter
 _R = TypeVar("_R", bound=_Record)
 
 
-class DecodeError(ValueError):
-    """Bytes that are not a valid JSON message of the expected kind."""
+class DecodeError(StorywireError, ValueError):
+    """Bytes that are not a valid JSON message of the expected kind (a ``ValueError`` too, as it always was)."""
 
 
 def encode(record: _Record | dict[str, Any]) -> bytes:

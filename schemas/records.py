@@ -33,6 +33,8 @@ class _Record:
     """Shared dict conversion; subclasses are frozen dataclasses."""
 
     kind: ClassVar[str]
+    time_field: ClassVar[str]
+    """The field holding the record's time (see :func:`record_time`)."""
     _time_fields: ClassVar[frozenset[str]] = frozenset()
     _tuple_fields: ClassVar[frozenset[str]] = frozenset()
 
@@ -60,6 +62,7 @@ class Article(_Record):
     """One extracted article revision; key ``article_id`` on ``news.articles.v1``."""
 
     kind: ClassVar[str] = "article"
+    time_field: ClassVar[str] = "captured_at"
     _time_fields: ClassVar[frozenset[str]] = frozenset({"published_at", "first_seen_at", "captured_at"})
     _tuple_fields: ClassVar[frozenset[str]] = frozenset({"authors"})
 
@@ -87,7 +90,7 @@ class Article(_Record):
 
     @property
     def event_time(self) -> datetime:
-        """The time the article entered the stream: the first feed sighting."""
+        """The time the article entered the stream: the first feed sighting (its record time is the capture's)."""
         return self.first_seen_at
 
 
@@ -96,6 +99,7 @@ class Story(_Record):
     """Snapshot of one story; key ``story_id`` on the compacted ``news.stories.v1``."""
 
     kind: ClassVar[str] = "story"
+    time_field: ClassVar[str] = "updated_at"
     _time_fields: ClassVar[frozenset[str]] = frozenset({"first_seen_at", "last_seen_at", "updated_at"})
     _tuple_fields: ClassVar[frozenset[str]] = frozenset({"top_terms", "outlets", "article_ids"})
 
@@ -121,6 +125,7 @@ class StoryEvent(_Record):
     """A lifecycle event of a story; key ``story_id`` on ``news.story-events.v1``."""
 
     kind: ClassVar[str] = "story_event"
+    time_field: ClassVar[str] = "event_time"
     _time_fields: ClassVar[frozenset[str]] = frozenset({"event_time"})
 
     event_id: str
@@ -141,6 +146,7 @@ class DeadLetter(_Record):
     """An input that produced no result, with enough context to find and replay it."""
 
     kind: ClassVar[str] = "dead_letter"
+    time_field: ClassVar[str] = "occurred_at"
     _time_fields: ClassVar[frozenset[str]] = frozenset({"occurred_at"})
 
     dead_letter_id: str
@@ -152,6 +158,13 @@ class DeadLetter(_Record):
     payload: str | None
     occurred_at: datetime
     schema_version: int = SCHEMA_VERSION
+
+
+def record_time(record: _Record) -> datetime:
+    """The time of a record, the one its message carries as ``ce_time``: an article revision's capture, a story
+    snapshot's update, a story event's time, a dead letter's failing input's time (each class's ``time_field``)."""
+    value: datetime = getattr(record, record.time_field)
+    return value
 
 
 RECORD_TYPES: dict[str, type[_Record]] = {cls.kind: cls for cls in (Article, Story, StoryEvent, DeadLetter)}

@@ -10,6 +10,7 @@ import jsonschema
 import orjson
 
 from storywire.schemas.codec import to_dict
+from storywire.schemas.errors import StorywireError
 from storywire.schemas.records import _Record
 
 SCHEMA_FILES = {
@@ -20,8 +21,8 @@ SCHEMA_FILES = {
 }
 
 
-class SchemaValidationError(ValueError):
-    """A message does not match its published schema."""
+class SchemaValidationError(StorywireError, ValueError):
+    """A message does not match its published schema (a ``ValueError`` too, as it always was)."""
 
 
 @functools.cache

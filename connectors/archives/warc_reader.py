@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from typing import BinaryIO, Literal
 
@@ -18,14 +18,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from storywire.connectors.errors import ArchiveRecordError, SourceUnavailableError
-from storywire.connectors.failures import Failure
+from storywire.connectors.failures import UNKNOWN_TIME, Failure, Stage
 from storywire.connectors.http_types import CapturedResponse
 from storywire.schemas.records import parse_time
 
-STAGE = "read-archive"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
-# The time a record with no usable WARC-Date is stamped with: deterministic, and obviously wrong in a report.
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 ResponseKind = Literal["feed", "page", "redirect", "other"]
 _FEED_TYPES = frozenset(
@@ -124,7 +121,9 @@ def read_archive(
         except (ArchiveLoadFailed, ValueError, OSError, EOFError) as exc:
             stats.failures += 1
             error = ArchiveRecordError(f"unreadable WARC data after offset {offset}: {exc}")
-            yield Failure.from_exception(STAGE, f"{name}#offset={offset}", error, _EPOCH, payload_ref=path)
+            yield Failure.from_exception(
+                Stage.READ_ARCHIVE, f"{name}#offset={offset}", error, UNKNOWN_TIME, payload_ref=path
+            )
 
 
 def _read_record(record: object, max_body_bytes: int) -> Callable[[str], CapturedResponse | Failure] | None:
@@ -136,17 +135,17 @@ def _read_record(record: object, max_body_bytes: int) -> Callable[[str], Capture
         # warcio yields garbage after a corrupt member as a record of no known type instead of raising.
         error = ArchiveRecordError(f"unreadable WARC record (type {rec_type!r}, header {headers.protocol!r})")
         # Without a target URI the record's place in the archive is its identity.
-        return lambda ref: _failure(url or ref, error, _EPOCH, ref)
+        return lambda ref: _failure(url or ref, error, UNKNOWN_TIME, ref)
     if rec_type != "response" or not url.startswith(("http://", "https://")):
         return None
     captured_at = _capture_time(headers.get_header("WARC-Date"))
     http_headers = record.http_headers  # type: ignore[attr-defined]
     if http_headers is None:
         error = ArchiveRecordError("response record without HTTP headers")
-        return partial(_failure, url, error, captured_at or _EPOCH)
+        return partial(_failure, url, error, captured_at or UNKNOWN_TIME)
     if captured_at is None:
         error = ArchiveRecordError(f"missing or invalid WARC-Date: {headers.get_header('WARC-Date')!r}")
-        return partial(_failure, url, error, _EPOCH)
+        return partial(_failure, url, error, UNKNOWN_TIME)
     try:
         status = int((http_headers.get_statuscode() or "0").strip())
     except ValueError:
@@ -167,7 +166,7 @@ def _read_record(record: object, max_body_bytes: int) -> Callable[[str], Capture
 
 
 def _failure(url: str, error: ArchiveRecordError, captured_at: datetime, ref: str) -> Failure:
-    return Failure.from_exception(STAGE, url, error, captured_at, payload_ref=ref)
+    return Failure.from_exception(Stage.READ_ARCHIVE, url, error, captured_at, payload_ref=ref)
 
 
 def _capture_time(value: str | None) -> datetime | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from storywire.connectors.errors import ConfigError
 from storywire.connectors.http_types import CapturedResponse
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -43,7 +44,7 @@ class RotatingWarcWriter:
 
     def __init__(self, directory: str | Path, *, prefix: str = "storywire", max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if max_bytes < 1024:
-            raise ValueError(f"max_bytes must be at least 1024, got {max_bytes}")
+            raise ConfigError(f"max_bytes must be at least 1024, got {max_bytes}")
         self._directory = Path(directory)
         self._prefix = prefix
         self._max_bytes = max_bytes

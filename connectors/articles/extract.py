@@ -19,7 +19,6 @@ from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
 from storywire.connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
 from storywire.connectors.http_types import CapturedResponse
 
-STAGE = "extract-article"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})
 _HTML_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 

@@ -25,7 +25,6 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 from storywire.connectors.errors import FeedParseError, UnsafeXmlError
 from storywire.connectors.urls import canonical_url
 
-STAGE = "parse-feed"
 MAX_SUMMARY_CHARS = 2000
 # feedparser sets bozo for these too, but the feed itself was read correctly.
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)

@@ -56,7 +56,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from storywire.connectors.errors import ConfigError, HttpStatusError, InputError, MalformedFeedError
-from storywire.connectors.failures import Failure
+from storywire.connectors.failures import Failure, Stage
 from storywire.connectors.feeds.feed_hints import (
     body_digest,
     body_min_delay,
@@ -64,7 +64,6 @@ from storywire.connectors.feeds.feed_hints import (
     lower_headers,
     retry_after_seconds,
 )
-from storywire.connectors.feeds.parse import STAGE as PARSE_STAGE
 from storywire.connectors.feeds.parse import FeedItem, parse_feed
 from storywire.connectors.feeds.schedule import (
     ErrorKind,
@@ -78,8 +77,6 @@ from storywire.connectors.feeds.schedule import (
 from storywire.connectors.feeds.settings import FeedSpec, PollSettings, check_feed_url
 from storywire.connectors.feeds.state import NEW, UPDATED, FeedState, SeenItems, item_fingerprint, item_key_hash
 from storywire.connectors.http_types import CapturedResponse
-
-POLL_STAGE = "poll-feed"
 
 SuccessStatus = Literal[
     "not_modified", "unchanged_body", "new_items", "updated_items", "no_new_items", "malformed_with_entries"
@@ -274,7 +271,7 @@ class FeedPoller:
             parsed = parse_feed(body, response.url, response.captured_at, headers.get("content-type"))
         except Exception as exc:  # FeedParseError, UnsafeXmlError, feedparser surprises: all become data
             state.etag = state.last_modified = state.body_hash = None
-            return self._failure(state, now, exc, stage=PARSE_STAGE, payload=body, payload_ref=response.source_ref)
+            return self._failure(state, now, exc, stage=Stage.PARSE_FEED, payload=body, payload_ref=response.source_ref)
         new_items, updated_items = self._sight(state, parsed.items)
         state.body_hash = digest
         state.hint_s = body_min_delay(body)
@@ -286,7 +283,7 @@ class FeedPoller:
                 f"malformed feed, {len(parsed.items)} entries recovered, later ones may be lost: {parsed.warning}"
             )
             failure = Failure.from_exception(
-                PARSE_STAGE, feed_url, warning, now, payload_ref=response.source_ref, payload=body
+                Stage.PARSE_FEED, feed_url, warning, now, payload_ref=response.source_ref, payload=body
             )
         elif new_items:
             status_name = "new_items"
@@ -449,7 +446,7 @@ class FeedPoller:
         now: datetime,
         error: BaseException,
         *,
-        stage: str = POLL_STAGE,
+        stage: Stage = Stage.POLL_FEED,
         retry_after_s: float | None = None,
         payload: bytes | None = None,
         payload_ref: str | None = None,
@@ -468,7 +465,7 @@ class FeedPoller:
                 f"(last: {kind}: {error or type(error).__name__}); polled every {timedelta(seconds=high)} "
                 "until it answers again"
             )
-            failure = Failure(stage, state.feed_url, FeedBrokenError.__name__, message, now, payload_ref, payload)
+            failure = Failure.from_exception(stage, state.feed_url, FeedBrokenError(message), now, payload_ref, payload)
         elif signature != state.last_error:
             failure = Failure.from_exception(stage, state.feed_url, error, now, payload_ref, payload)
         state.last_error = signature

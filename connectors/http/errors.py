@@ -1,26 +1,10 @@
-"""Why a live fetch failed. Every exception the HTTP layer lets out is one of these or an ``HttpStatusError``.
+"""Why a live fetch failed: the ``FetchError`` branch of storywire's one exception tree.
 
-::
-
-    InputError                        (connectors/errors.py: each becomes a dead letter)
-    ├── HttpStatusError               4xx/5xx answer; retryable for 429/5xx; ``retry_after`` seconds or None
-    └── FetchError                    the fetch of ``url`` did not produce an answer we keep
-        ├── InvalidUrlError           not a URL we can request (no host, bad port, bad characters)
-        ├── BlockedAddressError       not http(s), or the host resolves to an address we refuse (SSRF guard)
-        ├── DnsError                  the host name does not resolve; retryable when the resolver says "try again"
-        ├── ConnectError              no TCP connection could be made (refused, unreachable, reset)    retryable
-        ├── TlsError                  the TLS handshake or the certificate check failed
-        ├── FetchTimeoutError         connect, read or total timeout                                    retryable
-        ├── HttpProtocolError         the server broke HTTP (closed mid-response, malformed headers)     retryable
-        ├── ContentDecodingError      a corrupt or unsupported Content-Encoding
-        ├── BodyTooLargeError         the body (compressed or decoded) exceeds the size cap
-        ├── TooManyRedirectsError     the redirect limit was reached, or a redirect without Location
-        ├── RobotsDisallowedError     robots.txt forbids this article URL to our user agent
-        └── HostBackoffError          the host's next polite slot is further away than we may wait  retryable
-
-They live here rather than in ``connectors/errors.py`` because only the live HTTP layer raises them; their
-class names are dead-letter ``error_type`` values, so rename with care. Third-party exceptions (httpx,
-httpcore, ssl, socket, zlib, brotli) never escape: they are mapped to these with ``raise ... from exc``.
+Every exception the HTTP layer lets out is one of these or an ``HttpStatusError``; the tree, with which of
+them are retryable, is drawn in :mod:`storywire.connectors.errors`. They live here rather than there because
+only the live HTTP layer raises them. Their class names are dead-letter ``error_type`` values (listed in
+``DEAD_LETTER_ERROR_TYPES``), so rename with care. Third-party exceptions (httpx, httpcore, ssl, socket, zlib,
+brotli) never escape: they are mapped to these with ``raise ... from exc``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Kafka connector: config, topic names, admin helpers, a failure-surfacing writer, a test reader.
 
-Pure Python on kafka-python (no Beam import): Beam DoFns adapt it. See ``errors`` for the exception tree.
+Pure Python on kafka-python (no Beam import): Beam DoFns adapt it. Its exceptions (``errors``) are a branch of
+the one tree drawn in ``storywire.connectors.errors``.
 """
 
 from .admin import (

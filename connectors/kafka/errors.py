@@ -1,15 +1,9 @@
-"""Exceptions raised by the Kafka connector.
+"""Exceptions raised by the Kafka connector: the ``KafkaConnectorError`` branch of storywire's one tree.
 
-Every kafka-python exception that can escape this package is mapped to one of these, with the original
-kept as ``__cause__`` (``raise ... from exc``)::
-
-    KafkaConnectorError                 base class; ``retryable`` tells what a caller should do
-     ├── KafkaConfigError (ValueError)  invalid settings: fix the configuration            (permanent)
-     ├── InvalidEnvelopeError (ValueError)  CloudEvents headers missing or malformed       (permanent)
-     ├── BrokerUnreachableError         no broker answered at the bootstrap address       (retryable)
-     ├── TopicSetupError                creating or inspecting topics failed              (permanent)
-     ├── DeliveryError                  records not acknowledged; ``permanent``/``transient`` split them
-     └── MessageTooLargeError           one record exceeds the size limit: dead-letter it (permanent)
+The tree, with what is retryable and what is permanent, is drawn in :mod:`storywire.connectors.errors`;
+``KafkaConnectorError`` is a ``StorywireError``, so ``except StorywireError`` catches these too. Every
+kafka-python exception that can escape this package is mapped to one of these, with the original kept as
+``__cause__`` (``raise ... from exc``).
 
 ``DeliveryError`` is raised by ``KafkaMessageWriter.flush()`` (and by ``send()`` when the writer had to
 settle earlier records) after the writer resent the transiently failed records ``delivery_attempts`` times
@@ -21,7 +15,9 @@ retries the whole bundle (at-least-once; stable keys and ids make the duplicates
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Final
+from typing import Final
+
+from storywire.connectors.errors import StorywireError
 
 __all__ = [
     "PERMANENT_ERROR_CODES",
@@ -40,10 +36,8 @@ __all__ = [
 _LOCAL_BROKER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
-class KafkaConnectorError(Exception):
-    """Base class of every error raised by ``storywire.connectors.kafka``."""
-
-    retryable: ClassVar[bool] = False
+class KafkaConnectorError(StorywireError):
+    """Base of every error raised by ``storywire.connectors.kafka``; ``retryable`` tells what a caller should do."""
 
 
 class KafkaConfigError(KafkaConnectorError, ValueError):

@@ -11,7 +11,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PCollection
 
 from storywire.connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES, check_readable, classify, read_archive
-from storywire.connectors.failures import Failure
+from storywire.connectors.errors import UnsupportedContentError
+from storywire.connectors.failures import Failure, Stage
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 
 FEEDS = "feeds"
@@ -47,14 +48,12 @@ class _ReadArchiveFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(REDIRECTS, outcome)
             else:
                 # A response that is neither a feed nor a page (image, PDF...) is not silently dropped.
+                error = UnsupportedContentError(
+                    f"neither a feed nor an HTML page: {outcome.media_type or 'no content type'}"
+                )
                 yield dead_letter(
-                    Failure(
-                        stage="read-archive",
-                        identity=outcome.url,
-                        error_type="UnsupportedContentError",
-                        message=f"neither a feed nor an HTML page: {outcome.media_type or 'no content type'}",
-                        occurred_at=outcome.captured_at,
-                        payload_ref=outcome.source_ref,
+                    Failure.from_exception(
+                        Stage.READ_ARCHIVE, outcome.url, error, outcome.captured_at, payload_ref=outcome.source_ref
                     )
                 )
 

@@ -8,10 +8,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from storywire.connectors.articles.extract import STAGE, extract_page
+from storywire.connectors.articles.extract import extract_page
 from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
 from storywire.connectors.errors import InputError
-from storywire.connectors.failures import Failure
+from storywire.connectors.failures import Failure, Stage
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.core.normalise import PageTask, build_article
 
@@ -28,7 +28,9 @@ class _ExtractFn(beam.DoFn):
         except Exception as exc:  # InputErrors and library surprises alike become dead letters
             payload = None if isinstance(exc, InputError) and response.status >= 300 else response.body
             yield dead_letter(
-                Failure.from_exception(STAGE, response.url, exc, response.captured_at, response.source_ref, payload)
+                Failure.from_exception(
+                    Stage.EXTRACT_ARTICLE, response.url, exc, response.captured_at, response.source_ref, payload
+                )
             )
             return
         counter(f"articles.extracted.{page.method}").inc()

@@ -21,7 +21,7 @@ def counter(name: str) -> Any:
 
 def dead_letter(failure: Failure, timestamp: Any = None) -> beam.pvalue.TaggedOutput:
     """Route a failure to the dead-letter output as a DeadLetter record (at ``timestamp`` when given)."""
-    counter(f"dead_letters.{failure.stage}").inc()
+    counter(f"dead_letters.{failure.stage.value}").inc()
     record: Any = failure.to_dead_letter()
     if timestamp is not None:
         record = TimestampedValue(record, timestamp)

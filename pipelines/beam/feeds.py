@@ -9,8 +9,8 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
 from storywire.connectors.errors import HttpStatusError, MalformedFeedError
-from storywire.connectors.failures import Failure
-from storywire.connectors.feeds.parse import STAGE, parse_feed
+from storywire.connectors.failures import Failure, Stage
+from storywire.connectors.feeds.parse import parse_feed
 from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 
@@ -22,7 +22,9 @@ def _parse(response: CapturedResponse) -> Iterator[Any]:
         parsed = parse_feed(response.body, response.url, response.captured_at, response.header("Content-Type"))
     except Exception as exc:  # InputErrors and feedparser surprises alike become dead letters
         yield dead_letter(
-            Failure.from_exception(STAGE, response.url, exc, response.captured_at, response.source_ref, response.body)
+            Failure.from_exception(
+                Stage.PARSE_FEED, response.url, exc, response.captured_at, response.source_ref, response.body
+            )
         )
         return
     counter("feeds.parsed").inc()
@@ -33,7 +35,9 @@ def _parse(response: CapturedResponse) -> Iterator[Any]:
             f"malformed feed, {len(parsed.items)} entries recovered, later ones may be lost: {parsed.warning}"
         )
         yield dead_letter(
-            Failure.from_exception(STAGE, response.url, error, response.captured_at, response.source_ref, response.body)
+            Failure.from_exception(
+                Stage.PARSE_FEED, response.url, error, response.captured_at, response.source_ref, response.body
+            )
         )
     counter("feeds.entries_without_link").inc(parsed.skipped_entries)
     counter("feeds.items").inc(len(parsed.items))

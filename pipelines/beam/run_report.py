@@ -7,6 +7,7 @@ from typing import Any
 
 from apache_beam.metrics.metric import MetricsFilter
 
+from storywire.connectors.failures import Stage
 from storywire.pipelines.beam.common import METRICS_NAMESPACE
 
 
@@ -35,7 +36,7 @@ class RunReport:
         return {
             "page captures -> extracted + dead letters": (
                 self.get("pages.tasks"),
-                extracted + self.get("dead_letters.extract-article"),
+                extracted + self.get(f"dead_letters.{Stage.EXTRACT_ARTICLE.value}"),
             ),
             "extracted -> assigned + exact repeats": (
                 extracted,

@@ -19,30 +19,26 @@ the refused message (base64) when the dead letter still fits the size limit, and
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import NamedTuple
 
-from storywire.connectors.failures import Failure
-from storywire.connectors.kafka.envelope import parse_cloudevent_headers
+from storywire.connectors.failures import UNKNOWN_TIME, Failure, Stage
+from storywire.connectors.kafka.envelope import cloudevent_attribute, parse_cloudevent_headers
 from storywire.connectors.kafka.errors import FailedRecord, InvalidEnvelopeError, MessageTooLargeError
 from storywire.connectors.kafka.producer import fits, record_size
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.core.messages import OutboundMessage, message_for
-from storywire.schemas.records import Article, _Record, parse_time
+from storywire.schemas.records import Article, _Record, parse_time, record_time
 
 __all__ = [
-    "SINK_STAGE",
     "Fitted",
     "dead_letter_for",
     "dead_letter_message",
     "fit_message",
     "message_size",
-    "time_of",
     "trim_article",
     "truncation_target",
 ]
 
-SINK_STAGE = "sink-kafka"
 _WORD_BOUNDARY_WINDOW = 200  # look this many characters back for a space to cut at
 
 
@@ -54,15 +50,6 @@ def message_size(message: OutboundMessage) -> int:
 def truncation_target(max_request_size: int) -> int:
     """Largest size a trimmed article may have: the limit minus ``min(1024, limit // 10)`` bytes of headroom."""
     return max_request_size - min(1024, max_request_size // 10)
-
-
-def time_of(record: _Record) -> datetime:
-    """The record's event time (the ``ce_time`` of its message)."""
-    for name in ("captured_at", "updated_at", "event_time", "occurred_at"):
-        value = getattr(record, name, None)
-        if isinstance(value, datetime):
-            return value
-    raise TypeError(f"record {type(record).__name__} has no time field")
 
 
 def trim_article(article: Article, fits: Callable[[Article], bool]) -> Article | None:
@@ -109,10 +96,10 @@ def fit_message(record: _Record, topics: TopicNames, max_request_size: int) -> F
             return Fitted(message_for(trimmed, topics), truncated=True)
     error = MessageTooLargeError(message.topic, message.key, size, max_request_size)
     return Failure.from_exception(
-        SINK_STAGE,
+        Stage.SINK_KAFKA,
         message.key.decode("utf-8", "replace"),
         error,
-        time_of(record),
+        record_time(record),
         payload_ref=_payload_ref(message.topic, message.headers),
     )
 
@@ -122,11 +109,11 @@ def dead_letter_for(failed: FailedRecord) -> Failure:
     headers = tuple(failed.headers)
     try:
         attributes = parse_cloudevent_headers(headers)
-        occurred_at = parse_time(attributes["time"]) if "time" in attributes else _EPOCH
+        occurred_at = parse_time(attributes["time"]) if "time" in attributes else UNKNOWN_TIME
     except (InvalidEnvelopeError, ValueError):
-        occurred_at = _EPOCH
+        occurred_at = UNKNOWN_TIME
     return Failure.from_exception(
-        SINK_STAGE,
+        Stage.SINK_KAFKA,
         (failed.key or b"").decode("utf-8", "replace"),
         failed.error,
         occurred_at,
@@ -156,8 +143,5 @@ def _without_payload(failure: Failure) -> Failure:
 
 
 def _payload_ref(topic: str, headers: tuple[tuple[str, bytes], ...]) -> str:
-    ce_id = next((value for name, value in headers if name == "ce_id"), None)
+    ce_id = cloudevent_attribute(headers, "id")
     return f"{topic}#ce_id={ce_id.decode('utf-8', 'replace')}" if ce_id is not None else topic
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -11,13 +11,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import urljoin
 
 from storywire.connectors.errors import NotCapturedError
-from storywire.connectors.failures import Failure
+from storywire.connectors.failures import Failure, Stage
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.http_types import CapturedResponse
 from storywire.connectors.urls import canonical_url
 from storywire.pipelines.core.normalise import PageTask
 
-STAGE = "join-archive"
 MAX_REDIRECT_HOPS = 10
 
 
@@ -48,7 +47,9 @@ def pair_captures(
     if not ordered_captures:
         if first is not None:
             error = NotCapturedError(f"listed in {first.feed_url} but no page capture in the archive")
-            yield Failure.from_exception(STAGE, first.link, error, first.seen_at, payload_ref=first.feed_url)
+            yield Failure.from_exception(
+                Stage.JOIN_ARCHIVE, first.link, error, first.seen_at, payload_ref=first.feed_url
+            )
         return
     for capture in ordered_captures:
         first_seen = first.seen_at if first is not None else capture.captured_at

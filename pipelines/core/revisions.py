@@ -14,10 +14,23 @@ from datetime import datetime, timedelta
 from storywire.schemas.records import Article
 
 
+def stream_time(article: Article) -> datetime:
+    """When an article revision enters the story stream: its first sighting for a first revision, its capture
+    for a later one. The story core is advanced to this time before the article is assigned."""
+    return article.first_seen_at if article.revision == 1 else article.captured_at
+
+
+def stream_order(
+    when: datetime, article_id: str, revision: int = 1, content_hash: str = ""
+) -> tuple[str, str, int, str]:
+    """The sort key of the stream order: stream time, then article id (then revision and content hash)."""
+    return (when.isoformat(), article_id, revision, content_hash)
+
+
 def order_key(article: Article) -> tuple[str, str, int, str]:
-    """Event-time order of the stream: first sighting for a first revision, capture time for later ones."""
-    when = article.first_seen_at if article.revision == 1 else article.captured_at
-    return (when.isoformat(), article.article_id, article.revision, article.content_hash)
+    """The order articles are fed to the story core (replay sorts by it; a live round sorts its pages the same
+    way, by :func:`stream_order` of what it knows before extraction)."""
+    return stream_order(stream_time(article), article.article_id, article.revision, article.content_hash)
 
 
 def number_revisions(captures: Iterable[Article]) -> Iterator[Article | None]:

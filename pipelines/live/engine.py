@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import orjson
 
 from storywire.connectors.archives.warc_writer import RotatingWarcWriter
-from storywire.connectors.failures import Failure
+from storywire.connectors.failures import Failure, Stage
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.feeds.poll import FeedPoller, PollOutcome
 from storywire.connectors.feeds.state import FeedState
@@ -47,11 +47,11 @@ from storywire.connectors.http_types import CapturedResponse
 from storywire.connectors.urls import article_id_for, canonical_url
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.core.normalise import PageTask
+from storywire.pipelines.core.revisions import stream_order
 from storywire.schemas.records import parse_time
 
 log = logging.getLogger(__name__)
 
-FETCH_PAGE_STAGE = "fetch-article"
 DEFAULT_WORKERS = 8
 # A page that failed with a retryable error (timeout, 5xx, 429, host busy) is tried again after these delays
 # (or its Retry-After, if longer) before it becomes a dead letter: the poll core already counts its item as
@@ -166,9 +166,9 @@ class LiveEngine:
             self._archive_result(page)
             result.counts["pages.fetched"] += 1
             result.tasks.append(PageTask(item=item, first_seen_at=item.seen_at, response=page.response, outlet=outlet))
-        # The order replay sees (storywire.pipelines.core.revisions.order_key): first sighting, then article id; story
-        # assignment depends on it.
-        result.tasks.sort(key=lambda t: (t.first_seen_at, article_id_for(canonical_url(t.response.url))))
+        # The stream order replay sees (storywire.pipelines.core.revisions.order_key): first sighting, then article
+        # id; story assignment depends on it.
+        result.tasks.sort(key=lambda t: stream_order(t.first_seen_at, article_id_for(canonical_url(t.response.url))))
         return result
 
     def _page_failed(
@@ -184,7 +184,7 @@ class LiveEngine:
             return
         result.counts["pages.failed"] += 1
         result.failures.append(
-            Failure.from_exception(FETCH_PAGE_STAGE, item.link, error, item.seen_at, payload_ref=item.feed_url)
+            Failure.from_exception(Stage.FETCH_ARTICLE, item.link, error, item.seen_at, payload_ref=item.feed_url)
         )
 
     def _collect(self, poll: PollOutcome, result: StepResult, items: list[tuple[FeedItem, str | None]]) -> None:
