@@ -1,6 +1,6 @@
 """Sinks: JSONL files and Kafka topics, both fed the same records by the replay and the live graph.
 
-A :class:`Sink` is a plug-in object built from a ``--sink`` URI's :class:`~storywire.pipelines.config.replay.SinkSpec`
+A :class:`Sink` is a plug-in object built from a ``--sink`` URI's :class:`~storywire.pipelines.config.sinks.SinkSpec`
 by :func:`sink_for`; :func:`write_sinks` applies every sink to every result stream::
 
     sinks = [sink_for(SinkSpec.parse("file://out")), sink_for(SinkSpec.parse("kafka://127.0.0.1:19092"))]
@@ -25,7 +25,7 @@ from storywire.connectors.kafka import DeliveryError, KafkaConfig, KafkaMessageW
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.beam.common import counter
 from storywire.pipelines.beam.streams import StoryStreams
-from storywire.pipelines.config.replay import SinkSpec
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import topic_for
 from storywire.schemas.codec import encode

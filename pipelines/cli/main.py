@@ -131,7 +131,8 @@ def _summary(directory: str, prefix: str) -> int:
 
 
 def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str], *, demo: bool) -> int:
-    from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+    from storywire.pipelines.config.replay import ReplayConfig
+    from storywire.pipelines.config.sinks import SinkSpec
 
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:

@@ -32,7 +32,6 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from storywire.connectors.kafka.topics import TopicNames, default_topic_specs
     from storywire.pipelines.beam.run_report import RunReport
     from storywire.pipelines.config.loading import load_config
-    from storywire.pipelines.config.replay import SinkSpec
     from storywire.pipelines.graphs.live import build_live
     from storywire.pipelines.live.stop import STOP, install_signal_handlers
 
@@ -45,8 +44,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if not config.sinks:
         raise ConfigError(f"{args.config}: no sinks configured; add e.g. sinks: [kafka://127.0.0.1:19092, file://out]")
     topics = TopicNames(config.topic_prefix)
-    for uri in config.sinks:
-        sink = SinkSpec.parse(uri, config.topic_prefix)
+    for sink in config.sink_specs():
         if sink.kafka is None:
             continue
         check_reachable(sink.kafka, args.broker_timeout)

@@ -46,12 +46,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.feeds.settings import FeedSpec, PollSettings
 from storywire.connectors.http.config import HttpConfig
 from storywire.connectors.urls import canonical_url
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.stories import StoryConfig
 
 __all__ = [
@@ -133,8 +133,6 @@ class LiveConfig:
     def enabled_feeds(self) -> tuple[FeedSpec, ...]:
         return tuple(f for f in self.feeds if f.enabled)
 
-    def sink_specs(self) -> tuple[Any, ...]:
-        """The sinks as :class:`~storywire.pipelines.config.replay.SinkSpec` (``kafka://`` and ``file://``)."""
-        from storywire.pipelines.config.replay import SinkSpec
-
+    def sink_specs(self) -> tuple[SinkSpec, ...]:
+        """The sinks, parsed (``kafka://`` and ``file://``, as for replay)."""
         return tuple(SinkSpec.parse(uri, self.topic_prefix) for uri in self.sinks)

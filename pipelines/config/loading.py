@@ -42,6 +42,7 @@ from storywire.pipelines.config.feeds import (
     read_feeds,
 )
 from storywire.pipelines.config.live import ArchiveSettings, LiveConfig, StateSettings
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.config.yaml_reader import (
     Convert,
     EnvValue,
@@ -246,26 +247,6 @@ def _check_top_scalar(doc: YamlDocument, key: str, raw: RawValue, built: dict[st
     items = raw.value if isinstance(raw, yaml.SequenceNode) else [raw] * len(built[key])
     for index, (uri, node) in enumerate(zip(built[key], items, strict=True)):
         try:
-            _check_sink(uri, "news")
+            SinkSpec.parse(uri, "news", name="sink", bare_path=False)
         except ConfigError as exc:
             raise doc.fail(node, f"sinks[{index}]", str(exc)) from exc
-
-
-def _check_sink(uri: str, topic_prefix: str) -> None:
-    """The checks of :meth:`~storywire.pipelines.config.replay.SinkSpec.parse`, without the imports it needs."""
-    scheme = uri.split("://", 1)[0] if "://" in uri else ""
-    if scheme in ("kafka", "kafka+ssl"):
-        from storywire.connectors.kafka.config import KafkaConfig
-        from storywire.connectors.kafka.errors import KafkaConfigError
-
-        try:
-            KafkaConfig.from_url(uri, topic_prefix=topic_prefix)
-        except KafkaConfigError as exc:
-            raise ConfigError(f"sink {uri}: {exc}") from exc
-    elif scheme == "file":
-        if not uri[len("file://") :]:
-            raise ConfigError(f"sink {uri}: give a directory, e.g. file://out/live")
-    elif scheme:
-        raise ConfigError(f"sink {uri}: unknown scheme {scheme!r}; use kafka://HOST:PORT or file://DIRECTORY")
-    else:
-        raise ConfigError(f"sink {uri!r} needs a scheme: kafka://HOST:PORT or file://DIRECTORY")

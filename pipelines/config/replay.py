@@ -3,48 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-from urllib.parse import urlsplit
 
 from storywire.connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES
 from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
 from storywire.connectors.errors import ConfigError
-from storywire.connectors.kafka import KafkaConfig
 from storywire.connectors.kafka.errors import KafkaConfigError
 from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.stories import StoryConfig
-
-SinkKind = Literal["kafka", "file"]
-
-
-@dataclass(frozen=True)
-class SinkSpec:
-    """Where results go: ``kafka://host:port[?options]`` or ``file://DIRECTORY`` (a bare path means a directory)."""
-
-    kind: SinkKind
-    target: str
-    kafka: KafkaConfig | None = None
-
-    @classmethod
-    def parse(cls, uri: str, topic_prefix: str | None = None) -> SinkSpec:
-        scheme = urlsplit(uri).scheme if "://" in uri else ""
-        if scheme in ("kafka", "kafka+ssl"):
-            try:
-                overrides = {} if topic_prefix is None else {"topic_prefix": topic_prefix}
-                kafka = KafkaConfig.from_url(uri, **overrides)
-            except KafkaConfigError as exc:
-                raise ConfigError(f"--sink {uri}: {exc}") from exc
-            return cls(kind="kafka", target=kafka.bootstrap_servers, kafka=kafka)
-        if scheme == "file":
-            path = uri[len("file://") :]
-            if not path:
-                raise ConfigError(f"--sink {uri}: give a directory, e.g. file://out/replay")
-            return cls(kind="file", target=path)
-        if scheme == "":
-            if not uri:
-                raise ConfigError("--sink: empty value; use kafka://HOST:PORT or file://DIRECTORY")
-            return cls(kind="file", target=uri)
-        raise ConfigError(f"--sink {uri}: unknown scheme {scheme!r}; use kafka://HOST:PORT or file://DIRECTORY")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from storywire.pipelines.beam.sinks import write_sinks
 from storywire.pipelines.beam.stories import EVENTS, STORIES, AssignStoriesStreaming
 from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.live import LiveConfig
-from storywire.pipelines.config.replay import SinkSpec
 from storywire.pipelines.live.engine import shard_ids
 
 
@@ -40,6 +39,5 @@ def build_live(
     assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(config.stories)
     dead_letters = (polled[DEAD_LETTERS], extracted[DEAD_LETTERS])
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
-    sinks = tuple(SinkSpec.parse(uri, config.topic_prefix) for uri in config.sinks)
-    write_sinks(streams, sinks, config.topic_prefix, streaming=True)
+    write_sinks(streams, config.sink_specs(), config.topic_prefix, streaming=True)
     return streams

@@ -14,7 +14,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from storywire.connectors.kafka import TopicNames
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.kafka_delivery import Fitted, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import OutboundMessage, message_for
 from storywire.pipelines.core.summary import read_sink

@@ -11,7 +11,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.beam.run_report import RunReport
 from storywire.pipelines.cli.main import main
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from storywire.schemas.validation import validate

@@ -14,7 +14,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from bench.synthetic_stream import SyntheticStream
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.beam.stories import AssignStoriesBatch, AssignStoriesStreaming
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.revisions import order_key
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay

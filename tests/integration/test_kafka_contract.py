@@ -24,7 +24,8 @@ from storywire.connectors.kafka import (
     record_size,
 )
 from storywire.pipelines.cli.main import main
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.kafka_delivery import Fitted, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import message_for
 from storywire.pipelines.core.summary import read_sink

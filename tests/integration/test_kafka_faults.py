@@ -41,7 +41,8 @@ from storywire.connectors.kafka import (
     iter_topic,
 )
 from storywire.pipelines.cli.main import main
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from tests.support.synthetic_archive import write_synthetic_archive

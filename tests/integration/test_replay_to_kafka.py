@@ -15,7 +15,8 @@ from storywire.connectors.kafka import KafkaConfig
 from storywire.connectors.kafka.admin import ensure_topics
 from storywire.connectors.kafka.consumer import ConsumedMessage, read_topic
 from storywire.connectors.kafka.topics import TopicNames, default_topic_specs
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.summary import SinkContents, read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from storywire.schemas.validation import validate
