@@ -7,8 +7,11 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
 
     StorywireError                     the root (defined in schemas/errors.py)
     ├── ConfigError                    a wrong setting or command-line value: stops start-up        permanent
+    │   └── InvalidSettingError *      one value a validator refuses; the loader adds file and line permanent
+    │       └── BadValue *             a YAML or environment value of the wrong form (yaml_reader)   permanent
     ├── SourceUnavailableError         an archive, directory or service that cannot be opened       permanent
     │   └── StateFileError             an unusable poll checkpoint (feeds/state_store.py)           permanent
+    ├── DamagedStateError *            a feed state entry or message that cannot be read            permanent
     ├── DecodeError *                  bytes that are not a valid message (schemas/codec.py)        permanent
     ├── SchemaValidationError *        a message not matching its schema (schemas/validation.py)    permanent
     ├── InputError                     one bad input: becomes a dead letter, the run goes on
@@ -59,10 +62,12 @@ __all__ = [
     "DEAD_LETTER_ERROR_TYPES",
     "ArchiveRecordError",
     "ConfigError",
+    "DamagedStateError",
     "EmptyExtractionError",
     "FeedParseError",
     "HttpStatusError",
     "InputError",
+    "InvalidSettingError",
     "MalformedFeedError",
     "NotCapturedError",
     "SourceUnavailableError",
@@ -118,6 +123,16 @@ catch-all): a bug to report. ``schemas/v1/dead_letter.schema.json`` lists the sa
 
 class ConfigError(StorywireError):
     """A configuration or command-line value is wrong; the message says which and how to fix it."""
+
+
+class InvalidSettingError(ConfigError, ValueError):
+    """One setting's value is invalid; validators raise it with the fix, and the config loader adds the file,
+    the line and the key (also a ``ValueError``, what validators raised before)."""
+
+
+class DamagedStateError(StorywireError, ValueError):
+    """A feed's saved state (a checkpoint entry or a feed-state topic message) cannot be read; the checkpoint
+    store turns it into a :class:`StateFileError` naming the file (also a ``ValueError``, as before)."""
 
 
 class SourceUnavailableError(StorywireError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
+from storywire.connectors.errors import DamagedStateError
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.urls import canonical_url
 
@@ -92,10 +93,10 @@ class SeenItems:
 
     @classmethod
     def decode(cls, text: str, capacity: int) -> SeenItems:
-        """The inverse of :meth:`encode`; ValueError on a damaged value."""
+        """The inverse of :meth:`encode`; DamagedStateError on a damaged value."""
         raw = base64.b64decode(text.encode("ascii"), validate=True)
         if len(raw) % _PAIR.size:
-            raise ValueError(f"seen items blob has {len(raw)} bytes, not a multiple of {_PAIR.size}")
+            raise DamagedStateError(f"seen items blob has {len(raw)} bytes, not a multiple of {_PAIR.size}")
         seen = cls(capacity, dict(_PAIR.iter_unpack(raw)))
         seen.trim()
         return seen

@@ -35,7 +35,7 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-from storywire.connectors.errors import SourceUnavailableError
+from storywire.connectors.errors import DamagedStateError, SourceUnavailableError
 from storywire.connectors.feeds.state import FeedState, SeenItems
 from storywire.connectors.files import write_atomically
 from storywire.connectors.kafka.topics import TopicSpec
@@ -77,9 +77,9 @@ def state_to_dict(state: FeedState) -> dict[str, Any]:
 
 
 def state_from_dict(data: object, seen_capacity: int) -> FeedState:
-    """The inverse of :func:`state_to_dict` (also of its JSON); ValueError saying which field is wrong."""
+    """The inverse of :func:`state_to_dict` (also of its JSON); DamagedStateError saying which field is wrong."""
     if not isinstance(data, dict):
-        raise ValueError(f"a feed state must be an object, got {type(data).__name__}")
+        raise DamagedStateError(f"a feed state must be an object, got {type(data).__name__}")
     try:
         return FeedState(
             feed_url=_str(data, "feed_url"),
@@ -101,7 +101,7 @@ def state_from_dict(data: object, seen_capacity: int) -> FeedState:
         )
     except (KeyError, TypeError, ValueError) as exc:
         where = data.get("feed_url", "?")
-        raise ValueError(f"feed {where}: {exc}") from exc
+        raise DamagedStateError(f"feed {where}: {exc}") from exc
 
 
 class CheckpointStore:
@@ -209,20 +209,20 @@ def encode_feed_state_message(state: FeedState) -> tuple[bytes, bytes]:
 
 
 def decode_feed_state_message(key: bytes, value: bytes | None, seen_capacity: int) -> tuple[str, FeedState | None]:
-    """(feed URL, state) of one message; state None for a tombstone. ValueError for a bad or newer message."""
+    """(feed URL, state) of one message; state None for a tombstone. DamagedStateError for a bad or newer message."""
     feed_url = key.decode("utf-8")
     if value is None:
         return feed_url, None
     try:
         data = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"feed state of {feed_url} is not JSON: {exc}") from exc
+        raise DamagedStateError(f"feed state of {feed_url} is not JSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("version") != VERSION:
         version = data.get("version") if isinstance(data, dict) else None
-        raise ValueError(f"feed state of {feed_url} has version {version!r}, expected {VERSION}")
+        raise DamagedStateError(f"feed state of {feed_url} has version {version!r}, expected {VERSION}")
     state = state_from_dict(data, seen_capacity)
     if state.feed_url != feed_url:
-        raise ValueError(f"feed state keyed {feed_url} describes {state.feed_url}")
+        raise DamagedStateError(f"feed state keyed {feed_url} describes {state.feed_url}")
     return feed_url, state
 
 
@@ -301,7 +301,7 @@ def _iso(value: datetime | None) -> str | None:
 def _time(data: dict[str, Any], name: str) -> datetime:
     value = _str(data, name)
     if not value.endswith(("Z", "+00:00")):
-        raise ValueError(f"{name} is not a UTC time: {value}")
+        raise DamagedStateError(f"{name} is not a UTC time: {value}")
     return parse_time(value)
 
 

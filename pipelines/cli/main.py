@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_cli.run(args, beam_args)
         archives = [args.archive] if args.command == "demo" else args.archives
         return _replay(args, archives, beam_args, demo=args.command == "demo")
-    except (StorywireError, KafkaConnectorError) as exc:
+    except StorywireError as exc:
         print(f"storywire: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

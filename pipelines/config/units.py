@@ -11,7 +11,7 @@
 - Sizes: ``B``, decimal ``KB MB GB TB`` (1000s) or binary ``KiB MiB GiB TiB`` (1024s): ``10MB``, ``512KiB``; a
   bare integer is bytes.
 
-Both parsers raise ValueError with the fix in the message (:data:`DURATION_HELP` for durations).
+Both parsers raise InvalidSettingError (a ValueError) with the fix in the message (:data:`DURATION_HELP` for durations).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Final
+
+from storywire.connectors.errors import InvalidSettingError
 
 __all__ = ["DURATION_HELP", "format_duration", "parse_duration", "parse_size"]
 
@@ -41,10 +43,10 @@ _SIZE_UNITS: Final = {
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``5m``, ``1h30m``, ``1.5d`` -> timedelta; ValueError otherwise (a bare number has no unit)."""
+    """``90s``, ``5m``, ``1h30m``, ``1.5d`` -> timedelta; InvalidSettingError otherwise (a bare number has no unit)."""
     compact = text.strip().lower()
     if not _DURATION.match(compact):
-        raise ValueError(f"{text!r} is not a duration; {DURATION_HELP}")
+        raise InvalidSettingError(f"{text!r} is not a duration; {DURATION_HELP}")
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(compact))
     return timedelta(seconds=seconds)
 
@@ -66,13 +68,13 @@ def format_duration(value: timedelta) -> str:
 
 
 def parse_size(text: str | int) -> int:
-    """``10MB`` (10**7), ``512KiB`` (2**19), ``1GB``, or a number of bytes -> bytes; ValueError otherwise."""
+    """``10MB`` (10**7), ``512KiB`` (2**19), ``1GB``, or a number of bytes -> bytes; InvalidSettingError otherwise."""
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
-            raise ValueError(f"{text} is negative; a size is >= 0")
+            raise InvalidSettingError(f"{text} is negative; a size is >= 0")
         return text
     match = _SIZE.match(str(text).strip())
     if not match:
-        raise ValueError(f"{text!r} is not a size; write e.g. 5MB, 512KiB or 1GB")
+        raise InvalidSettingError(f"{text!r} is not a size; write e.g. 5MB, 512KiB or 1GB")
     unit = (match.group(2) or "B").lower()
     return int(float(match.group(1)) * _SIZE_UNITS[unit])

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from storywire.connectors.errors import ConfigError, SourceUnavailableError
+from storywire.connectors.errors import ConfigError, InvalidSettingError, SourceUnavailableError
 
 __all__ = [
     "BadValue",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-class BadValue(ValueError):
+class BadValue(InvalidSettingError):
     """A value is wrong; the message says why and how to write it. The reader adds where."""
 
 

@@ -14,7 +14,8 @@ from storywire.connectors.errors import DEAD_LETTER_ERROR_TYPES
 from storywire.connectors.failures import Stage
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.bundled import SAMPLE_ARCHIVE
-from storywire.pipelines.config.replay import ReplayConfig, SinkSpec
+from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.summary import read_sink
 from storywire.pipelines.graphs.replay import build_replay
 from storywire.schemas.records import DeadLetter
