@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quality:
             pred.append(result.article.story_id or "")
             merged_into.update((s.story_id, s.merged_into) for s in result.stories if s.merged_into)
-            timeline.append((article.article_id, article_time(article, config.future_tolerance)))
+            timeline.append((article.article_id, article_time(article)))
             resurfaced.update(e.article_id or "" for e in result.events if e.event_type == "resurfaced")
         if n % args.every == 0:
             day = (article.first_seen_at - START).total_seconds() / 86400

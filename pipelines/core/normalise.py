@@ -8,8 +8,9 @@ Pure functions, shared by replay and live runs. The rules:
   :func:`storywire.connectors.urls.canonical_url`;
 - ``article_id`` = hash of the canonical URL, so polls, replays and revisions of one article share it;
 - title: the page's, else the feed item's; summary: the feed's, else the start of the text;
-- ``published_at``: the feed item's date, else the page's; dropped (null) when before 1990 or more than a day
-  after the item was first seen, because such dates are feed bugs, not news;
+- ``published_at``: the feed item's date, else the page's, when plausible (not before 1990, not more than an hour
+  after the item was first seen: :func:`storywire.pipelines.core.event_time.plausible_time`, the rule story
+  clustering applies too); else null;
 - language: the page's ``<html lang>``, else the feed's ``<language>``, else null;
 - ``content_hash`` over the whitespace- and case-normalised title and text: equal hashes are exact repeats.
 """
@@ -18,16 +19,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from storywire.connectors.articles.extract import ExtractedPage
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.http_types import CapturedResponse
 from storywire.connectors.urls import article_id_for, canonical_url, outlet_of, same_outlet
+from storywire.pipelines.core.event_time import plausible_time
 from storywire.schemas.records import Article
 
-EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
-FUTURE_TOLERANCE = timedelta(days=1)
 SUMMARY_FROM_TEXT_CHARS = 300
 
 
@@ -76,12 +76,6 @@ def build_article(task: PageTask, page: ExtractedPage) -> Article:
         extraction_method=page.method,
         content_hash=content_hash(title, page.text),
     )
-
-
-def plausible_time(value: datetime | None, seen_at: datetime) -> datetime | None:
-    if value is None or value < EARLIEST_PLAUSIBLE or value > seen_at + FUTURE_TOLERANCE:
-        return None
-    return value
 
 
 def content_hash(title: str, text: str) -> str:

@@ -26,19 +26,50 @@ How a sketch is computed (:func:`sketch`):
 
 :func:`sketch_jaccard` estimates the Jaccard similarity of the two shingle sets from two sketches (the share of
 the union's bottom-k that both sketches hold); its standard deviation is about ``sqrt(J * (1 - J) / size)``.
+
+Each live story keeps a :data:`SketchIndex` of its original (non-duplicate) articles: :func:`index_original`
+files an original under its :data:`INDEXED_HASHES` smallest hashes, and :func:`find_near_duplicate` compares a
+new sketch only with the originals that share at least two of its smallest indexed hashes. A hash shared by
+:data:`BOILERPLATE_BUCKET` originals of one story is boilerplate: it is skipped, when indexing and when looking
+up, in favour of the next smallest one.
 """
 
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import and_
 
-__all__ = ["MIN_SHINGLES", "sketch", "sketch_jaccard", "token_hashes"]
+__all__ = [
+    "BOILERPLATE_BUCKET",
+    "INDEXED_HASHES",
+    "MIN_SHINGLES",
+    "Original",
+    "SketchIndex",
+    "find_near_duplicate",
+    "index_original",
+    "merge_indexes",
+    "sketch",
+    "sketch_jaccard",
+    "token_hashes",
+]
 
 MIN_SHINGLES = 8
 """Fewest distinct shingles a text needs to get a sketch (shorter texts say too little to call them copies)."""
+
+INDEXED_HASHES = 6
+"""Smallest hashes of a sketch an original is indexed under (and a look-up reads)."""
+BOILERPLATE_BUCKET = 8
+"""Originals of one story sharing a hash that make it boilerplate (not indexed further, skipped on look-up)."""
+
+Original = tuple[str, bytes]
+"""What a story's index remembers of one of its original articles: its id and its sketch packed as 64-bit ints (a
+fifth of the size of a tuple of ints). Plain tuples of atomic values, so the garbage collector stops tracking
+them (as it does the index's tuples of them)."""
+SketchIndex = dict[int, tuple[Original, ...]]
+"""One story's originals by their smallest hashes."""
 
 _ANCHOR_RATE = 4
 _ANCHOR_CUT = 2**32 // _ANCHOR_RATE
@@ -82,3 +113,61 @@ def sketch_jaccard(a: Sequence[int], b: Sequence[int], size: int) -> float:
         return 0.0
     union = sorted(set_a.union(b))[:size]
     return sum(1 for h in union if h in both) / len(union)
+
+
+def index_original(index: SketchIndex, article_id: str, article_sketch: Sequence[int]) -> None:
+    """File an original article of a story in the story's ``index`` under its smallest non-boilerplate hashes."""
+    original = (article_id, array("q", article_sketch).tobytes())
+    keys = 0
+    for key in article_sketch:
+        bucket = index.get(key)
+        if bucket is None:
+            index[key] = (original,)
+        elif len(bucket) < BOILERPLATE_BUCKET:
+            index[key] = (*bucket, original)
+        else:
+            continue  # a full bucket is boilerplate shared by many articles: index a further hash
+        keys += 1
+        if keys == INDEXED_HASHES:
+            break
+
+
+def find_near_duplicate(
+    article_sketch: Sequence[int], indexes: Sequence[SketchIndex], threshold: float, size: int
+) -> tuple[int, str] | None:
+    """The most similar original among those sharing at least two of the sketch's smallest indexed hashes, as
+    (position of its story's index in ``indexes``, article id), when its estimated Jaccard similarity is at least
+    ``threshold``; ties: the earlier index (pass the oldest story first), then the earlier original."""
+    best: tuple[int, str] | None = None
+    best_score = threshold
+    for position, index in enumerate(indexes):
+        if not index:
+            continue
+        hits: dict[str, int] = {}
+        found: dict[str, bytes] = {}
+        keys = 0
+        for key in article_sketch:
+            bucket = index.get(key)
+            if bucket is not None:
+                if len(bucket) >= BOILERPLATE_BUCKET:
+                    continue  # boilerplate: skipped when indexing too
+                for article_id, packed in bucket:
+                    hits[article_id] = hits.get(article_id, 0) + 1
+                    found[article_id] = packed
+            keys += 1
+            if keys == INDEXED_HASHES:
+                break
+        for article_id, count in hits.items():
+            if count < 2:  # a near duplicate (Jaccard >= 0.5) shares most of the smallest hashes
+                continue
+            score = sketch_jaccard(article_sketch, memoryview(found[article_id]).cast("q"), size)
+            if score > best_score or (score == best_score and best is None):
+                best, best_score = (position, article_id), score
+    return best
+
+
+def merge_indexes(into: SketchIndex, other: SketchIndex) -> None:
+    """Add ``other``'s originals to ``into`` (a merge of two stories)."""
+    for key, bucket in other.items():
+        mine = into.get(key)
+        into[key] = bucket if mine is None else (*mine, *bucket)

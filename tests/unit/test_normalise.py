@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from storywire.connectors.articles.extract import ExtractedPage
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.http_types import CapturedResponse
 from storywire.connectors.urls import article_id_for, canonical_url, outlet_of
-from storywire.pipelines.core.normalise import PageTask, build_article, content_hash, plausible_time
+from storywire.pipelines.core.event_time import plausible_time
+from storywire.pipelines.core.normalise import PageTask, build_article, content_hash
 from storywire.pipelines.core.revisions import number_revisions, order_key
+from storywire.pipelines.stories import article_time
 
 SEEN = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 
@@ -31,9 +35,11 @@ def _page(canonical: str | None, title: str = "Page title", text: str = "Body te
     return ExtractedPage(title, text, (), None, None, canonical, "trafilatura")
 
 
-def _task(url: str = "https://www.o.example/a?utm_source=rss", captured: datetime = SEEN) -> PageTask:
+def _task(
+    url: str = "https://www.o.example/a?utm_source=rss", captured: datetime = SEEN, published: datetime | None = None
+) -> PageTask:
     response = CapturedResponse(url, captured, 200, (), b"", "x#offset=0")
-    return PageTask(item=_item(url), first_seen_at=SEEN, response=response)
+    return PageTask(item=_item(url, published), first_seen_at=SEEN, response=response)
 
 
 def test_canonical_url_drops_tracking_fragment_and_case() -> None:
@@ -60,7 +66,23 @@ def test_canonical_link_to_another_site_is_ignored() -> None:
 def test_implausible_dates_are_dropped() -> None:
     assert plausible_time(datetime(1970, 1, 1, tzinfo=timezone.utc), SEEN) is None
     assert plausible_time(SEEN + timedelta(days=3), SEEN) is None
+    assert plausible_time(SEEN + timedelta(hours=2), SEEN) is None  # more than an hour after we saw it
+    assert plausible_time(SEEN + timedelta(hours=1), SEEN) == SEEN + timedelta(hours=1)  # clock skew
     assert plausible_time(SEEN - timedelta(hours=2), SEEN) == SEEN - timedelta(hours=2)
+    # kept as given (its own offset); naive times are compared as UTC
+    tokyo = (SEEN + timedelta(minutes=30)).astimezone(timezone(timedelta(hours=9)))
+    assert plausible_time(tokyo, SEEN) is tokyo
+    assert plausible_time(datetime(2023, 5, 3, 8, 30), SEEN) == datetime(2023, 5, 3, 8, 30)
+    assert plausible_time(datetime(2023, 5, 3, 10, 0), SEEN) is None
+
+
+@pytest.mark.parametrize("offset_minutes", [-600, 0, 30, 60, 61, 120, 23 * 60, 3 * 24 * 60])
+def test_a_published_time_reaches_consumers_exactly_when_clustering_uses_it(offset_minutes: int) -> None:
+    """One rule: the article's ``published_at`` is the time story clustering places it at, or it is null."""
+    published = SEEN + timedelta(minutes=offset_minutes)
+    article = build_article(_task(published=published), _page(None))
+    assert (article.published_at is not None) == (offset_minutes <= 60)
+    assert article_time(article) == (article.published_at or article.first_seen_at)
 
 
 def test_content_hash_ignores_case_and_whitespace_only() -> None:

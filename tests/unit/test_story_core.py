@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, article_time, story_id_for
-from storywire.pipelines.stories.text import tokens
 from storywire.schemas.records import Article, Story, StoryEvent
 from storywire.schemas.validation import validate
 from tests.support.articles import FOOTBALL, QUAKE, QUAKE_LONG, T0, WIRE_BODY, make_article, run, stream
@@ -104,12 +103,9 @@ def test_similarity_joins_carry_their_joining_score_and_nothing_else_does() -> N
     assigner = StoryAssigner(config)
     assigner.assign(stream()[0])
     a2 = stream()[2]
-    vec = assigner._vector(tokens(a2.title), tokens(a2.summary), tokens(a2.text), a2.language)
-    (state,) = assigner._stories.values()
-    expected = assigner._cosine(vec.weights, state) + config.title_similarity_weight * assigner._title_cosine(
-        vec.title, state
-    )
-    assert joined[("updated", "a2")] == round(expected * assigner._time_factor(state, a2.first_seen_at), 4)
+    (parts,) = assigner.score(a2, [story_id_for("a1")])
+    expected = parts.content + config.title_similarity_weight * parts.title
+    assert joined[("updated", "a2")] == round(expected * parts.time_factor, 4)
 
 
 def test_no_resurfacing_within_dormancy() -> None:
@@ -258,6 +254,10 @@ def test_published_time_rule() -> None:
     assert article_time(make_article("x", "t", at=seen, published=None)) == seen
     assert article_time(make_article("x", "t", at=seen, published=datetime(1970, 1, 1, tzinfo=timezone.utc))) == seen
     assert article_time(make_article("x", "t", at=seen, published=seen + timedelta(days=2))) == seen
+    assert article_time(make_article("x", "t", at=seen, published=seen + timedelta(hours=2))) == seen
+    assert article_time(make_article("x", "t", at=seen, published=seen + timedelta(hours=1))) == seen + timedelta(
+        hours=1
+    )
     assert article_time(make_article("x", "t", at=seen, published=seen + timedelta(minutes=30))) == seen + timedelta(
         minutes=30
     )
@@ -310,7 +310,8 @@ def test_gigantic_body_is_truncated() -> None:
     huge = make_article("h", "Earthquake in Hokkaido", QUAKE * 100_000, published=T0)
     result = assigner.assign(huge)
     assert result.article.story_id == story_id_for("h")
-    assert len(assigner._stories[1].centroid) <= 60
+    story = assigner.story(story_id_for("h"))
+    assert story is not None and len(story.centroid) <= 60
 
 
 def test_languages_are_not_mixed() -> None:
@@ -356,6 +357,33 @@ def test_out_of_order_article_is_assigned_without_moving_the_clock_back() -> Non
 def test_config_is_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises((ValueError, TypeError)):
         StoryConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [-0.5, float("nan"), float("inf"), 1_000.5, True, "2"])
+def test_field_weights_are_validated(value: object) -> None:
+    with pytest.raises(ValueError, match="title_weight must be a number in"):
+        StoryConfig(title_weight=value)  # type: ignore[arg-type]
+
+
+def test_a_field_weight_is_any_number_and_multiplies_each_occurrence() -> None:
+    """Weighting counts each occurrence of a term at its field's weight: a title at weight 2 is the title written
+    twice at weight 1, and weights need not be multiples of anything."""
+
+    def centroid(config: StoryConfig, title: str) -> dict[str, float]:
+        assigner = StoryAssigner(config)
+        assigner.assign(make_article("w1", title, QUAKE))
+        return dict(assigner.live_stories()[0].centroid)
+
+    assert centroid(StoryConfig(title_weight=2.0), "Hokkaido quake") == centroid(
+        StoryConfig(title_weight=1.0), "Hokkaido quake Hokkaido quake"
+    )
+    odd = centroid(StoryConfig(title_weight=0.7), "Hokkaido quake")
+    assert odd == pytest.approx(centroid(StoryConfig(title_weight=0.35), "Hokkaido quake Hokkaido quake"))
+    assert odd != centroid(StoryConfig(title_weight=0.75), "Hokkaido quake")
+    # and such weights cluster the stream as the defaults do
+    uneven = StoryConfig(title_weight=2.7, summary_weight=1.3, lead_weight=0.9, body_weight=0.35)
+    sid = {r.article.article_id: r.article.story_id for r in run(stream(), uneven)}
+    assert sid["a1"] == sid["a2"] != sid["b1"] == sid["b2"] != sid["c1"]
 
 
 def test_article_ids_are_capped() -> None:
@@ -456,7 +484,7 @@ def test_vocabulary_is_bounded_by_generations() -> None:
             make_article(f"v{i}", f"uniqueword{i}a headline{i}b", f"body{i}c text{i}d", at=T0 + timedelta(hours=i))
         )
     # two generations of one day hold at most ~48 articles' terms (4 terms each)
-    assert len(assigner._df_prev) + len(assigner._df_cur) <= 48 * 4 + 8
+    assert assigner.counted_terms <= 48 * 4 + 8
     assert len(assigner) <= 25
 
 

@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bench.stories import load
-from storywire.pipelines.stories import StoryAssigner, StoryConfig, article_time
-from storywire.pipelines.stories import text as textmod
+from storywire.pipelines.stories import StoryAssigner, StoryConfig
 from storywire.pipelines.stories.idf_prior import document_share, word_frequencies
 from storywire.schemas.records import Article
 from tests.support.articles import make_article
@@ -22,22 +21,19 @@ def index_misses(config: StoryConfig, articles: list[Article]) -> int:
     misses = 0
     for article in articles:
         assigner.advance(article.first_seen_at)
-        vec = assigner._vector(
-            textmod.tokens(article.title[: config.head_chars]),
-            textmod.tokens(article.summary[: config.head_chars]),
-            textmod.tokens(article.text[: config.body_chars]),
-            article.language,
-        )
-        if vec.weights:
-            t = article_time(article)
-            best_seq, best_score = None, config.threshold
-            for seq, state in assigner._stories.items():
-                score = assigner._cosine(vec.weights, state) * assigner._time_factor(state, t)
-                if score > best_score or (score == best_score and best_seq is None):
-                    best_seq, best_score = seq, score
-            found, _, _, _ = assigner._best_stories(vec, t, article.language)
-            if best_seq is not None and (found is None or found.seq != best_seq):
-                misses += 1
+        # exhaustive: every live story (oldest first), by its time-weighted content cosine
+        best_id, best_score = None, config.threshold
+        for match in assigner.score(article, [story.story_id for story in assigner.live_stories()]):
+            score = match.content * match.time_factor
+            if score > best_score or (score == best_score and best_id is None):
+                best_id, best_score = match.story_id, score
+        # indexed: the candidate the core would join (the best joining score at the threshold; ties: the older)
+        found, found_score = None, config.threshold
+        for match in assigner.score(article):
+            if match.score > found_score or (match.score == found_score and found is None):
+                found, found_score = match.story_id, match.score
+        if best_id is not None and found != best_id:
+            misses += 1
         assigner.assign(article)
     return misses
 

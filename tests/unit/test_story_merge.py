@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, story_id_for
-from storywire.pipelines.stories.text import tokens
 from storywire.schemas.records import Article
 from tests.support.articles import BRIDGING, QUAKE, T0, make_article, run, split_then_bridge
 
@@ -19,14 +18,8 @@ def _scores(config: StoryConfig, articles: list[Article]) -> list[float]:
     assigner = StoryAssigner(replace(config, merge_threshold=None))
     for article in articles[:-1]:
         assigner.assign(article)
-    last = articles[-1]
-    vec = assigner._vector(tokens(last.title), [], tokens(last.text), last.language)
-    out = []
-    for state in assigner._stories.values():
-        score = assigner._cosine(vec.weights, state)
-        score += config.title_similarity_weight * assigner._title_cosine(vec.title, state)
-        out.append(score * assigner._time_factor(state, last.first_seen_at))
-    return sorted(out, reverse=True)
+    live = [story.story_id for story in assigner.live_stories()]
+    return sorted((match.score for match in assigner.score(articles[-1], live)), reverse=True)
 
 
 def test_second_story_must_reach_the_joining_threshold() -> None:

@@ -73,8 +73,8 @@ def test_story_title_centroid_is_bounded() -> None:
         # one shared body keeps them in one story; every title adds new terms
         assigner.assign(make_article(f"x{i}", f"Quake {words}", ROUTE_BODY, at=T0 + timedelta(minutes=i)))
     assert len(assigner) == 1
-    (state,) = assigner._stories.values()  # (private state: the bound is an internal property)
-    assert 0 < len(state.titles) <= cfg.title_terms + cfg.title_terms // 4
+    (story,) = assigner.live_stories()
+    assert 0 < len(story.title_centroid) <= cfg.title_terms + cfg.title_terms // 4
 
 
 @pytest.mark.parametrize(
@@ -96,9 +96,12 @@ def test_title_channel_works_without_a_title_field_weight() -> None:
     cfg = StoryConfig(title_weight=0.0, near_duplicate_jaccard=None)
     assigner = StoryAssigner(cfg)
     assigner.assign(make_article("w1", "Harambe gorilla shot", ROUTE_BODY))
-    vec = assigner._vector(
-        ["harambe", "gorilla", "shot"], [], ["cincinnati", "zoo"], "en"
-    )  # (private: the vector itself is the point)
-    assert set(vec.title) == {"harambe", "gorilla", "shot"}
-    assert "harambe" not in vec.weights
-    assert sum(w * w for w in vec.title.values()) == pytest.approx(1.0)
+    # a one-article story's centroids are that article's content and title vectors
+    (story,) = assigner.live_stories()
+    assert set(story.title_centroid) == {"harambe", "gorilla", "shot"}
+    assert "harambe" not in story.centroid
+    assert sum(w * w for w in story.title_centroid.values()) == pytest.approx(1.0)
+    # and the title channel scores a newcomer with the same title and another body
+    newcomer = make_article("w2", "Harambe gorilla shot", "Cincinnati zoo", at=T0 + timedelta(hours=1))
+    (match,) = assigner.score(newcomer, [story.story_id])
+    assert match.title == pytest.approx(1.0)
