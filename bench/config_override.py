@@ -1,5 +1,5 @@
 """``--set key=value`` for the story benchmarks: a StoryConfig with some defaults replaced, so an ablation quoted
-in a note can be re-run as a command (``--set merge_threshold=none``, ``--set dormancy=72h``)."""
+in ``docs/stories.md`` can be re-run as a command (``--set merge_threshold=none``, ``--set dormancy=72h``)."""
 
 from __future__ import annotations
 

@@ -9,11 +9,11 @@ The public surface, what the Beam transforms, the configuration, benchmarks and 
         assignment = assigner.assign(article)  # the article with its story_id, the story's snapshot, events
 
 To look inside without changing anything: :meth:`StoryAssigner.score` (how an article scores against live
-stories, as :class:`Match` es), :meth:`StoryAssigner.live_stories` and :meth:`StoryAssigner.story` (read-only
-:class:`StoryView` s). :meth:`StoryAssigner.assign_to` assigns with the similarity decision given (teacher
-forcing). How it works and how the defaults were set: ``docs/stories.md``. The modules, by concern: ``config``,
-``text``, ``vectors`` (and ``idf_prior``), ``index``, ``similarity``, ``neardup``, ``story``, ``lifecycle``,
-``merging``, ``events``, ``state`` and ``assigner``.
+stories: one :class:`Match` per story), :meth:`StoryAssigner.live_stories` and :meth:`StoryAssigner.story`
+(read-only copies: :class:`StoryView`). :meth:`StoryAssigner.assign_to` assigns with the similarity decision
+given (teacher forcing). How it works and how the defaults were set: ``docs/stories.md``. The modules, by
+concern: ``config``, ``text``, ``vectors`` (and ``idf_prior``), ``index``, ``similarity``, ``neardup``,
+``story``, ``lifecycle``, ``merging``, ``events``, ``state`` and ``assigner``.
 
 The Beam adapters (batch and live) are in :mod:`storywire.pipelines.beam.stories`.
 """

@@ -9,8 +9,8 @@ estimate, wherever it sits.
 
 How a sketch is computed (:func:`sketch`):
 
-1. Every token gets the 32-bit ``crc32`` of its UTF-8 bytes (computed afresh: a memo was slower, its look-ups
-   in a big dict cost more than the hashing).
+1. Every token gets the 32-bit ``crc32`` of its UTF-8 bytes (computed afresh: hashing costs less than a memo's
+   look-ups in a big dict).
 2. A shingle's hash is ``hash()`` of the tuple of its three token hashes, masked to 62 bits. CPython salts the
    hash of ``str``, ``bytes`` and ``datetime`` only; the hash of a tuple of ints is a fixed function of the ints
    (xxHash-style mixing since CPython 3.8, on 64-bit builds), so sketches are the same in every process.

@@ -129,8 +129,8 @@ def add_to_centroid(story: LiveStory, vec: ArticleVector, centroid_terms: int, t
         story.top_terms = tuple(term for term, _ in kept[:TOP_TERMS])  # (the same as top_terms() would give)
     else:
         story.top_terms = None
-    weights = list(centroid.values())
-    story.norm2 = math.fsum(map(mul, weights, weights))
+    values = list(centroid.values())
+    story.norm2 = math.fsum(map(mul, values, values))
     if vec.title:
         story.titles, story.titles_norm2 = add_pruned(story.titles, vec.title, title_terms)
 
