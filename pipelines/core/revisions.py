@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from storywire.pipelines.core.event_time import plausible_time
 from storywire.schemas.records import Article
 
 
@@ -33,11 +34,20 @@ def order_key(article: Article) -> tuple[str, str, int, str]:
     return stream_order(stream_time(article), article.article_id, article.revision, article.content_hash)
 
 
+def _first_seen(article: Article, revision: int, first_seen: datetime) -> Article:
+    """``article`` as revision ``revision`` first seen at ``first_seen``, the earliest sighting of its id; its
+    ``published_at`` is judged again against that sighting, so it stays one the story core would use."""
+    if first_seen == article.first_seen_at:
+        return article.replace(revision=revision)
+    published = plausible_time(article.published_at, first_seen)
+    return article.replace(revision=revision, first_seen_at=first_seen, published_at=published)
+
+
 def number_revisions(captures: Iterable[Article]) -> Iterator[Article | None]:
     """Given every capture of ONE article id, yield each distinct revision in capture order, or None for a repeat.
 
     Captures are sorted by (captured_at, content_hash) first, so the result does not depend on input order.
-    The earliest sighting of the id is kept as ``first_seen_at`` on every revision.
+    The earliest sighting of the id is kept as ``first_seen_at`` on every revision (:func:`_first_seen`).
     """
     ordered = sorted(captures, key=lambda a: (a.captured_at, a.content_hash))
     if not ordered:
@@ -51,7 +61,7 @@ def number_revisions(captures: Iterable[Article]) -> Iterator[Article | None]:
             continue
         seen_hashes.add(article.content_hash)
         revision += 1
-        yield article.replace(revision=revision, first_seen_at=first_seen)
+        yield _first_seen(article, revision, first_seen)
 
 
 class RevisionTracker:
@@ -97,7 +107,7 @@ class RevisionTracker:
         entry.hashes = [*entry.hashes, article.content_hash][-self._max_hashes :]
         entry.revision += 1
         entry.first_seen = min(entry.first_seen, article.first_seen_at)
-        return article.replace(revision=entry.revision, first_seen_at=entry.first_seen)
+        return _first_seen(article, entry.revision, entry.first_seen)
 
     def _forget_before(self, cutoff: datetime) -> None:
         while self._entries:
