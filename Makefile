@@ -25,17 +25,20 @@ demo: install
 	$(BIN)/storywire demo --sink kafka://127.0.0.1:$(BROKER_PORT) --sink file://out/demo
 	@echo "The broker keeps running on 127.0.0.1:$(BROKER_PORT) for consumers (README); stop it with: make broker-stop"
 
-## test: lint, type-check, then the whole suite (fixtures start and stop the broker and HTTP servers)
+## test: lint, type-check, then the whole suite (fixtures start and stop the broker and HTTP servers). Four
+## workers even on two cores: most integration tests wait on a broker or a server, and the waits overlap.
+TEST_WORKERS ?= 4
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## unit: the fast loop: no broker, no servers, no benchmark tests
 unit: install
-	$(BIN)/python -m pytest -m "not integration"
+	$(BIN)/python -m pytest -m "not integration and not slow"
 
 integration: install
 	$(BIN)/python -m pytest -m integration

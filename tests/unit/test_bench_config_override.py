@@ -9,6 +9,8 @@ import pytest
 from bench.config_override import story_config
 from storywire.pipelines.stories import StoryConfig
 
+pytestmark = pytest.mark.slow  # tests of the benchmarks (bench/), not of the product
+
 
 def test_values_take_the_type_of_the_default() -> None:
     config = story_config(["merge_threshold=none", "dormancy=72h", "max_candidates=4", "threshold=0.3"])

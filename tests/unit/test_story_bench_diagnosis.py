@@ -5,8 +5,12 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
+
 from bench.stories import Row, RunResult, gold_resurfacings, resurfacing_errors, retime, score_kept
 from tests.support.articles import T0, make_article
+
+pytestmark = pytest.mark.slow  # tests of the benchmarks (bench/), not of the product
 
 H = timedelta(hours=1)
 

@@ -12,6 +12,8 @@ from bench.story_fit import Pair, fit, fit_older_half
 from storywire.pipelines.stories import StoryConfig
 from tests.support.datasets import NEWSCLUSTER
 
+pytestmark = pytest.mark.slow  # tests of the benchmarks (bench/), not of the product
+
 
 def test_fit_recovers_a_known_boundary() -> None:
     rng = random.Random(3)

@@ -23,6 +23,8 @@ from bench.clustering_metrics import (
     wilson_interval,
 )
 
+pytestmark = pytest.mark.slow  # tests of the benchmarks (bench/), not of the product
+
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
 

@@ -9,6 +9,8 @@ import pytest
 from bench.clustering_metrics import gap_resurfacings
 from bench.synthetic_stream import START, SyntheticStream, main
 
+pytestmark = pytest.mark.slow  # tests of the benchmarks (bench/), not of the product
+
 
 def test_stream_is_deterministic_for_a_seed() -> None:
     first = [a.article_id for a in SyntheticStream(500, 10, 3).articles()]
