@@ -12,6 +12,7 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
     ├── SourceUnavailableError         an archive, directory or service that cannot be opened       permanent
     │   └── StateFileError             an unusable poll checkpoint (feeds/state_store.py)           permanent
     ├── DamagedStateError *            a feed state entry or message that cannot be read            permanent
+    ├── StoryStateError *              saved story state this build cannot restore (stories/state)  permanent
     ├── DecodeError *                  bytes that are not a valid message (schemas/codec.py)        permanent
     ├── SchemaValidationError *        a message not matching its schema (schemas/validation.py)    permanent
     ├── InputError                     one bad input: becomes a dead letter, the run goes on

@@ -24,7 +24,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from storywire.pipelines.beam.common import counter
 from storywire.pipelines.core import pickled_state
-from storywire.pipelines.core.revisions import RevisionTracker, order_key
+from storywire.pipelines.core.revisions import RevisionTracker, order_key, stream_time
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, StoryStateError
 from storywire.schemas.records import Article
 
@@ -41,8 +41,7 @@ def partition_key(article: Article) -> str:
 def assign_in_order(assigner: StoryAssigner, articles: Iterable[Article]) -> Iterator[Any]:
     """Feed articles to the core in stream order; yield articles, then tagged stories and events per step."""
     for article in sorted(articles, key=order_key):
-        now = article.first_seen_at if article.revision == 1 else article.captured_at
-        expired_stories, expired_events = assigner.advance(now)
+        expired_stories, expired_events = assigner.advance(stream_time(article))
         yield from _tagged(expired_stories, expired_events)
         assignment = assigner.assign(article)
         counter("stories.assigned").inc()

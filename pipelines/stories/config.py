@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
+from storywire.connectors.errors import InvalidSettingError
 from storywire.pipelines.stories.neardup import INDEXED_HASHES
 
 __all__ = ["FIELD_WEIGHT_RANGE", "TRENDING_RATIO_RANGE", "StoryConfig"]
@@ -127,40 +128,40 @@ class StoryConfig:
         for name in _DURATIONS:
             value = getattr(self, name)
             if not isinstance(value, timedelta):
-                raise TypeError(f"{name} must be a timedelta, got {type(value).__name__}")
+                raise InvalidSettingError(f"{name} must be a timedelta, got {type(value).__name__}")
             if value < timedelta(0) or (name not in _MAY_BE_ZERO and not value):
-                raise ValueError(f"{name} must be positive, got {value}")
+                raise InvalidSettingError(f"{name} must be positive, got {value}")
         if self.horizon < self.dormancy:
-            raise ValueError(f"horizon ({self.horizon}) must not be shorter than dormancy ({self.dormancy})")
+            raise InvalidSettingError(f"horizon ({self.horizon}) must not be shorter than dormancy ({self.dormancy})")
         for name in ("threshold", "merge_threshold", "near_duplicate_jaccard"):
             value = getattr(self, name)
             if value is None and name != "threshold":
                 continue
             if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+                raise InvalidSettingError(f"{name} must be in (0, 1], got {value!r}")
         low, high = FIELD_WEIGHT_RANGE
         for name in _FIELD_WEIGHTS:
             value = getattr(self, name)
             if not _is_number(value) or not low <= value <= high:
-                raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+                raise InvalidSettingError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
         if not self.title_weight + self.summary_weight + self.lead_weight + self.body_weight:
-            raise ValueError("at least one field weight must be positive")
+            raise InvalidSettingError("at least one field weight must be positive")
         value = self.trending_ratio
         low, high = TRENDING_RATIO_RANGE
         if not _is_number(value) or not low <= value <= high:
-            raise ValueError(f"trending_ratio must be in [{low:g}, {high:g}], got {value!r}")
+            raise InvalidSettingError(f"trending_ratio must be in [{low:g}, {high:g}], got {value!r}")
         value = self.title_similarity_weight
         if not _is_number(value) or not 0.0 <= value <= 4.0:
-            raise ValueError(f"title_similarity_weight must be in [0, 4], got {value!r}")
+            raise InvalidSettingError(f"title_similarity_weight must be in [0, 4], got {value!r}")
         for name in _COUNTS:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+                raise InvalidSettingError(f"{name} must be an int >= 1, got {value!r}")
         value = self.prior_documents
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"prior_documents must be an int >= 0, got {value!r}")
+            raise InvalidSettingError(f"prior_documents must be an int >= 0, got {value!r}")
         if self.sketch_size < INDEXED_HASHES:
-            raise ValueError(f"sketch_size must be >= {INDEXED_HASHES}")
+            raise InvalidSettingError(f"sketch_size must be >= {INDEXED_HASHES}")
 
     def __setstate__(self, state: dict[str, object]) -> None:
         """Restore a pickled config (live story state holds one): a field added since it was pickled takes its

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import cast
 
+from storywire.connectors.errors import StorywireError
 from storywire.pipelines.stories.events import story_id_for
 from storywire.pipelines.stories.index import CandidateIndex
 from storywire.pipelines.stories.lifecycle import Lifecycle
@@ -47,7 +48,7 @@ _MARKS = {1: "_stories", 2: "_stories", 3: "stories"}
 """An entry every state of the format holds (its absence: not story state)."""
 
 
-class StoryStateError(ValueError):
+class StoryStateError(StorywireError, ValueError):
     """Pickled story state this build cannot read (written by a newer build, or not story state at all)."""
 
 

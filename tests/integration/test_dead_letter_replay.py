@@ -57,7 +57,9 @@ def _hostile_archives(directory: Path) -> list[Path]:
     feed_archive = write_warc(directory / "feeds.warc.gz", feeds)
     page_archive = write_warc(directory / "pages.warc.gz", pages)
     # A corrupt tail: reading stops there, what came before is kept.
-    page_archive.write_bytes(page_archive.read_bytes() + gzip.compress(b"WARC/1.0\r\nnot a header block\r\n\r\n"))
+    page_archive.write_bytes(
+        page_archive.read_bytes() + gzip.compress(b"WARC/1.0\r\nnot a header block\r\n\r\n", mtime=0)
+    )
     return [feed_archive, page_archive]
 
 

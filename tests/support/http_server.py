@@ -76,7 +76,7 @@ Handler = Callable[[RecordedRequest], Reply]
 def compress(body: bytes, encoding: str) -> bytes:
     """``body`` in the given Content-Encoding (gzip, deflate (zlib-wrapped), br)."""
     if encoding == "gzip":
-        return gzip.compress(body)
+        return gzip.compress(body, mtime=0)
     if encoding == "deflate":
         return zlib.compress(body)
     if encoding == "br":

@@ -56,9 +56,6 @@ T = datetime(2023, 5, 3, 8, 0, tzinfo=timezone.utc)
 OUTSIDE_THE_TREE = {
     "DecodingFailed": "internal signal of connectors/http/decoding.py, mapped to ContentDecodingError",
     "LimitExceeded": "internal signal of connectors/http/decoding.py, mapped to BodyTooLargeError",
-    "StoryStateError": "a ValueError of pipelines/stories (another area)",
-    "_Bad": "private to the config loader in pipelines/config (another area)",
-    "BadValue": "private to the config loader in pipelines/config (another area)",
 }
 
 

@@ -62,7 +62,7 @@ def test_oversized_body_becomes_a_failure_and_reading_goes_on(tmp_path: Path) ->
 def test_corrupt_tail_keeps_earlier_records_and_reports_the_offset(tmp_path: Path) -> None:
     good = _sample(tmp_path).read_bytes()
     broken = tmp_path / "broken.warc.gz"
-    broken.write_bytes(good + gzip.compress(b"WARC/1.0\r\nthis is not a warc header block\r\n\r\n"))
+    broken.write_bytes(good + gzip.compress(b"WARC/1.0\r\nthis is not a warc header block\r\n\r\n", mtime=0))
     outcomes = list(read_archive(str(broken)))
     assert sum(isinstance(o, CapturedResponse) for o in outcomes) == 3
     failures = [o for o in outcomes if isinstance(o, Failure)]
