@@ -12,6 +12,17 @@ request ``http://169.254.169.254/`` (cloud credentials) or an internal admin pag
    (DNS rebinding). Answers are cached ``dns_cache_ttl_s`` per host, so one lookup serves the check and the
    connection.
 
+Every lookup is bounded: the resolver runs on a small pool of daemon threads shared by the process
+(``DNS_LOOKUP_THREADS``) and the caller waits at most ``dns_timeout_s``; a lookup that does not answer in time
+is a ``DnsError`` (retryable, like the resolver's own "try again", which is how a system resolver reports a
+DNS server that timed out). ``getaddrinfo`` cannot be interrupted, so the abandoned lookup finishes on its
+thread later and its answer is dropped; while the pool is busy a new lookup queues and its wait counts towards
+its timeout, so a hanging resolver delays a fetch by at most ``dns_timeout_s`` and never grows threads.
+Failed lookups (no such name, no address, timed out, resolver errors) are remembered per host for
+``dns_negative_ttl_s`` in a least-recently-used table of at most ``DNS_NEGATIVE_CACHE_HOSTS`` names: within
+that window the same ``DnsError`` comes back without asking the resolver, so a dead name listed by many feeds
+or pages costs one lookup (and at most one timeout) per window.
+
 Refused by default: unspecified, loopback, private (RFC 1918, IPv6 ULA), link-local, CGNAT 100.64/10,
 multicast, reserved, documentation/benchmark ranges, any address Python does not consider globally reachable,
 IPv4-mapped IPv6 (``::ffff:a.b.c.d``), and 6to4/NAT64 addresses that embed a refused IPv4 address. Cloud
@@ -21,12 +32,16 @@ metadata endpoints are refused even when private addresses are allowed.
 from __future__ import annotations
 
 import ipaddress
+import queue
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -41,6 +56,10 @@ Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DNS_CACHE_MAX = 4096
+DNS_LOOKUP_THREADS: Final = 8
+"""Threads running lookups for the whole process: enough for a polling round's parallel fetches."""
+DNS_NEGATIVE_CACHE_HOSTS: Final = 1024
+"""Host names whose failed lookup is remembered (least recently used beyond this are forgotten)."""
 
 # Instance metadata services (AWS, AWS ECS/EKS, Alibaba, Azure wire server). Never reachable, whatever the config.
 METADATA_ADDRESSES: frozenset[IpAddress] = frozenset(
@@ -141,6 +160,62 @@ def parse_address(text: str) -> IpAddress:
     return ipaddress.ip_address(text)
 
 
+class LookupPool:
+    """A fixed number of daemon threads running blocking calls (``getaddrinfo``) for callers that wait on a
+    :class:`~concurrent.futures.Future` with a timeout.
+
+    Threads start on demand up to ``size`` and never exit (they are daemons, so a lookup stuck in the resolver
+    never holds up interpreter exit). A call whose caller gave up before it started is skipped
+    (``Future.cancel``).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, call: Callable[[], Any]) -> Future[Any]:
+        """Queue ``call``; its result or exception arrives on the returned future."""
+        future: Future[Any] = Future()
+        self._jobs.put((future, call))
+        with self._lock:
+            if len(self._threads) < self.size:
+                thread = threading.Thread(target=self._work, name=f"storywire-dns-{len(self._threads)}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    @property
+    def threads(self) -> int:
+        """Threads started so far (never more than ``size``)."""
+        return len(self._threads)
+
+    def _work(self) -> None:
+        while True:
+            future, call = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue  # the caller timed out before the lookup started
+            try:
+                result = call()
+            except BaseException as exc:  # handed to the waiting caller, who maps it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+
+_LOOKUPS = LookupPool(DNS_LOOKUP_THREADS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A remembered failed lookup: until when, and the DnsError to raise again."""
+
+    until: float
+    message: str
+    retryable: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """A URL that passed the guard: where to connect (``addresses``, all checked) and what to ask for."""
@@ -161,14 +236,21 @@ class AddressGuard:
         *,
         resolver: Resolver = socket.getaddrinfo,
         clock: Callable[[], float] = time.monotonic,
+        lookups: LookupPool | None = None,
+        negative_cache_hosts: int = DNS_NEGATIVE_CACHE_HOSTS,
     ) -> None:
         self._allow_private = config.allow_private_addresses
         self._allowed_networks = config.networks()
         self._ttl = config.dns_cache_ttl_s
+        self._timeout = config.dns_timeout_s
+        self._negative_ttl = config.dns_negative_ttl_s
+        self._negative_max = negative_cache_hosts
         self._resolver = resolver
         self._clock = clock
+        self._lookups = lookups if lookups is not None else _LOOKUPS
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._failures: OrderedDict[str, _Failure] = OrderedDict()
 
     def refusal(self, address: IpAddress) -> str | None:
         """Why we must not connect to ``address``, or None when we may."""
@@ -218,7 +300,7 @@ class AddressGuard:
         if cached is not None and cached[0] > now:
             addresses = cached[1]
         else:
-            addresses = self._lookup(host, port, where)
+            addresses = self._lookup_or_remember(host, port, where, now)
             if self._ttl > 0:
                 with self._lock:
                     if len(self._cache) >= _DNS_CACHE_MAX:
@@ -230,13 +312,48 @@ class AddressGuard:
                 raise BlockedAddressError(f"{host} resolves to {text}, a {reason} address", where)
         return addresses
 
+    @property
+    def remembered_failures(self) -> int:
+        """Host names whose failed lookup is currently remembered (expired entries included until touched)."""
+        with self._lock:
+            return len(self._failures)
+
+    def _lookup_or_remember(self, host: str, port: int, where: str, now: float) -> tuple[str, ...]:
+        """A fresh lookup, unless the host failed within ``dns_negative_ttl_s``: then that failure again."""
+        with self._lock:
+            failure = self._failures.get(host)
+            if failure is not None:
+                if failure.until > now:
+                    self._failures.move_to_end(host)
+                else:
+                    del self._failures[host]
+                    failure = None
+        if failure is not None:
+            raise DnsError(f"{failure.message}; not asked again for now", where, retryable=failure.retryable)
+        try:
+            return self._lookup(host, port, where)
+        except DnsError as exc:
+            if self._negative_ttl > 0:
+                message = str(exc).removesuffix(f": {where}")
+                with self._lock:
+                    self._failures[host] = _Failure(now + self._negative_ttl, message, exc.retryable)
+                    self._failures.move_to_end(host)
+                    while len(self._failures) > self._negative_max:
+                        self._failures.popitem(last=False)
+            raise
+
     def _lookup(self, host: str, port: int, where: str) -> tuple[str, ...]:
         try:
             return (str(parse_address(host)),)  # an IP literal: no DNS
         except ValueError:
             pass
+        resolver = self._resolver
+        pending = self._lookups.submit(lambda: resolver(host, port, type=socket.SOCK_STREAM))
+        if not wait_for((pending,), timeout=self._timeout).done:
+            pending.cancel()  # skipped if still queued; a running lookup finishes and its answer is dropped
+            raise DnsError(f"cannot resolve {host} (no answer within {self._timeout:g}s)", where, retryable=True)
         try:
-            answers = self._resolver(host, port, type=socket.SOCK_STREAM)
+            answers = pending.result()
         except socket.gaierror as exc:
             transient = exc.errno == socket.EAI_AGAIN
             raise DnsError(f"cannot resolve {host} ({exc.strerror or exc})", where, retryable=transient) from exc

@@ -39,6 +39,12 @@ class HttpConfig:
     allow_private_addresses: bool = False
     allowed_networks: tuple[str, ...] = ()
     dns_cache_ttl_s: float = 60.0
+    # DNS lookups: each waits at most ``dns_timeout_s`` (a resolver that hangs cannot hold a poll longer), and
+    # a name that does not resolve (no such name, no address, timed out) is not asked again for
+    # ``dns_negative_ttl_s`` (0: failures are not remembered), so a dead host name costs one lookup per
+    # window however many of its URLs are due.
+    dns_timeout_s: float = 5.0
+    dns_negative_ttl_s: float = 60.0
     # Politeness, per host name, shared by feed, page and robots requests.
     min_delay_s: float = 5.0
     max_concurrency_per_host: int = 1
@@ -63,6 +69,8 @@ class HttpConfig:
             "read_timeout_s",
             "total_timeout_s",
             "dns_cache_ttl_s",
+            "dns_timeout_s",
+            "dns_negative_ttl_s",
             "min_delay_s",
             "default_backoff_s",
             "max_retry_after_s",
@@ -78,7 +86,7 @@ class HttpConfig:
                 raise ConfigError(f"http.{name} must be a number of seconds, got {value!r}")
             if value < 0:
                 raise ConfigError(f"http.{name} must not be negative, got {value!r}")
-        for name in ("connect_timeout_s", "read_timeout_s", "total_timeout_s"):
+        for name in ("connect_timeout_s", "read_timeout_s", "total_timeout_s", "dns_timeout_s"):
             if getattr(self, name) == 0:
                 raise ConfigError(f"http.{name} must be more than 0 seconds")
         for name in ("max_body_bytes", "robots_max_bytes", "max_concurrency_per_host", "max_connections"):
