@@ -4,7 +4,10 @@ Parsed with defusedxml (no entity expansion, no external references: OPML files 
 Outlines nest to any depth; an outline with ``xmlUrl`` is a feed (its children, if any, are read too), one
 without is a folder whose ``text``/``title`` becomes part of each feed's ``folders`` path. The title is
 ``title``, else ``text``; ``language`` (``en``, ``en-GB``, ``EN``) becomes an ISO 639-1 code or is dropped
-with a note. ``feed://`` and ``feed:https://`` URLs are rewritten to http(s). Nothing is dropped silently:
+with a note. ``feed://`` and ``feed:https://`` URLs are rewritten to http(s). A feed's :attr:`OpmlFeed.outlet` is
+the host of its ``htmlUrl`` (the site the feed belongs to), else of the feed URL, named the way articles' outlets
+are (:func:`~storywire.connectors.urls.outlet_of`): a feed hosted elsewhere (FeedBurner, a CDN) keeps its
+site's name. Nothing is dropped silently:
 every outline that is not imported is listed in :attr:`OpmlDocument.skipped` with the reason.
 
 ``storywire feeds import`` adds the parsed feeds to a YAML feed list: :mod:`storywire.pipelines.config.feed_import`.
@@ -22,19 +25,26 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.feeds.settings import check_feed_url
-from storywire.connectors.urls import canonical_url
+from storywire.connectors.urls import canonical_url, outlet_of
 
 _LANGUAGE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True, slots=True)
 class OpmlFeed:
-    """One feed outline: its URL as written (after ``feed:`` rewriting), title, language and folder path."""
+    """One feed outline: its URL as written (after ``feed:`` rewriting), title, language, folder path and the
+    ``htmlUrl`` of the site it belongs to (None when missing or not an http(s) URL with a host)."""
 
     url: str
     title: str | None
     language: str | None
     folders: tuple[str, ...]
+    html_url: str | None = None
+
+    @property
+    def outlet(self) -> str:
+        """The outlet: the ``htmlUrl``'s host, else the feed URL's, without ``www.`` (as articles name theirs)."""
+        return outlet_of(self.html_url or "") or outlet_of(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +119,8 @@ def _walk(
                 skipped.append(SkippedOutline(label, f"duplicate of {seen[key]}"))
             else:
                 seen[key] = url
-                feeds.append(OpmlFeed(url, title, _language(outline.get("language"), label, notes), folders))
+                language = _language(outline.get("language"), label, notes)
+                feeds.append(OpmlFeed(url, title, language, folders, _site_url(outline.get("htmlUrl"))))
         if children:
             _walk(outline, (*folders, title or url), feeds, skipped, notes, seen)
 
@@ -121,6 +132,17 @@ def _rewrite_feed_scheme(url: str) -> str:
     if lowered.startswith("feed://"):
         return "http://" + url[len("feed://") :]
     return url
+
+
+def _site_url(value: str | None) -> str | None:
+    """An ``htmlUrl`` usable for the outlet: an http(s) URL with a host, else None."""
+    text = _clean(value)
+    if text is None or not text.lower().startswith(("http://", "https://")):
+        return None
+    try:
+        return text if outlet_of(text) else None
+    except ValueError:  # a malformed host or port
+        return None
 
 
 def _language(value: str | None, label: str, notes: list[str]) -> str | None:

@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "import",
         help="append the feeds of an OPML file to a YAML feed list (deduplicated by canonical URL)",
         description="Append the feeds of an OPML export to the feeds: list of a YAML file. URLs already there "
-        "(same canonical URL) are not added twice; comments and other keys are kept; skipped outlines are listed.",
+        "(same canonical URL) are not added twice; comments and other keys are kept; skipped outlines are listed. "
+        "Each added feed gets an outlet: the host of the outline's htmlUrl, else of the feed URL (without www.).",
     )
     importer.add_argument("opml", metavar="LIST.opml", help="the OPML file (a feed reader's export)")
     target = importer.add_mutually_exclusive_group(required=True)

@@ -145,8 +145,14 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     if args.summary and not any(s.kind == "file" for s in sinks):
         summary_dir = tempfile.mkdtemp(prefix="storywire-summary-")
         sinks.append(SinkSpec.parse(f"file://{summary_dir}"))
-    stories = _story_settings(getattr(args, "config", None))
-    config = ReplayConfig(archives=tuple(archives), sinks=tuple(sinks), topic_prefix=args.topic_prefix, stories=stories)
+    stories, feed_outlets = _live_settings(getattr(args, "config", None))
+    config = ReplayConfig(
+        archives=tuple(archives),
+        sinks=tuple(sinks),
+        topic_prefix=args.topic_prefix,
+        stories=stories,
+        feed_outlets=ReplayConfig.outlets_by_feed(feed_outlets),
+    )
     _prepare_kafka(config, args.broker_timeout, create=args.create_topics)
 
     import apache_beam as beam
@@ -186,21 +192,25 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     return 0
 
 
-def _story_settings(live_yaml: str | None) -> StoryConfig:
-    """The story settings of a live config (the whole file is validated: it is the file the live run used)."""
+def _live_settings(live_yaml: str | None) -> tuple[StoryConfig, dict[str, str]]:
+    """The story settings and the feeds' configured outlets (feed URL -> outlet) of a live config (the whole
+    file is validated: it is the file the live run used)."""
     from storywire.pipelines.config.loading import load_config
     from storywire.pipelines.config.units import format_duration
     from storywire.pipelines.stories import StoryConfig
 
     if live_yaml is None:
-        return StoryConfig()
-    stories = load_config(live_yaml).stories
+        return StoryConfig(), {}
+    live = load_config(live_yaml)
+    stories = live.stories
     merging = "on" if stories.merge_threshold is not None else "off"
     print(
         f"story settings from {live_yaml}: dormancy {format_duration(stories.dormancy)}, horizon "
         f"{format_duration(stories.horizon)}, merging {merging}"
     )
-    return stories
+    outlets = {feed.url: feed.outlet for feed in live.feeds if feed.outlet}
+    print(f"outlets from {live_yaml}: {len(outlets)} of {len(live.feeds)} feed(s) name one")
+    return stories, outlets
 
 
 def _compare_kafka_with_files(config: object) -> int:

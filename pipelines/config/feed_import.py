@@ -6,13 +6,17 @@
     print(report.render())    # "3 feed(s) added to deploy/my-feeds.yaml, 1 already there, 0 outline(s) skipped"
 
 The OPML is read by :func:`storywire.connectors.feeds.opml.parse_opml`; this module edits the YAML text in
-place, so comments and the other keys stay as they were.
+place, so comments and the other keys stay as they were. Each added feed gets an ``outlet:`` (the OPML
+outline's ``htmlUrl`` host, else the feed URL's: :attr:`~storywire.connectors.feeds.opml.OpmlFeed.outlet`), so
+its articles are credited to the site, not to the host that serves the feed; feeds already in the file are
+left as they are.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +31,11 @@ from storywire.pipelines.config.yaml_reader import YamlDocument, is_null, read_t
 
 __all__ = ["ImportReport", "import_opml"]
 
-_NewFeed = tuple[str, str | None, str | None]
-"""URL, title, language."""
+_NewFeed = tuple[str, str | None, str | None, str]
+"""URL, title, language, outlet."""
+
+_PLAIN_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
+"""A host YAML reads back as the same text without quotes (with a letter and a dot: no number, bool or null)."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +91,13 @@ def import_opml(opml_path: str | os.PathLike[str], target: str | os.PathLike[str
             present.append(feed.url)
             continue
         existing[key] = feed.url
-        added.append((feed.url, feed.title, feed.language))
-    report = ImportReport(str(path), tuple(u for u, _, _ in added), tuple(present), document.skipped, document.notes)
+        added.append((feed.url, feed.title, feed.language, feed.outlet))
+    report = ImportReport(str(path), tuple(u for u, _, _, _ in added), tuple(present), document.skipped, document.notes)
     if not added:
         return report
     new_text = _insert_feeds(text, str(path), added)
     after = feed_urls_in(new_text, str(path), path.parent)
-    missing = [url for url, _, _ in added if canonical_url(url) not in after]
+    missing = [url for url, _, _, _ in added if canonical_url(url) not in after]
     if missing:  # never write a file that lost feeds; this is a bug, not a user error
         raise ConfigError(f"{path}: could not append feeds safely ({missing[0]} did not read back); file unchanged")
     write_atomically(path, new_text.encode("utf-8"))
@@ -100,13 +107,20 @@ def import_opml(opml_path: str | os.PathLike[str], target: str | os.PathLike[str
 def _feed_lines(feeds: list[_NewFeed], dash_column: int) -> list[str]:
     pad = " " * dash_column
     lines = []
-    for url, title, language in feeds:
+    for url, title, language, outlet in feeds:
         lines.append(f"{pad}- url: {json.dumps(url, ensure_ascii=False)}")
         if title:
             lines.append(f"{pad}  title: {json.dumps(title, ensure_ascii=False)}")
         if language:
             lines.append(f"{pad}  language: {language}")
+        lines.append(f"{pad}  outlet: {_yaml_text(outlet)}")
     return lines
+
+
+def _yaml_text(text: str) -> str:
+    """A host as written in YAML: plain when it is a dotted host name with a letter, else quoted."""
+    plain = _PLAIN_HOST.match(text) and "." in text and any(c.isalpha() for c in text)
+    return text if plain else json.dumps(text, ensure_ascii=False)
 
 
 def _insert_feeds(text: str, source: str, feeds: list[_NewFeed]) -> str:

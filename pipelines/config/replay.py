@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from storywire.connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES
 from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka.topics import TopicNames
+from storywire.connectors.urls import canonical_url
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.stories import StoryConfig
 
@@ -22,6 +24,10 @@ class ReplayConfig:
     min_text_chars: int = DEFAULT_MIN_CHARS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     stories: StoryConfig = field(default_factory=StoryConfig)
+    feed_outlets: tuple[tuple[str, str], ...] = ()
+    """(feed URL, outlet) of each feed of the live config that names an ``outlet``: the pages a feed listed are
+    credited to its outlet, as the live run credited them. Stored sorted, with canonical URLs
+    (:meth:`outlets_by_feed` builds it from any mapping)."""
 
     def __post_init__(self) -> None:
         if not self.archives:
@@ -36,6 +42,24 @@ class ReplayConfig:
             TopicNames(self.topic_prefix)
         except ValueError as exc:  # KafkaConfigError is one too
             raise ConfigError(f"topic prefix {self.topic_prefix!r}: {exc}") from exc
+        object.__setattr__(self, "feed_outlets", self.outlets_by_feed(dict(self.feed_outlets)))
+
+    @staticmethod
+    def outlets_by_feed(outlets: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+        """(canonical feed URL, outlet) pairs, sorted; ConfigError for an empty outlet or two outlets for one
+        canonical URL."""
+        pairs: dict[str, str] = {}
+        for url, outlet in outlets.items():
+            if not isinstance(outlet, str) or not outlet.strip():
+                raise ConfigError(f"feed {url}: outlet must be a non-empty string")
+            try:
+                key = canonical_url(url)
+            except ValueError as exc:
+                raise ConfigError(f"feed {url}: not a URL ({exc})") from exc
+            if pairs.get(key, outlet) != outlet:
+                raise ConfigError(f"feed {url}: two outlets for one feed ({pairs[key]!r} and {outlet!r})")
+            pairs[key] = outlet
+        return tuple(sorted(pairs.items()))
 
     @property
     def topics(self) -> TopicNames:

@@ -121,7 +121,9 @@ feeds:
   - {site.alpha.url("/rss.xml")}
   - url: {site.beta.url("/feed.xml")}
     language: en
-  - {site.gamma.url("/old-feed.xml")}
+    outlet: beta-news.example
+  - url: {site.gamma.url("/old-feed.xml")}
+    outlet: gamma-news.example
   - {site.gamma.url("/broken.xml")}
 http:
   user_agent: "storywire-tests/1.0 (+https://storywire.example/tests)"
@@ -218,6 +220,8 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
             *archives,
             "--sink",
             f"file://{tmp_path / 'replayed'}",
+            "--config",
+            str(config),
         ],
         capture_output=True,
         text=True,
@@ -229,6 +233,14 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     replayed = read_sink(str(tmp_path / "replayed"), TopicNames())
     assert sorted((a.article_id, a.revision, a.story_id) for a in replayed.articles) == sorted(
         (a.article_id, a.revision, a.story_id) for a in contents.articles
+    )
+    # With --config the replay credits each page to its feed's configured outlet, as the live run did (gamma's
+    # through the archived redirect of its moved feed); alpha names none, so its host is its outlet.
+    outlets = {a.canonical_url.split("/", 3)[3]: a.outlet for a in contents.articles}
+    assert outlets["news/drones-over-kremlin"] == "beta-news.example"
+    assert outlets["local/bridge-reopens"] == "gamma-news.example" and outlets["economy/rates"] == "127.0.0.2"
+    assert sorted((a.article_id, a.revision, a.outlet) for a in replayed.articles) == sorted(
+        (a.article_id, a.revision, a.outlet) for a in contents.articles
     )
 
 

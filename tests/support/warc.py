@@ -21,6 +21,8 @@ class Capture:
     body: bytes
     content_type: str = HTML
     status: int = 200
+    location: str | None = None
+    """A redirect hop's ``Location`` header (with a 3xx ``status``)."""
 
 
 def write_warc(path: Path, captures: list[Capture], *, gzip: bool = True) -> Path:
@@ -28,11 +30,10 @@ def write_warc(path: Path, captures: list[Capture], *, gzip: bool = True) -> Pat
         writer = WARCWriter(handle, gzip=gzip)
         for capture in captures:
             reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(capture.status, "Status")
-            headers = StatusAndHeaders(
-                f"{capture.status} {reason}",
-                [("Content-Type", capture.content_type), ("Content-Length", str(len(capture.body)))],
-                protocol="HTTP/1.1",
-            )
+            fields = [("Content-Type", capture.content_type), ("Content-Length", str(len(capture.body)))]
+            if capture.location is not None:
+                fields.append(("Location", capture.location))
+            headers = StatusAndHeaders(f"{capture.status} {reason}", fields, protocol="HTTP/1.1")
             record = writer.create_warc_record(
                 capture.url,
                 "response",

@@ -162,3 +162,73 @@ def test_the_cli_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "storywire: error: cannot read OPML file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["feeds", "import", str(SUBSCRIPTIONS)])  # --config or -o is required
+
+
+OUTLET_OPML = b"""<?xml version="1.0"?>
+<opml version="2.0"><body>
+  <outline text="Harbour Times via FeedBurner" xmlUrl="https://feeds.feedburner.com/HarbourTimes"
+           htmlUrl="https://WWW.Harbour-Times.example/news/"/>
+  <outline text="Ledger" xmlUrl="https://www.northern-ledger.example/rss.xml"/>
+  <outline text="Relative site link" xmlUrl="https://cdn.example/meridian/rss" htmlUrl="/meridian"/>
+  <outline text="Broken site link" xmlUrl="https://cdn.example/post/rss" htmlUrl="http://[::1"/>
+</body></opml>
+"""
+
+
+def test_each_feed_gets_its_sites_outlet_else_its_own_hosts() -> None:
+    outlets = [f.outlet for f in parse_opml(OUTLET_OPML, "list.opml").feeds]
+    assert outlets == ["harbour-times.example", "northern-ledger.example", "cdn.example", "cdn.example"]
+    fixture = parse_opml(SUBSCRIPTIONS.read_bytes(), "subscriptions.opml").feeds
+    assert [f.outlet for f in fixture] == [
+        "harbour-times.example",  # its htmlUrl
+        "continental-post.example",
+        "northern-ledger.example",
+        "eastgate-observer.example",
+        "daily-meridian.example",
+        "daily-meridian.example",
+    ]
+
+
+def test_import_writes_the_outlets_and_leaves_existing_feeds_as_they_are(tmp_path: Path) -> None:
+    opml = tmp_path / "list.opml"
+    opml.write_bytes(OUTLET_OPML)
+    config_path = tmp_path / "live.yaml"
+    original = f"http:\n  user_agent: {AGENT}\nfeeds:\n  - url: https://cdn.example/post/rss\n"
+    config_path.write_text(original)
+    report = import_opml(opml, config_path, create=False)
+    assert report.already_present == ("https://cdn.example/post/rss",)
+    assert config_path.read_text() == original + (
+        '  - url: "https://feeds.feedburner.com/HarbourTimes"\n'
+        '    title: "Harbour Times via FeedBurner"\n'
+        "    outlet: harbour-times.example\n"
+        '  - url: "https://www.northern-ledger.example/rss.xml"\n'
+        '    title: "Ledger"\n'
+        "    outlet: northern-ledger.example\n"
+        '  - url: "https://cdn.example/meridian/rss"\n'
+        '    title: "Relative site link"\n'
+        "    outlet: cdn.example\n"
+    )
+    config = load_config(config_path, environ={})
+    assert [f.outlet for f in config.feeds] == [
+        None,  # the existing feed keeps what it had: no outlet
+        "harbour-times.example",
+        "northern-ledger.example",
+        "cdn.example",
+    ]
+
+
+def test_outlets_yaml_would_misread_are_quoted(tmp_path: Path) -> None:
+    opml = tmp_path / "list.opml"
+    opml.write_bytes(
+        b'<opml version="2.0"><body>'
+        b'<outline text="a" xmlUrl="https://a.example/rss" htmlUrl="https://null/"/>'
+        b'<outline text="b" xmlUrl="https://b.example/rss" htmlUrl="http://10.1.2.3/"/>'
+        b'<outline text="c" xmlUrl="https://c.example/rss" htmlUrl="https://b\xc3\xbccher.example/"/>'
+        b"</body></opml>"
+    )
+    config_path = tmp_path / "live.yaml"
+    config_path.write_text(f"http:\n  user_agent: {AGENT}\nfeeds:\n")
+    import_opml(opml, config_path, create=False)
+    text = config_path.read_text()
+    assert 'outlet: "null"' in text and 'outlet: "10.1.2.3"' in text and 'outlet: "b\u00fccher.example"' in text
+    assert [f.outlet for f in load_config(config_path, environ={}).feeds] == ["null", "10.1.2.3", "b\u00fccher.example"]
