@@ -28,6 +28,13 @@ Rules (the numbers and their reasons are in :mod:`storywire.connectors.feeds.sch
 - **Items.** New item keys are ``new_items``; a known key whose title/summary/link changed is an
   ``updated_items`` entry (an edit: re-fetch it, same article id, next revision). Seen keys are bounded per
   feed (``PollSettings.seen_items``).
+- **At most a cap per poll.** When more items are new or edited than ``max_new_items_per_poll``, the oldest
+  by the feed's own dates go out first (when every one of them has a date; otherwise the feed's order, since
+  undated items cannot be placed among dated ones by anything but the publisher's order). Oldest first
+  because the held-back items must still be listed at the next poll, and the oldest are the first to scroll
+  off. The rest is *held back* (``PollOutcome.held_back``): not recorded as seen (an edit keeps its old
+  fingerprint), the body hash and validators are forgotten so the next poll parses the body again, and that
+  poll comes at the feed's minimum interval (still raised to its hints) instead of the adaptive one.
 - **Next poll.** Success: the adaptive interval, raised to the largest hint (``ttl``, ``sy:updatePeriod``,
   ``Cache-Control: max-age``, ``Expires``), hints capped at the feed's max interval. Failure: exponential
   backoff with deterministic jitter, raised to ``Retry-After`` (same cap).
@@ -75,7 +82,15 @@ from storywire.connectors.feeds.schedule import (
     unit_hash,
 )
 from storywire.connectors.feeds.settings import FeedSpec, PollSettings, check_feed_url
-from storywire.connectors.feeds.state import NEW, UPDATED, FeedState, SeenItems, item_fingerprint, item_key_hash
+from storywire.connectors.feeds.state import (
+    NEW,
+    SAME,
+    FeedState,
+    SeenItems,
+    Sighting,
+    item_fingerprint,
+    item_key_hash,
+)
 from storywire.connectors.http_types import CapturedResponse
 
 SuccessStatus = Literal[
@@ -138,6 +153,8 @@ class PollOutcome:
     became_broken: bool = False
     recovered: bool = False
     skipped_entries: int = 0
+    held_back: int = 0
+    """New or edited items over ``max_new_items_per_poll``: not emitted now, they come out at the next polls."""
 
     @property
     def ok(self) -> bool:
@@ -187,7 +204,7 @@ class FeedPoller:
                 )
             else:
                 state.seen.capacity = settings.seen_items
-                state.seen.trim()
+                state.seen.trim(keep_at_least=state.listed)
                 state.interval_s = min(max(state.interval_s, low), high)
             self._states[url] = state
             if not spec.enabled:
@@ -272,10 +289,12 @@ class FeedPoller:
         except Exception as exc:  # FeedParseError, UnsafeXmlError, feedparser surprises: all become data
             state.etag = state.last_modified = state.body_hash = None
             return self._failure(state, now, exc, stage=Stage.PARSE_FEED, payload=body, payload_ref=response.source_ref)
-        new_items, updated_items = self._sight(state, parsed.items)
+        new_items, updated_items, held_back = self._sight(state, parsed.items)
         state.body_hash = digest
         state.hint_s = body_min_delay(body)
         self._keep_validators(state, headers, now)
+        if held_back:  # the same body must be parsed again next time: no "unchanged body", no 304
+            state.body_hash = state.etag = state.last_modified = None
         failure = None
         if parsed.warning:
             status_name: PollStatus = "malformed_with_entries"
@@ -301,6 +320,7 @@ class FeedPoller:
             listed=len(parsed.items),
             failure=failure,
             skipped=parsed.skipped_entries,
+            held_back=held_back,
         )
 
     def on_error(self, feed_url: str, error: BaseException, now: datetime) -> PollOutcome:
@@ -358,24 +378,40 @@ class FeedPoller:
         state.last_modified = headers.get("last-modified")
         state.body_at = now
 
-    def _sight(self, state: FeedState, items: tuple[FeedItem, ...]) -> tuple[list[FeedItem], list[FeedItem]]:
+    def _sight(self, state: FeedState, items: tuple[FeedItem, ...]) -> tuple[list[FeedItem], list[FeedItem], int]:
+        """(new, edited, held back) of one parsed list; records in ``seen`` only what is not held back."""
         seen = state.seen
-        listed: set[int] = set()
-        new_items: list[FeedItem] = []
-        updated_items: list[FeedItem] = []
-        language = self._specs[state.feed_url].language
+        listed: dict[int, tuple[FeedItem, int, Sighting]] = {}
         for item in items:
             key = item_key_hash(item)
             if key in listed:
                 continue  # the same item twice in one feed: the first listing counts
-            listed.add(key)
-            sighting = seen.sight(key, item_fingerprint(item))
-            if sighting == NEW:
-                new_items.append(replace(item, feed_language=language) if language else item)
-            elif sighting == UPDATED:
-                updated_items.append(replace(item, feed_language=language) if language else item)
+            fingerprint = item_fingerprint(item)
+            listed[key] = (item, fingerprint, seen.peek(key, fingerprint))
+        changed = [key for key, (_, _, sighting) in listed.items() if sighting != SAME]
+        cap = self._settings.max_new_items_per_poll
+        held: set[int] = set()
+        if len(changed) > cap:
+            dates = [listed[key][0].published_at for key in changed]
+            stamps = [when.timestamp() for when in dates if when is not None]
+            if len(stamps) == len(changed):  # stable: equal dates keep the feed's order
+                changed = [key for _, key in sorted(zip(stamps, changed, strict=True), key=lambda pair: pair[0])]
+            held = set(changed[cap:])
+        new_items: list[FeedItem] = []
+        updated_items: list[FeedItem] = []
+        language = self._specs[state.feed_url].language
+        emitted = set(changed) - held  # in the feed's order below, as without a cap
+        for key, (item, fingerprint, sighting) in listed.items():
+            if key in held:
+                continue
+            seen.sight(key, fingerprint)
+            if key not in emitted:
+                continue
+            out = replace(item, feed_language=language) if language else item
+            (new_items if sighting == NEW else updated_items).append(out)
+        state.listed = len(listed) - len(held)
         seen.trim(keep_at_least=len(listed))
-        return new_items, updated_items
+        return new_items, updated_items, len(held)
 
     def _success(
         self,
@@ -389,6 +425,7 @@ class FeedPoller:
         listed: int = 0,
         failure: Failure | None = None,
         skipped: int = 0,
+        held_back: int = 0,
     ) -> PollOutcome:
         low, high = self._bounds[state.feed_url]
         recovered = state.broken
@@ -404,7 +441,7 @@ class FeedPoller:
                 state.interval_s, state.rate_items, state.rate_seconds, new_count, listed, low, high
             )
         state.last_success_at = now
-        delay = state.interval_s
+        delay = low if held_back else state.interval_s  # a backlog waits: come back soon for the rest
         hint = header_min_delay(headers, now) if headers else None
         if state.hint_s is not None and (hint is None or state.hint_s > hint):
             hint = state.hint_s
@@ -423,6 +460,7 @@ class FeedPoller:
             failure=failure,
             recovered=recovered,
             skipped_entries=skipped,
+            held_back=held_back,
         )
 
     def _defer(self, state: FeedState, now: datetime, retry_after_s: float | None) -> PollOutcome:

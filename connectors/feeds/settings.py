@@ -101,6 +101,12 @@ class PollSettings:
     (it is raised automatically for a poll that lists more): an item that falls out of the window and comes back
     later is emitted again, and dropped downstream as an unchanged re-capture. ``startup_spread`` spreads first
     and overdue polls after a start so they do not all fire at once.
+
+    ``max_new_items_per_poll`` caps the new and edited items one poll hands out, so a feed that suddenly lists
+    a large backlog (a first poll, an archive dump, a CMS migration) cannot flood one round with fetches. The
+    rest is not dropped: those items are not recorded as seen and the feed is polled again at its
+    ``min_interval`` (still no earlier than its ttl/Cache-Control hints), where they come out, a cap's worth at
+    a time, until the backlog is drained.
     """
 
     min_interval: timedelta = timedelta(minutes=10)
@@ -111,6 +117,7 @@ class PollSettings:
     backoff_cap: timedelta = timedelta(hours=6)
     seen_items: int = 200
     startup_spread: timedelta = timedelta(minutes=5)
+    max_new_items_per_poll: int = 100
 
     def __post_init__(self) -> None:
         for name in ("min_interval", "max_interval", "initial_interval", "backoff_base", "backoff_cap"):
@@ -123,7 +130,7 @@ class PollSettings:
             )
         if self.backoff_base > self.backoff_cap:
             raise ConfigError(f"backoff_base ({self.backoff_base}) is longer than backoff_cap ({self.backoff_cap})")
-        for name, low in (("max_failures", 1), ("seen_items", 10)):
+        for name, low in (("max_failures", 1), ("seen_items", 10), ("max_new_items_per_poll", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")

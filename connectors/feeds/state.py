@@ -71,6 +71,13 @@ class SeenItems:
     def __iter__(self) -> Iterator[tuple[int, int]]:
         return iter(self._items.items())
 
+    def peek(self, key: int, fingerprint: int) -> Sighting:
+        """What :meth:`sight` would say, without recording anything."""
+        previous = self._items.get(key)
+        if previous is None:
+            return NEW
+        return SAME if previous == fingerprint else UPDATED
+
     def sight(self, key: int, fingerprint: int) -> Sighting:
         """Record one listing of an item; say whether it was new, edited or the same."""
         previous = self._items.pop(key, None)
@@ -113,7 +120,9 @@ class FeedState:
     the last full body was received (validators are not sent once it is older than the feed's max interval:
     a periodic unconditional GET catches servers that answer 304 for a changed feed). ``hint_s`` is the last
     body's ttl/sy hint. ``last_error`` is the signature of the last failure of the current streak (dead letters
-    are written when it changes).
+    are written when it changes). ``listed`` is how many items the last parsed poll recorded in ``seen`` (the
+    most recently listed entries of ``seen``): loading keeps at least that many, whatever ``seen_items`` says,
+    so a feed listing more than ``seen_items`` does not re-emit part of its list after a restart.
     """
 
     feed_url: str
@@ -132,5 +141,6 @@ class FeedState:
     rate_items: float = 0.0
     rate_seconds: float = 0.0
     hint_s: float | None = None
+    listed: int = 0
     generation: int = field(default=0, repr=False)
     """Bumped at every reschedule; the poller's heap entries of older generations are stale."""

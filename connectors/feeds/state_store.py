@@ -73,6 +73,7 @@ def state_to_dict(state: FeedState) -> dict[str, Any]:
         "rate_items": state.rate_items,
         "rate_seconds": state.rate_seconds,
         "hint_s": state.hint_s,
+        "listed": state.listed,
     }
 
 
@@ -81,6 +82,7 @@ def state_from_dict(data: object, seen_capacity: int) -> FeedState:
     if not isinstance(data, dict):
         raise DamagedStateError(f"a feed state must be an object, got {type(data).__name__}")
     try:
+        listed = _int(data, "listed") if "listed" in data else 0  # absent in files written before it existed
         return FeedState(
             feed_url=_str(data, "feed_url"),
             current_url=_str(data, "current_url"),
@@ -88,7 +90,7 @@ def state_from_dict(data: object, seen_capacity: int) -> FeedState:
             last_modified=_opt_str(data, "last_modified"),
             body_hash=_opt_str(data, "body_hash"),
             body_at=_opt_time(data, "body_at"),
-            seen=SeenItems.decode(_str(data, "seen"), seen_capacity),
+            seen=_seen(_str(data, "seen"), seen_capacity, listed),
             next_poll_at=_time(data, "next_poll_at"),
             interval_s=_number(data, "interval_s"),
             failures=_int(data, "failures"),
@@ -98,6 +100,7 @@ def state_from_dict(data: object, seen_capacity: int) -> FeedState:
             rate_items=_number(data, "rate_items"),
             rate_seconds=_number(data, "rate_seconds"),
             hint_s=None if data.get("hint_s") is None else _number(data, "hint_s"),
+            listed=listed,
         )
     except (KeyError, TypeError, ValueError) as exc:
         where = data.get("feed_url", "?")
@@ -258,6 +261,13 @@ class FeedStateTopicWriter:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+def _seen(text: str, capacity: int, listed: int) -> SeenItems:
+    """The seen items, trimmed to ``capacity`` but never below what the last poll listed."""
+    seen = SeenItems.decode(text, max(capacity, listed))
+    seen.capacity = capacity
+    return seen
 
 
 def _str(data: dict[str, Any], name: str) -> str:

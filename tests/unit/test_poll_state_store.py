@@ -105,9 +105,13 @@ def test_states_of_removed_feeds_are_dropped_and_disabled_ones_kept(tmp_path: Pa
     assert [r.feed_url for r in again.due(T0 + timedelta(days=2))] == [URL]
 
 
-def test_a_smaller_seen_bound_applies_on_load(tmp_path: Path) -> None:
+def test_a_smaller_seen_bound_applies_on_load_but_never_below_the_last_list(tmp_path: Path) -> None:
     p = _polled()
     store = CheckpointStore(tmp_path / "feeds.json")
+    store.save(p.states(), T0)
+    assert p.state(URL).listed == 3
+    assert len(store.load(seen_capacity=2)[URL].seen) == 3  # trimming them would re-emit them at the next poll
+    p.state(URL).listed = 1
     store.save(p.states(), T0)
     assert len(store.load(seen_capacity=2)[URL].seen) == 2
 
@@ -208,3 +212,15 @@ def test_kafka_snapshot_codec_and_writer() -> None:
     assert writer.publish(p.states()) == 1 and sent[-1][1] == URL.encode()
     assert writer.publish([s for s in p.states() if s.feed_url != OTHER]) == 1
     assert sent[-1] == ("news.feed-state.v1", OTHER.encode(), None)  # a tombstone for the feed that left
+
+
+def test_a_state_written_before_listed_existed_loads_as_zero(tmp_path: Path) -> None:
+    p = _polled()
+    path = tmp_path / "feeds.json"
+    CheckpointStore(path).save(p.states(), T0)
+    document = orjson.loads(path.read_bytes())
+    for feed in document["feeds"]:
+        del feed["listed"]
+    path.write_bytes(orjson.dumps(document))
+    loaded = CheckpointStore(path).load(seen_capacity=2)
+    assert loaded[URL].listed == 0 and len(loaded[URL].seen) == 2
