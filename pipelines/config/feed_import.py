@@ -112,9 +112,15 @@ def _feed_lines(feeds: list[_NewFeed], dash_column: int) -> list[str]:
         if title:
             lines.append(f"{pad}  title: {json.dumps(title, ensure_ascii=False)}")
         if language:
-            lines.append(f"{pad}  language: {language}")
+            lines.append(f"{pad}  language: {_yaml_code(language)}")
         lines.append(f"{pad}  outlet: {_yaml_text(outlet)}")
     return lines
+
+
+def _yaml_code(code: str) -> str:
+    """A language code as written in YAML: quoted when YAML would read it as something else (``no`` is
+    Norwegian, not false)."""
+    return code if yaml.safe_load(code) == code else json.dumps(code)
 
 
 def _yaml_text(text: str) -> str:

@@ -232,3 +232,19 @@ def test_outlets_yaml_would_misread_are_quoted(tmp_path: Path) -> None:
     text = config_path.read_text()
     assert 'outlet: "null"' in text and 'outlet: "10.1.2.3"' in text and 'outlet: "b\u00fccher.example"' in text
     assert [f.outlet for f in load_config(config_path, environ={}).feeds] == ["null", "10.1.2.3", "b\u00fccher.example"]
+
+
+def test_a_language_code_yaml_would_misread_is_quoted(tmp_path: Path) -> None:
+    opml = tmp_path / "list.opml"
+    opml.write_bytes(
+        b'<opml version="2.0"><body>'
+        b'<outline text="n" xmlUrl="https://n.example/rss" language="no"/>'
+        b'<outline text="e" xmlUrl="https://e.example/rss" language="en"/>'
+        b"</body></opml>"
+    )
+    config_path = tmp_path / "live.yaml"
+    config_path.write_text(f"http:\n  user_agent: {AGENT}\nfeeds:\n")
+    import_opml(opml, config_path, create=False)
+    text = config_path.read_text()
+    assert 'language: "no"' in text and "language: en" in text  # Norwegian, not YAML's false
+    assert [f.language for f in load_config(config_path, environ={}).feeds] == ["no", "en"]
