@@ -134,6 +134,7 @@ _SECTIONS: Final[dict[str, _Section]] = {
             "backoff_cap": values.duration,
             "seen_items": values.integer(10),
             "startup_spread": values.duration,
+            "max_new_items_per_poll": values.integer(1),
         },
     ),
     "state": _Section(StateSettings, {"path": values.string, "checkpoint_interval": values.duration}),

@@ -88,6 +88,10 @@ def test_minimal_config_gets_the_defaults_and_is_frozen() -> None:
         ),
         (MINIMAL + "polling:\n  seen_items: 3\n", "live.yaml line 6: polling.seen_items: 3 must be >= 10"),
         (
+            MINIMAL + "polling:\n  max_new_items_per_poll: 0\n",
+            "live.yaml line 6: polling.max_new_items_per_poll: 0 must be >= 1",
+        ),
+        (
             MINIMAL + "polling:\n  min_interval: 2d\n  max_interval: 1d\n",
             "live.yaml line 6: polling: min_interval (2 days, 0:00:00) is longer than max_interval",
         ),
@@ -365,3 +369,10 @@ def test_sizes(text: str | int, size: int) -> None:
 def test_bad_sizes(text: str | int) -> None:
     with pytest.raises(ValueError):
         parse_size(text)
+
+
+def test_the_cap_on_new_items_per_poll_is_read_from_yaml_and_environment() -> None:
+    config = parse_config(MINIMAL + "polling:\n  max_new_items_per_poll: 25\n", "live.yaml", {})
+    assert config.polling.max_new_items_per_poll == 25
+    env = {"STORYWIRE__POLLING__MAX_NEW_ITEMS_PER_POLL": "7"}
+    assert parse_config(MINIMAL, "live.yaml", env).polling.max_new_items_per_poll == 7
