@@ -35,6 +35,13 @@ Rules (the numbers and their reasons are in :mod:`storywire.connectors.feeds.sch
   off. The rest is *held back* (``PollOutcome.held_back``): not recorded as seen (an edit keeps its old
   fingerprint), the body hash and validators are forgotten so the next poll parses the body again, and that
   poll comes at the feed's minimum interval (still raised to its hints) instead of the adaptive one.
+- **Turnover is counted, not silent.** When a parsed list shares no item with the previous parsed list of the
+  feed (which listed some; 304s and unchanged bodies in between keep that list), the feed published more
+  between the two polls than it lists, so items may have scrolled off unseen. Nothing can fetch them now; the
+  poll counts it (``FeedState.turnovers``, checkpointed; ``PollOutcome.turnover``), logs one WARNING naming
+  the feed, and halves the feed's interval after adaptation (on top of the overflow guard of
+  :func:`~.schedule.adapt_interval`, never below the feed's minimum), so a feed that outruns us is polled
+  sooner.
 - **Next poll.** Success: the adaptive interval, raised to the largest hint (``ttl``, ``sy:updatePeriod``,
   ``Cache-Control: max-age``, ``Expires``), hints capped at the feed's max interval. Failure: exponential
   backoff with deterministic jitter, raised to ``Retry-After`` (same cap).
@@ -57,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -98,6 +106,7 @@ SuccessStatus = Literal[
 ]
 PollStatus = SuccessStatus | ErrorKind | Literal["broken"]
 """The outcome's status, also its metric name: a success, the kind of error, or ``broken`` (once)."""
+log = logging.getLogger(__name__)
 SUCCESS_STATUSES: frozenset[str] = frozenset(
     {"not_modified", "unchanged_body", "new_items", "updated_items", "no_new_items", "malformed_with_entries"}
 )
@@ -155,6 +164,8 @@ class PollOutcome:
     skipped_entries: int = 0
     held_back: int = 0
     """New or edited items over ``max_new_items_per_poll``: not emitted now, they come out at the next polls."""
+    turnover: bool = False
+    """The list shared no item with the previous one: items may have been missed (counted in the feed state)."""
 
     @property
     def ok(self) -> bool:
@@ -289,6 +300,7 @@ class FeedPoller:
         except Exception as exc:  # FeedParseError, UnsafeXmlError, feedparser surprises: all become data
             state.etag = state.last_modified = state.body_hash = None
             return self._failure(state, now, exc, stage=Stage.PARSE_FEED, payload=body, payload_ref=response.source_ref)
+        turnover = self._turnover(state, parsed.items)
         new_items, updated_items, held_back = self._sight(state, parsed.items)
         state.body_hash = digest
         state.hint_s = body_min_delay(body)
@@ -321,6 +333,7 @@ class FeedPoller:
             failure=failure,
             skipped=parsed.skipped_entries,
             held_back=held_back,
+            turnover=turnover,
         )
 
     def on_error(self, feed_url: str, error: BaseException, now: datetime) -> PollOutcome:
@@ -378,6 +391,24 @@ class FeedPoller:
         state.last_modified = headers.get("last-modified")
         state.body_at = now
 
+    @staticmethod
+    def _turnover(state: FeedState, items: tuple[FeedItem, ...]) -> bool:
+        """Whether this list shares no item with the previous parsed list (which listed some); counts and logs it."""
+        if state.listed <= 0 or not items:
+            return False
+        previous = state.seen.recent(state.listed)
+        if any(item_key_hash(item) in previous for item in items):
+            return False
+        state.turnovers += 1
+        log.warning(
+            "feed %s: none of the %d items of its previous poll is listed any more, items may have been missed "
+            "(turnover %d of this feed); polling it sooner",
+            state.feed_url,
+            state.listed,
+            state.turnovers,
+        )
+        return True
+
     def _sight(self, state: FeedState, items: tuple[FeedItem, ...]) -> tuple[list[FeedItem], list[FeedItem], int]:
         """(new, edited, held back) of one parsed list; records in ``seen`` only what is not held back."""
         seen = state.seen
@@ -426,6 +457,7 @@ class FeedPoller:
         failure: Failure | None = None,
         skipped: int = 0,
         held_back: int = 0,
+        turnover: bool = False,
     ) -> PollOutcome:
         low, high = self._bounds[state.feed_url]
         recovered = state.broken
@@ -440,6 +472,8 @@ class FeedPoller:
             state.interval_s = adapt_interval(
                 state.interval_s, state.rate_items, state.rate_seconds, new_count, listed, low, high
             )
+        if turnover:
+            state.interval_s = max(state.interval_s / 2.0, low)
         state.last_success_at = now
         delay = low if held_back else state.interval_s  # a backlog waits: come back soon for the rest
         hint = header_min_delay(headers, now) if headers else None
@@ -461,6 +495,7 @@ class FeedPoller:
             recovered=recovered,
             skipped_entries=skipped,
             held_back=held_back,
+            turnover=turnover,
         )
 
     def _defer(self, state: FeedState, now: datetime, retry_after_s: float | None) -> PollOutcome:

@@ -78,6 +78,17 @@ class SeenItems:
             return NEW
         return SAME if previous == fingerprint else UPDATED
 
+    def recent(self, count: int) -> set[int]:
+        """The keys of the ``count`` most recently listed items (a poll's whole list, when it recorded that many)."""
+        keys: set[int] = set()
+        if count <= 0:
+            return keys
+        for key in reversed(self._items):
+            keys.add(key)
+            if len(keys) >= count:
+                break
+        return keys
+
     def sight(self, key: int, fingerprint: int) -> Sighting:
         """Record one listing of an item; say whether it was new, edited or the same."""
         previous = self._items.pop(key, None)
@@ -123,6 +134,8 @@ class FeedState:
     are written when it changes). ``listed`` is how many items the last parsed poll recorded in ``seen`` (the
     most recently listed entries of ``seen``): loading keeps at least that many, whatever ``seen_items`` says,
     so a feed listing more than ``seen_items`` does not re-emit part of its list after a restart.
+    ``turnovers`` counts parsed polls whose list shared no item with the previous parsed list (items may have
+    scrolled off unseen between the two: see :mod:`storywire.connectors.feeds.poll`).
     """
 
     feed_url: str
@@ -142,5 +155,6 @@ class FeedState:
     rate_seconds: float = 0.0
     hint_s: float | None = None
     listed: int = 0
+    turnovers: int = 0
     generation: int = field(default=0, repr=False)
     """Bumped at every reschedule; the poller's heap entries of older generations are stale."""

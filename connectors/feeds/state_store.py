@@ -74,6 +74,7 @@ def state_to_dict(state: FeedState) -> dict[str, Any]:
         "rate_seconds": state.rate_seconds,
         "hint_s": state.hint_s,
         "listed": state.listed,
+        "turnovers": state.turnovers,
     }
 
 
@@ -101,6 +102,7 @@ def state_from_dict(data: object, seen_capacity: int) -> FeedState:
             rate_seconds=_number(data, "rate_seconds"),
             hint_s=None if data.get("hint_s") is None else _number(data, "hint_s"),
             listed=listed,
+            turnovers=_int(data, "turnovers") if "turnovers" in data else 0,  # absent in older files
         )
     except (KeyError, TypeError, ValueError) as exc:
         where = data.get("feed_url", "?")

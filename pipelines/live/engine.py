@@ -193,6 +193,8 @@ class LiveEngine:
             result.failures.append(poll.failure)
         result.counts["items.new"] += len(poll.new_items)
         result.counts["items.updated"] += len(poll.updated_items)
+        if poll.turnover:  # its list moved on completely since the last poll: items may have been missed
+            result.counts["feeds.turnover"] += 1
         if poll.held_back:  # over polling.max_new_items_per_poll: they come out at the feed's next polls
             result.counts["items.held_back"] += poll.held_back
         outlet = self._outlets.get(poll.feed_url)
