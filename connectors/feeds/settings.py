@@ -107,6 +107,14 @@ class PollSettings:
     rest is not dropped: those items are not recorded as seen and the feed is polled again at its
     ``min_interval`` (still no earlier than its ttl/Cache-Control hints), where they come out, a cap's worth at
     a time, until the backlog is drained.
+
+    The ``page_retry_*`` fields are the live engine's (:mod:`storywire.pipelines.live.engine`): an article page
+    whose fetch failed with a retryable error (429, 5xx, timeout, connection, host busy) is fetched again, up to
+    ``page_retry_attempts`` more times (0: a dead letter at once), because the poll core already counts its item
+    as seen and a passing outage would otherwise lose the article. Each retry waits for the server's
+    ``Retry-After`` when it sent one (so a host asking for 5 s is not kept waiting minutes), else
+    ``page_retry_base`` doubling per failed attempt with deterministic jitter; either way no longer than
+    ``page_retry_max_delay``, so a Retry-After of days cannot park a page (and its article) indefinitely.
     """
 
     min_interval: timedelta = timedelta(minutes=10)
@@ -118,9 +126,20 @@ class PollSettings:
     seen_items: int = 200
     startup_spread: timedelta = timedelta(minutes=5)
     max_new_items_per_poll: int = 100
+    page_retry_attempts: int = 3
+    page_retry_base: timedelta = timedelta(seconds=30)
+    page_retry_max_delay: timedelta = timedelta(minutes=30)
 
     def __post_init__(self) -> None:
-        for name in ("min_interval", "max_interval", "initial_interval", "backoff_base", "backoff_cap"):
+        for name in (
+            "min_interval",
+            "max_interval",
+            "initial_interval",
+            "backoff_base",
+            "backoff_cap",
+            "page_retry_base",
+            "page_retry_max_delay",
+        ):
             _positive(name, getattr(self, name))
         if not isinstance(self.startup_spread, timedelta) or self.startup_spread < timedelta(0):
             raise ConfigError(f"startup_spread must be a duration >= 0, got {self.startup_spread!r}")
@@ -130,7 +149,17 @@ class PollSettings:
             )
         if self.backoff_base > self.backoff_cap:
             raise ConfigError(f"backoff_base ({self.backoff_base}) is longer than backoff_cap ({self.backoff_cap})")
-        for name, low in (("max_failures", 1), ("seen_items", 10), ("max_new_items_per_poll", 1)):
+        if self.page_retry_base > self.page_retry_max_delay:
+            raise ConfigError(
+                f"page_retry_base ({self.page_retry_base}) is longer than page_retry_max_delay"
+                f" ({self.page_retry_max_delay})"
+            )
+        for name, low in (
+            ("max_failures", 1),
+            ("seen_items", 10),
+            ("max_new_items_per_poll", 1),
+            ("page_retry_attempts", 0),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -11,7 +11,11 @@ A round:
    come out, failures become dead letters.
 3. The page of every new or edited item is fetched (concurrently too). Each success is a
    :class:`~storywire.pipelines.core.normalise.PageTask`, the same shape replay builds from an archive, so extraction,
-   revisions and stories are shared; each failure is a dead letter of stage ``fetch-article``.
+   revisions and stories are shared. A retryable failure (429, 5xx, timeout, connection, host busy) is kept as a
+   :class:`PendingPage` and fetched again in a later round, after the server's ``Retry-After`` or an exponential
+   backoff (:func:`page_retry_delay`, bounded by ``polling.page_retry_max_delay``), up to
+   ``polling.page_retry_attempts`` times; any other failure, and the last retry's, is a dead letter of stage
+   ``fetch-article`` with the error's type.
 4. Every response, redirect hops included, is written to the WARC archive when one is configured, so the
    run can be replayed later with ``storywire replay`` and gives the same article ids.
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -37,8 +42,11 @@ import orjson
 
 from storywire.connectors.archives.warc_writer import RotatingWarcWriter
 from storywire.connectors.failures import Failure, Stage
+from storywire.connectors.feeds.feed_hints import retry_after_seconds
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.feeds.poll import FeedPoller, PollOutcome
+from storywire.connectors.feeds.schedule import backoff_delay
+from storywire.connectors.feeds.settings import PollSettings
 from storywire.connectors.feeds.state import FeedState
 from storywire.connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError
 from storywire.connectors.files import write_atomically
@@ -53,10 +61,9 @@ from storywire.schemas.records import parse_time
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
-# A page that failed with a retryable error (timeout, 5xx, 429, host busy) is tried again after these delays
-# (or its Retry-After, if longer) before it becomes a dead letter: the poll core already counts its item as
-# seen, so without a retry a passing outage would lose the article.
-PAGE_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+# The shortest wait before a page retry, whatever the server's Retry-After says (0 included): a retry in the
+# same instant would meet the same busy server.
+PAGE_RETRY_FLOOR_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +126,12 @@ class LiveEngine:
             self._archive = RotatingWarcWriter(config.archive.dir, prefix=prefix, max_bytes=config.archive.rotate_size)
         self.feed_count = len(feeds)
         self._pending_store = PendingPagesStore(_shard_path(config.state.path, shard, shards) + ".pages")
-        self._pending: list[PendingPage] = self._pending_store.load()
+        # A file from an earlier run (or build, or a larger page_retry_max_delay) may hold retries due later than
+        # the cap allows now: they are brought forward to it, never dropped.
+        latest = started + config.polling.page_retry_max_delay
+        self._pending: list[PendingPage] = [
+            p if p.due_at <= latest else dataclasses.replace(p, due_at=latest) for p in self._pending_store.load()
+        ]
 
     # -- the round ------------------------------------------------------------------------------------------
 
@@ -174,12 +186,14 @@ class LiveEngine:
     def _page_failed(
         self, item: FeedItem, outlet: str | None, error: BaseException, failed: int, result: StepResult
     ) -> None:
-        if getattr(error, "retryable", False) and failed <= len(PAGE_RETRY_DELAYS):
-            delay = PAGE_RETRY_DELAYS[failed - 1].total_seconds()
-            retry_after = getattr(error, "retry_after", None)
-            if isinstance(retry_after, (int, float)):
-                delay = max(delay, float(retry_after))
-            self._pending.append(PendingPage(item, outlet, failed, self._now() + timedelta(seconds=delay)))
+        polling = self._config.polling
+        if getattr(error, "retryable", False) and failed <= polling.page_retry_attempts:
+            now = self._now()
+            retry_after = _retry_after_s(error, now)
+            delay = page_retry_delay(item.link, failed, retry_after, polling)
+            if retry_after is not None and retry_after > delay:
+                result.counts["pages.retry_after_capped"] += 1
+            self._pending.append(PendingPage(item, outlet, failed, now + timedelta(seconds=delay)))
             result.counts["pages.retry_scheduled"] += 1
             return
         result.counts["pages.failed"] += 1
@@ -284,6 +298,32 @@ def _pending_from_dict(entry: dict[str, Any]) -> PendingPage:
         failed_attempts=int(entry["failed_attempts"]),
         due_at=parse_time(entry["due_at"]),
     )
+
+
+def page_retry_delay(link: str, failed: int, retry_after_s: float | None, polling: PollSettings) -> float:
+    """Seconds to wait before fetching ``link`` again after its ``failed``-th failed attempt (>= 1).
+
+    The server's ``Retry-After`` (``retry_after_s``; None when it sent none) is obeyed when it gave one, else
+    ``polling.page_retry_base * 2**(failed - 1)`` with the poll schedule's deterministic jitter (a factor in
+    [0.5, 1) fixed by the link and the attempt: the same in every run and replay, while pages failing together
+    do not retry in lockstep). Either is at least :data:`PAGE_RETRY_FLOOR_S` and at most
+    ``polling.page_retry_max_delay``.
+    """
+    cap = polling.page_retry_max_delay.total_seconds()
+    floor = min(PAGE_RETRY_FLOOR_S, cap)
+    if retry_after_s is not None:
+        return min(max(retry_after_s, floor), cap)
+    return min(backoff_delay(link, failed, polling.page_retry_base.total_seconds(), cap, floor), cap)
+
+
+def _retry_after_s(error: BaseException, now: datetime) -> float | None:
+    """The error's ``retry_after`` in seconds (a number, a timedelta, an HTTP date...); None without one."""
+    value = getattr(error, "retry_after", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isnan(value):
+            return None
+        return max(float(value), 0.0)  # "Retry-After: 0" is an answer too: retry at the floor
+    return retry_after_seconds(value, now)
 
 
 def seconds_until(when: datetime | None, now: datetime, *, idle: timedelta = timedelta(seconds=60)) -> float:

@@ -376,3 +376,46 @@ def test_the_cap_on_new_items_per_poll_is_read_from_yaml_and_environment() -> No
     assert config.polling.max_new_items_per_poll == 25
     env = {"STORYWIRE__POLLING__MAX_NEW_ITEMS_PER_POLL": "7"}
     assert parse_config(MINIMAL, "live.yaml", env).polling.max_new_items_per_poll == 7
+
+
+def test_page_retries_are_read_from_yaml_and_environment() -> None:
+    assert (_parse(MINIMAL).polling.page_retry_attempts, _parse(MINIMAL).polling.page_retry_base) == (
+        3,
+        timedelta(seconds=30),
+    )
+    assert _parse(MINIMAL).polling.page_retry_max_delay == timedelta(minutes=30)
+    yaml = MINIMAL + "polling:\n  page_retry_attempts: 5\n  page_retry_base: 10s\n  page_retry_max_delay: 1h\n"
+    polling = _parse(yaml).polling
+    assert (polling.page_retry_attempts, polling.page_retry_base, polling.page_retry_max_delay) == (
+        5,
+        timedelta(seconds=10),
+        timedelta(hours=1),
+    )
+    env = {
+        "STORYWIRE__POLLING__PAGE_RETRY_ATTEMPTS": "0",
+        "STORYWIRE__POLLING__PAGE_RETRY_BASE": "2m",
+        "STORYWIRE__POLLING__PAGE_RETRY_MAX_DELAY": "15m",
+    }
+    polling = _parse(yaml, env).polling
+    assert (polling.page_retry_attempts, polling.page_retry_base, polling.page_retry_max_delay) == (
+        0,
+        timedelta(minutes=2),
+        timedelta(minutes=15),
+    )
+
+
+@pytest.mark.parametrize(
+    ("polling", "expected"),
+    [
+        ("  page_retry_attempts: -1\n", "live.yaml line 6: polling.page_retry_attempts: -1 must be >= 0"),
+        ("  page_retry_base: 0s\n", "live.yaml line 6: polling: page_retry_base must be a positive duration"),
+        (
+            "  page_retry_base: 1h\n  page_retry_max_delay: 30m\n",
+            "live.yaml line 6: polling: page_retry_base (1:00:00) is longer than page_retry_max_delay (0:30:00)",
+        ),
+    ],
+)
+def test_bad_page_retry_settings_are_refused_naming_the_key(polling: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse(MINIMAL + "polling:\n" + polling)
+    assert str(caught.value).startswith(expected), str(caught.value)
