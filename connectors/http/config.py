@@ -24,8 +24,10 @@ class HttpConfig:
     """
 
     user_agent: str
-    # Timeouts. ``total_timeout_s`` bounds the network time of one fetch, redirects included (politeness
-    # waits excluded); it is checked between reads, so a trickling server is cut within one read timeout.
+    # Timeouts. ``total_timeout_s`` is a hard bound on the network time of one fetch: connect, TLS, request,
+    # response headers, body and chunk framing of every redirect hop (politeness waits and robots.txt excluded).
+    # Every socket operation waits at most the time left, so a server trickling bytes cannot stretch a fetch past
+    # it; connect and read timeouts bound each single connect and read within it.
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 20.0
     total_timeout_s: float = 60.0

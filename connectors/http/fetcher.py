@@ -5,6 +5,13 @@ only) -> per-host politeness slot (sleeping with the injected ``sleep``, or ``Ho
 is too long) -> one GET over the pinned transport -> body streamed through a bounded decoder. Redirects are
 followed here, hop by hop, so every hop passes the guard, robots and politeness again.
 
+Time: ``HttpConfig.total_timeout_s`` is one budget for the network time of a whole fetch, all hops together.
+Each hop gets what is left of it, as a hard deadline the pinned transport applies to every socket operation
+(``transport.deadline``), so the fetch ends within the budget even when a server trickles its response
+headers or chunked framing a byte at a time; it then raises ``FetchTimeoutError`` (retryable) and the
+connection is closed. The budget is counted with the injected ``clock``; the socket deadline uses
+``time.monotonic`` because sockets wait in real time.
+
 Client library: **httpx** (over httpcore). It is maintained and typed, has explicit connect/read/write/pool
 timeouts and streaming bodies, an injectable transport (``httpx.MockTransport`` runs the unit tests without
 sockets), and underneath it httpcore's pluggable *network backend*, which is what lets us connect to the
@@ -55,6 +62,7 @@ from storywire.connectors.http.errors import (
 from storywire.connectors.http.politeness import BACKOFF_STATUSES, PolitenessScheduler, Slot, parse_retry_after
 from storywire.connectors.http.robots import RobotsPolicy
 from storywire.connectors.http.transport import PinnedTransport
+from storywire.connectors.http.transport import deadline as transport_deadline
 from storywire.connectors.http_types import CapturedResponse
 
 Kind = Literal["feed", "page", "robots"]
@@ -248,22 +256,29 @@ class HttpFetcher:
         read = min(self.config.read_timeout_s, remaining)
         timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
         deadline = self._clock() + remaining
+        # The same budget as a hard deadline on the real sockets: each read, write, connect and TLS handshake of
+        # the pinned transport ends by it, so a server trickling its headers or chunk framing cannot outlast it.
+        hard_deadline = time.monotonic() + remaining
         try:
-            request = httpx.Request("GET", target.url, headers=headers, extensions={"timeout": timeouts})
-            response = self._transport.handle_request(request)
-            try:
-                captured_at = self._wall_clock()
-                if response.status_code == 304 or 200 <= response.status_code < 300:
-                    body = self._read_body(response, kind, url, deadline)
-                else:
-                    self._drain(response, deadline)
-                    body = b""
-            finally:
-                response.close()
+            with transport_deadline(hard_deadline):
+                request = httpx.Request("GET", target.url, headers=headers, extensions={"timeout": timeouts})
+                response = self._transport.handle_request(request)
+                try:
+                    captured_at = self._wall_clock()
+                    if response.status_code == 304 or 200 <= response.status_code < 300:
+                        body = self._read_body(response, kind, url, deadline)
+                    else:
+                        self._drain(response, deadline)
+                        body = b""
+                finally:
+                    response.close()
         except StorywireError:
             raise
         except _LIBRARY_ERRORS as exc:
-            raise map_library_error(exc, url) from exc
+            mapped = map_library_error(exc, url)
+            if isinstance(mapped, FetchTimeoutError) and time.monotonic() >= hard_deadline:
+                mapped = FetchTimeoutError(f"total timeout of {self.config.total_timeout_s}s reached", url)
+            raise mapped from exc
         return _Hop(response.status_code, response.headers, body, captured_at)
 
     def _read_body(self, response: httpx.Response, kind: Kind, url: str, deadline: float) -> bytes:

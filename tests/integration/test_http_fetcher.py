@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,72 @@ def test_a_slow_server_times_out(server: LoopbackHttpServer) -> None:
     with HttpFetcher(config(read_timeout_s=0.2)) as fetcher, pytest.raises(FetchTimeoutError) as info:
         fetcher.fetch(server.url("/slow"), kind="page")
     assert info.value.retryable
+
+
+# -- the total timeout is a hard deadline: a server dripping bytes cannot stretch a fetch past it --------------------
+
+TRICKLE_S = 0.2  # one byte this often: far inside every read timeout, so only the deadline can end the exchange
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+
+
+def _fetch_timed(fetcher: HttpFetcher, url: str) -> tuple[FetchTimeoutError, float]:
+    started = time.monotonic()
+    with pytest.raises(FetchTimeoutError, match="total timeout") as info:
+        fetcher.fetch(url, kind="feed")
+    return info.value, time.monotonic() - started
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> bool:
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_server_trickling_its_headers_is_cut_at_the_total_timeout(server: LoopbackHttpServer) -> None:
+    server.trickle("/drip", HEAD + b"Content-Length: 2\r\n\r\nok", interval_s=TRICKLE_S)
+    with HttpFetcher(config(total_timeout_s=1.0)) as fetcher:
+        error, elapsed = _fetch_timed(fetcher, server.url("/drip"))
+    assert error.retryable
+    assert 0.9 < elapsed < 2.5
+    assert _wait_until(lambda: server.abandoned("/drip") == 1)  # we hung up: the connection is not kept
+
+
+def test_a_server_trickling_its_chunk_framing_is_cut_at_the_total_timeout(server: LoopbackHttpServer) -> None:
+    head = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
+    # A chunk extension is framing, not data: no body byte reaches the fetcher while it drips.
+    framing = b"2;" + b"x" * 60 + b"\r\nok\r\n0\r\n\r\n"
+    server.trickle("/chunks", head + framing, interval_s=TRICKLE_S, prompt=len(head))
+    with HttpFetcher(config(total_timeout_s=1.0)) as fetcher:
+        _, elapsed = _fetch_timed(fetcher, server.url("/chunks"))
+    assert 0.9 < elapsed < 2.5
+    assert _wait_until(lambda: server.abandoned("/chunks") == 1)
+
+
+def test_the_total_timeout_covers_the_whole_redirect_chain(server: LoopbackHttpServer) -> None:
+    # Each hop alone takes ~0.6 s, well within the 1 s budget; together they do not fit in it.
+    hop = b"HTTP/1.1 302 Found\r\nLocation: /second\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    final = HEAD + b"Content-Length: 0\r\n\r\n"  # no body: no body-chunk check could catch the overrun either
+    server.trickle("/first", hop, interval_s=0.06, step=-(-len(hop) // 10))
+    server.trickle("/second", final, interval_s=0.06, step=-(-len(final) // 10))
+    with HttpFetcher(config(total_timeout_s=1.0)) as fetcher:
+        _, elapsed = _fetch_timed(fetcher, server.url("/first"))
+    assert 0.9 < elapsed < 2.0
+    assert len(server.requests_for("/second")) == 1  # the second hop was cut, with the first hop's time spent
+    assert server.abandoned("/first") == 0
+    assert _wait_until(lambda: server.abandoned("/second") == 1)
+
+
+def test_a_slow_response_that_fits_in_the_total_timeout_is_read_whole(server: LoopbackHttpServer) -> None:
+    body = b"ok, slowly"
+    server.trickle("/slowish", HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body, interval_s=0.01, step=5)
+    with HttpFetcher(config(total_timeout_s=3.0)) as fetcher:
+        assert fetcher.fetch(server.url("/slowish"), kind="feed").response.body == body
+        server.serve("/feed.xml", SAMPLE_FEED)
+        assert fetcher.fetch(server.url("/feed.xml"), kind="feed").response.body == SAMPLE_FEED
+    assert server.abandoned("/slowish") == 0
 
 
 @pytest.mark.parametrize("declare_length", [False, True])

@@ -7,7 +7,9 @@ Tests never reach the internet; this is the web they talk to instead. Routes are
   the ETag and Last-Modified: that is how a test makes a feed change between polls;
 - ``redirect(path, to, status)``, ``status(path, code, headers=...)``, ``slow(path, delay_s)``,
   ``huge(path, size)`` (streamed, optionally without Content-Length), ``sequence(path, replies)`` (one reply per
-  request, the last one repeated), or any ``route(path, handler)`` returning a :class:`Reply`.
+  request, the last one repeated), ``trickle(path, data, interval_s)`` (a raw response written a few bytes at a
+  time, for servers that drip their headers or chunked framing), or any ``route(path, handler)`` returning a
+  :class:`Reply`.
 
 Every request is recorded (method, path, headers) for assertions (``requests_for(path)``). Keep-alive works,
 so a client reuses its connection as with a real server. ``tls=`` takes a server-side ``ssl.SSLContext``.
@@ -28,6 +30,7 @@ import argparse
 import gzip
 import hashlib
 import http.server
+import select
 import socket
 import ssl
 import sys
@@ -60,14 +63,32 @@ class RecordedRequest:
 
 
 @dataclass(frozen=True)
+class Trickle:
+    """Raw bytes (status line, headers, body or chunked framing) sent as they are, then the connection closes.
+
+    The first ``prompt`` bytes go out at once, the rest ``step`` bytes every ``interval_s``. The server stops
+    early when the client hangs up, and counts it (``LoopbackHttpServer.abandoned``).
+    """
+
+    data: bytes
+    interval_s: float
+    prompt: int = 0
+    step: int = 1
+
+
+@dataclass(frozen=True)
 class Reply:
-    """What a route answers. ``chunks`` streams a body (then the connection closes, no Content-Length)."""
+    """What a route answers. ``chunks`` streams a body (then the connection closes, no Content-Length).
+
+    ``raw`` replaces everything else: the server writes those bytes verbatim (see :class:`Trickle`).
+    """
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     chunks: Callable[[], Iterable[bytes]] | None = None
     delay_s: float = 0.0
+    raw: Trickle | None = None
 
 
 Handler = Callable[[RecordedRequest], Reply]
@@ -159,6 +180,11 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         reply = owner._dispatch(path, request)
         if reply.delay_s:
             time.sleep(reply.delay_s)
+        if reply.raw is not None:
+            self.close_connection = True
+            if not self._trickle(reply.raw):
+                owner._abandoned(path)
+            return
         try:
             self.send_response(reply.status)
             for key, value in reply.headers:
@@ -180,6 +206,35 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True  # the client gave up (e.g. a size cap): not a server failure
 
+    def _trickle(self, trickle: Trickle) -> bool:
+        """Write ``trickle``; False when the client hung up (or the server stopped) before the end."""
+        data, sent = trickle.data, trickle.prompt
+        stopping = self.server.owner._stopping
+        try:
+            if sent:
+                self.wfile.write(data[:sent])
+            while sent < len(data):
+                if self._client_gone(trickle.interval_s) or stopping.is_set():
+                    return False
+                self.wfile.write(data[sent : sent + trickle.step])
+                sent += trickle.step
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            return False
+        return True
+
+    def _client_gone(self, wait_s: float) -> bool:
+        """Wait ``wait_s``; True if the client closed its end meanwhile (EOF or reset on the socket)."""
+        if isinstance(self.connection, ssl.SSLSocket):
+            time.sleep(wait_s)
+            return False
+        readable, _, _ = select.select([self.connection], [], [], wait_s)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
 
 class LoopbackHttpServer:
     """A threaded HTTP/1.1 server on ``host`` (127.0.0.1) and a free port, with scripted routes."""
@@ -190,12 +245,15 @@ class LoopbackHttpServer:
         self._routes: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self._abandoned_paths: list[str] = []
+        self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     def start(self) -> LoopbackHttpServer:
+        self._stopping.clear()
         server = _Server((self._host, 0), _RequestHandler)
         server.owner = self
         if self._tls is not None:
@@ -208,6 +266,7 @@ class LoopbackHttpServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # ends trickles still being written
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -289,6 +348,14 @@ class LoopbackHttpServer:
         reply = Reply(200, headers, chunks=chunks)
         self.route(path, lambda _request: reply)
 
+    def trickle(self, path: str, data: bytes, *, interval_s: float, prompt: int = 0, step: int = 1) -> None:
+        """Answer with the raw bytes ``data``: ``prompt`` bytes at once, then ``step`` bytes every ``interval_s``.
+
+        ``data`` is a whole HTTP response as it goes on the wire; end its headers with ``Connection: close``.
+        """
+        reply = Reply(raw=Trickle(data, interval_s, prompt, step))
+        self.route(path, lambda _request: reply)
+
     def sequence(self, path: str, replies: Sequence[Reply]) -> None:
         """Answer successive requests with ``replies`` in order, repeating the last one."""
         remaining = list(replies)
@@ -308,6 +375,15 @@ class LoopbackHttpServer:
 
     def requests_for(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+
+    def abandoned(self, path: str) -> int:
+        """How many trickled replies to ``path`` the client hung up on before their last byte."""
+        with self._lock:
+            return self._abandoned_paths.count(path)
+
+    def _abandoned(self, path: str) -> None:
+        with self._lock:
+            self._abandoned_paths.append(path)
 
     def clear_requests(self) -> None:
         with self._lock:
