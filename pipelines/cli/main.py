@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storywire import __version__
 from storywire.connectors.errors import ConfigError, SourceUnavailableError, StorywireError
@@ -33,6 +36,7 @@ DEFAULT_RUNNER = "FnApiRunner"
 SAMPLE_ARCHIVE = bundled.SAMPLE_ARCHIVE
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,6 +123,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorywireError as exc:
         print(f"storywire: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"storywire: interrupted: {_INTERRUPTED[args.command]}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+_INTERRUPTED_REPLAY = (
+    "the replay stopped before it finished, so its sinks are incomplete (files may be partial; Kafka topics "
+    "hold what was delivered). Run the same replay again to complete them: ids are stable, so a re-run only "
+    "repeats messages"
+)
+_INTERRUPTED = defaultdict(
+    lambda: "stopped before it finished", {"replay": _INTERRUPTED_REPLAY, "demo": _INTERRUPTED_REPLAY}
+)
+"""What an interrupted command leaves behind, by command."""
+
+
+class _InterruptWatch:
+    """Notes a SIGINT (Ctrl-C) while a pipeline runs, and lets it interrupt as usual: Beam turns the
+    KeyboardInterrupt raised inside a bundle into a RuntimeError, which ``seen`` tells apart from a failure."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _InterruptWatch:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
 
 
 def _summary(directory: str, prefix: str) -> int:
@@ -165,10 +205,14 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
     build_replay(pipeline, config)
+    interrupted = _InterruptWatch()
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
+        with interrupted:
+            result = pipeline.run()
+            result.wait_until_finish()
     except Exception as exc:
+        if interrupted.seen:  # Beam re-raises Ctrl-C inside a bundle as a RuntimeError naming the step
+            raise KeyboardInterrupt from exc
         reason = _kafka_failure(exc)
         if reason is None:
             raise
