@@ -539,7 +539,7 @@ class FeedPoller:
                 "until it answers again"
             )
             failure = Failure.from_exception(stage, state.feed_url, FeedBrokenError(message), now, payload_ref, payload)
-        elif signature != state.last_error:
+        elif signature != state.last_error and not _throttled(kind, http_status, retry_after_s):
             failure = Failure.from_exception(stage, state.feed_url, error, now, payload_ref, payload)
         state.last_error = signature
         if state.broken:
@@ -569,3 +569,10 @@ class FeedPoller:
             broken=state.broken,
             became_broken=became_broken,
         )
+
+
+def _throttled(kind: str, http_status: int | None, retry_after_s: float | None) -> bool:
+    """The server asked us to come back later (429, or 503 with Retry-After): nothing is wrong with the feed,
+    so no dead letter; the poll is rescheduled after Retry-After and still counts towards ``broken``, whose
+    dead letter reports a feed that never stops throttling."""
+    return kind == "rate_limited" or (http_status == 503 and retry_after_s is not None)

@@ -228,7 +228,28 @@ def test_unsafe_xml_is_refused() -> None:
 def test_errors_are_classified(error: BaseException, status: str, http_status: int | None) -> None:
     outcome = poll(poller(), T0, error)
     assert outcome.status == status and outcome.http_status == http_status and not outcome.ok
+    if status == "rate_limited":  # a throttle is not a bad input: no dead letter (see the next test)
+        assert outcome.failure is None
+        return
     assert outcome.failure is not None and outcome.failure.stage == "poll-feed" and outcome.failure.identity == URL
+
+
+def test_throttling_gives_no_dead_letter_until_the_feed_is_broken() -> None:
+    p = poller(max_failures=3)
+    now, failures = T0, []
+    for error in (
+        StatusError(429, URL, retry_after=5.0),
+        StatusError(503, URL, retry_after=5.0),
+        StatusError(429, URL),
+    ):
+        outcome = poll(p, now, error)
+        failures.append(outcome.failure)
+        now = outcome.next_poll_at
+    assert failures[:2] == [None, None]
+    broken = failures[2]
+    assert broken is not None and broken.error_type == "FeedBrokenError"
+    # a 503 without Retry-After is a server error, reported as before
+    assert poll(poller(), T0, StatusError(503, URL)).failure is not None
 
 
 def test_backoff_is_exponential_capped_and_deterministically_jittered() -> None:
