@@ -6,6 +6,11 @@ the sinks flush them (``finish_bundle``) before the next round starts, and only 
 checkpointed. The FnApiRunner ignores ``defer_remainder`` delays (it re-invokes at once), so the wait for the
 next due feed happens inside ``process``, in short slices that watch the stop event (SIGTERM): on stop the
 source checkpoints, claims the rest of its range and returns, and the pipeline drains and exits 0.
+
+The wait is measured with the engine's own clock (:meth:`LiveEngine.seconds_to_next_round`), so a due time between
+two of its whole seconds does not start empty rounds. A :class:`~storywire.pipelines.live.progress.ProgressReporter`
+beside the engine is given each round's counts and asked after each round and while waiting whether a progress
+line is due (``progress.interval``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from storywire.connectors.http.fetcher import HttpFetcher
 from storywire.connectors.kafka import KafkaMessageWriter
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.config.live import LiveConfig
-from storywire.pipelines.live.engine import LiveEngine, seconds_until
+from storywire.pipelines.live.engine import LiveEngine
+from storywire.pipelines.live.progress import ProgressReporter
 from storywire.pipelines.live.stop import STOP
 
 _ENDLESS = 2**62
@@ -73,11 +79,13 @@ class _PollFeedsFn(beam.DoFn):
         self._max_rounds = max_rounds
         self._fetcher_factory = fetcher_factory
         self._engine: LiveEngine | None = None
+        self._progress: ProgressReporter | None = None
         self._state_writer: KafkaMessageWriter | None = None
         self._rounds = 0
 
     def setup(self) -> None:
         self._engine = None
+        self._progress = None
         self._state_writer = None
         self._rounds = 0
 
@@ -92,6 +100,7 @@ class _PollFeedsFn(beam.DoFn):
                 shards=self._shards,
                 publish_states=self._state_publisher(),
             )
+            self._progress = ProgressReporter(self._config.progress.interval)
         return self._engine
 
     def _state_publisher(self) -> Callable[[Any], object] | None:
@@ -135,6 +144,9 @@ class _PollFeedsFn(beam.DoFn):
         watermark.set_watermark(stamp)
         for name, value in result.counts.items():
             counter(f"live.{name}").inc(value)
+        if self._progress is not None:
+            self._progress.add_round(result.counts, dead_letters=len(result.failures))
+            self._progress.report(engine.backlog())
         for failure in result.failures:
             yield dead_letter(failure, stamp)
         for task in result.tasks:
@@ -147,9 +159,11 @@ class _PollFeedsFn(beam.DoFn):
     def _wait(self, engine: LiveEngine) -> bool:
         """Sleep until the next feed is due; False when asked to stop meanwhile."""
         while not STOP.is_set():
-            remaining = seconds_until(engine.next_wakeup(), _utc_now())
+            remaining = engine.seconds_to_next_round()
             if remaining <= 0:
                 return True
+            if self._progress is not None:
+                self._progress.report(engine.backlog())
             time.sleep(min(remaining, _WAIT_SLICE_S))
         return False
 
@@ -157,6 +171,7 @@ class _PollFeedsFn(beam.DoFn):
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+        self._progress = None
         if self._state_writer is not None:
             self._state_writer.close()
             self._state_writer = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 
 from storywire.connectors.errors import ConfigError
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
             ensure_topics(sink.kafka, specs)
         elif missing := missing_topics(sink.kafka, topics.all(), timeout_s=args.broker_timeout):
             raise ConfigError(f"Kafka topic(s) missing at {sink.kafka.bootstrap_servers}: {', '.join(missing)}")
+    _show_progress(verbose=bool(getattr(args, "verbose", False)))
     STOP.clear()
     install_signal_handlers()
     options = PipelineOptions([f"--runner={args.runner}", "--streaming", *beam_args])
@@ -67,3 +69,17 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     for name, value in sorted(report.counters.items()):
         print(f"  {name}: {value}")
     return 0
+
+
+def _show_progress(*, verbose: bool) -> None:
+    """Let the progress line through without ``-v``, and the per-feed poll events only with it.
+
+    The command's root logger is at WARNING unless ``-v``; giving the ``storywire.live`` logger its own INFO
+    level lets its progress line reach the root handler (stderr, same format as every other message) while
+    Beam and Kafka stay quiet. Its ``storywire.live.feeds`` child would inherit that INFO, so it is set back to
+    WARNING unless ``-v`` asked for details.
+    """
+    from storywire.pipelines.live.progress import FEEDS_LOGGER, PROGRESS_LOGGER
+
+    logging.getLogger(PROGRESS_LOGGER).setLevel(logging.INFO)
+    logging.getLogger(FEEDS_LOGGER).setLevel(logging.INFO if verbose else logging.WARNING)

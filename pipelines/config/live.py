@@ -23,6 +23,7 @@ documents every key)::
     state: {path: state/feed-state.json, checkpoint_interval: 60s}
     sinks: [kafka://127.0.0.1:19092, file://out/live]
     archive: {dir: null, rotate_size: 1GB}
+    progress: {interval: 60s}       # the progress line's period; 0s: none
     topic_prefix: news
     stories: {dormancy: 48h, horizon: 30d, trending_window: 6h, trending_baseline: 72h, trending_ratio: 3,
               trending_min_articles: 5, trending_min_outlets: 3, merging: true}
@@ -36,7 +37,8 @@ Each section is one settings object (durations and sizes as in :mod:`storywire.p
 - ``stories:`` -> the story core's :class:`~storywire.pipelines.stories.StoryConfig`: its lifecycle and trending
   fields under their own names; ``merging: false`` is ``merge_threshold=None`` (stories never merge, for
   consumers that cannot follow ``merged_into``). Its other fields keep their defaults;
-- ``state:`` -> :class:`StateSettings`, ``archive:`` -> :class:`ArchiveSettings`.
+- ``state:`` -> :class:`StateSettings`, ``archive:`` -> :class:`ArchiveSettings`, ``progress:`` ->
+  :class:`ProgressSettings`.
 
 Relative ``feed_files`` are relative to the config file; ``state.path``, ``archive.dir`` and ``file://`` sinks
 to the working directory (as for ``storywire replay``).
@@ -60,6 +62,7 @@ __all__ = [
     "HttpSettings",
     "LiveConfig",
     "PollSettings",
+    "ProgressSettings",
     "StateSettings",
     "StoryConfig",
 ]
@@ -99,6 +102,17 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class ProgressSettings:
+    """How often a live run logs its progress line (``storywire.live``, shown without ``-v``); 0 turns it off."""
+
+    interval: timedelta = timedelta(seconds=60)
+
+    def __post_init__(self) -> None:
+        if self.interval < timedelta(0):
+            raise ConfigError("interval must be a duration, e.g. 60s, or 0s to turn the progress line off")
+
+
+@dataclass(frozen=True)
 class LiveConfig:
     """Everything a live run needs. Build it with :func:`~storywire.pipelines.config.loading.load_config`; the
     constructor validates too (ConfigError)."""
@@ -110,6 +124,7 @@ class LiveConfig:
     sinks: tuple[str, ...] = ()
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     topic_prefix: str = "news"
+    progress: ProgressSettings = field(default_factory=ProgressSettings)
     stories: StoryConfig = field(default_factory=StoryConfig)
     """The story core's settings, used as they are by the live graph and by ``storywire replay --config``."""
 

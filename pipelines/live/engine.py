@@ -56,6 +56,7 @@ from storywire.connectors.urls import article_id_for, canonical_url
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.core.normalise import PageTask
 from storywire.pipelines.core.revisions import stream_order
+from storywire.pipelines.live.progress import Backlog, log_poll
 from storywire.schemas.records import parse_time
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,22 @@ class LiveEngine:
         times = [t for t in (self.poller.next_wakeup(), *(p.due_at for p in self._pending)) if t is not None]
         return min(times) if times else None
 
+    def seconds_to_next_round(self, *, idle: timedelta = timedelta(seconds=60)) -> float:
+        """How long to wait before :meth:`step` has work, on the engine's own clock (``idle``: nothing scheduled).
+
+        Wait with this, not with another clock: due times are fractional (intervals and backoff jitter) while the
+        engine's clock may be coarser (the live source's counts whole seconds, as WARC dates do), so a finer
+        clock would say "due" while :meth:`step` still finds nothing, and a caller would spin through empty
+        rounds until the coarse clock ticks.
+        """
+        return seconds_until(self.next_wakeup(), self._now(), idle=idle)
+
+    def backlog(self) -> Backlog:
+        """Work in hand, for the progress line: pages pending a retry, and how late the oldest due work is."""
+        wakeup = self.next_wakeup()
+        lag = timedelta(0) if wakeup is None else max(timedelta(0), self._now() - wakeup)
+        return Backlog(pending_pages=len(self._pending), lag=lag)
+
     @property
     def pending_pages(self) -> tuple[PendingPage, ...]:
         return tuple(self._pending)
@@ -202,6 +219,7 @@ class LiveEngine:
         )
 
     def _collect(self, poll: PollOutcome, result: StepResult, items: list[tuple[FeedItem, str | None]]) -> None:
+        log_poll(poll)
         result.counts[f"polls.{poll.status}"] += 1
         if poll.failure is not None:
             result.failures.append(poll.failure)

@@ -5,6 +5,7 @@ archive written while polling replays to the same article ids and stories."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -140,15 +141,17 @@ state:
 sinks: [kafka://{kafka.bootstrap_servers}, file://{tmp_path / "out"}]
 archive:
   dir: {tmp_path / "archive"}
+progress:
+  interval: 1s
 topic_prefix: {kafka.topic_prefix}
 """
     )
     return path
 
 
-def _run(config: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run(config: Path, *extra: str, timeout: float = 120, verbose: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "storywire", "run", "--config", str(config), *extra],
+        [sys.executable, "-m", "storywire", *(["-v"] if verbose else []), "run", "--config", str(config), *extra],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -167,6 +170,13 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     config = _config(tmp_path, site, kafka_config)
     first = _run(config, "--max-rounds", "3")
     assert first.returncode == 0, first.stdout + first.stderr
+    # While it runs it says what it is doing, without -v: a progress line (progress.interval: 1s) on stderr;
+    # the per-feed poll events only with -v (below).
+    progress = [line for line in first.stderr.splitlines() if line.startswith("INFO live: ")]
+    assert progress, first.stderr
+    assert re.search(r"; since start \d+ polls \(\d+% unchanged", progress[-1]), progress
+    assert "since start 0 polls" not in progress[-1] and " new items" in progress[-1], progress
+    assert f"feed {site.beta.url('/feed.xml')}: " not in first.stderr
 
     contents = _articles(tmp_path / "out", kafka_config.topic_prefix)
     by_url = {(a.canonical_url.split("/", 3)[3], a.revision): a for a in contents.articles}
@@ -203,8 +213,11 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     assert {m.key for m in states} >= {site.alpha.url("/rss.xml").encode(), site.beta.url("/feed.xml").encode()}
 
     # A restart polls again (the servers now repeat their last answer) and emits nothing new.
-    second = _run(config, "--max-rounds", "2")
+    second = _run(config, "--max-rounds", "2", verbose=True)
     assert second.returncode == 0, second.stdout + second.stderr
+    assert re.search(
+        rf"INFO feed {re.escape(site.beta.url('/feed.xml'))}: \w+, \d+ new, \d+ edited, next poll \S+Z", second.stderr
+    ), second.stderr[-3000:]
     assert _articles(tmp_path / "out", kafka_config.topic_prefix).articles == contents.articles
     assert len(site.alpha.requests_for("/rss.xml")) >= 4
 
