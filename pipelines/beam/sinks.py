@@ -4,7 +4,7 @@ A :class:`Sink` is a plug-in object built from a ``--sink`` URI's :class:`~story
 by :func:`sink_for`; :func:`write_sinks` applies every sink to every result stream::
 
     sinks = [sink_for(SinkSpec.parse("file://out")), sink_for(SinkSpec.parse("kafka://127.0.0.1:19092"))]
-    write_sinks(streams, sinks, TopicNames("news"), streaming=False)
+    write_sinks(streams, sinks, topic_prefix="news", streaming=False)
 
 A new kind of sink is a :class:`Sink` subclass and one entry in :data:`SINK_KINDS`.
 """
