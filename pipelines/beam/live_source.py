@@ -1,21 +1,21 @@
-"""The live source: a splittable DoFn that runs one :class:`~storywire.pipelines.live.engine.LiveEngine` round
-per bundle.
+"""The live source: a splittable DoFn that emits fetched pages as they arrive, in one bundle per batch.
 
-Why a splittable DoFn with one claimed position per round: each round's outputs leave in their own bundle, so
-the sinks flush them (``finish_bundle``) before the next round starts, and only then is the poll state
-checkpointed. The FnApiRunner ignores ``defer_remainder`` delays (it re-invokes at once), so the wait for the
-next due feed happens inside ``process``, in short slices that watch the stop event (SIGTERM): on stop the
-source checkpoints, claims the rest of its range and returns, and the pipeline drains and exits 0.
+A :class:`~storywire.pipelines.live.runner.LaneRunner` fetches on its own threads (one lane per host, no rounds);
+each ``process`` call waits until it has results, emits a batch of them and defers the rest of its endless
+range, so the batch leaves in its own bundle: the sinks flush it (``finish_bundle``) before the next call, and
+only then is the state checkpointed (its pending pages included). The FnApiRunner ignores ``defer_remainder``
+delays (it re-invokes at once), so the waiting happens inside ``process``, in short slices that watch the stop
+event.
 
-The wait is measured with the engine's own clock (:meth:`LiveEngine.seconds_to_next_round`), so a due time between
-two of its whole seconds does not start empty rounds. A :class:`~storywire.pipelines.live.progress.ProgressReporter`
-beside the engine is given each round's counts and asked after each round and while waiting whether a progress
-line is due (``progress.interval``).
+Stopping (SIGTERM, Ctrl-C, see :mod:`storywire.pipelines.live.stop`): no new fetch starts; results already in
+hand and fetches finishing within the grace (``run.stop_grace``, less a reserve for the sinks and the exit)
+are still emitted in small batches; whatever is left is saved as pending pages for the restart; then the source
+checkpoints, claims the rest of its range and returns, and the pipeline drains and exits 0.
 """
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -32,12 +32,20 @@ from storywire.connectors.http.fetcher import HttpFetcher
 from storywire.connectors.kafka import KafkaMessageWriter
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.config.live import LiveConfig
-from storywire.pipelines.live.engine import LiveEngine
+from storywire.pipelines.live.engine import LiveEngine, StepResult
 from storywire.pipelines.live.progress import ProgressReporter
-from storywire.pipelines.live.stop import STOP
+from storywire.pipelines.live.runner import LaneRunner
+from storywire.pipelines.live.stop import STOP, seconds_left
 
 _ENDLESS = 2**62
 _WAIT_SLICE_S = 0.2
+# Pages per bundle: small, so the first of a burst is not held while the rest are extracted.
+_BATCH = 16
+_STOP_BATCH = 4
+# Of the stop grace, what is kept for the sinks' last flush and the exit (at most 30% of the grace).
+_STOP_RESERVE_S = 3.0
+
+log = logging.getLogger("storywire.live")
 
 
 def _utc_now() -> datetime:
@@ -78,30 +86,33 @@ class _PollFeedsFn(beam.DoFn):
         self._shards = shards
         self._max_rounds = max_rounds
         self._fetcher_factory = fetcher_factory
-        self._engine: LiveEngine | None = None
+        self._runner: LaneRunner | None = None
         self._progress: ProgressReporter | None = None
         self._state_writer: KafkaMessageWriter | None = None
-        self._rounds = 0
+        self._stopped = False
 
     def setup(self) -> None:
-        self._engine = None
+        self._runner = None
         self._progress = None
         self._state_writer = None
-        self._rounds = 0
+        self._stopped = False
 
-    def _engine_for(self, shard: int) -> LiveEngine:
-        if self._engine is None:
+    def _runner_for(self, shard: int) -> LaneRunner:
+        if self._runner is None:
             factory = self._fetcher_factory or (lambda config: HttpFetcher(config.http, wall_clock=_utc_second))
-            self._engine = LiveEngine(
+            engine = LiveEngine(
                 self._config,
                 factory(self._config),
                 now=_utc_second,
                 shard=shard,
                 shards=self._shards,
                 publish_states=self._state_publisher(),
+                max_polls=self._max_rounds,
             )
             self._progress = ProgressReporter(self._config.progress.interval)
-        return self._engine
+            self._runner = LaneRunner(engine)
+            self._runner.start()
+        return self._runner
 
     def _state_publisher(self) -> Callable[[Any], object] | None:
         """Mirror checkpoints to the compacted feed-state topic of the first Kafka sink, if any."""
@@ -129,48 +140,70 @@ class _PollFeedsFn(beam.DoFn):
         position = tracker.current_restriction().start
         if not tracker.try_claim(position):
             return
-        engine = self._engine_for(shard)
-        engine.checkpoint()  # everything emitted by earlier bundles has been flushed by now
-        if self._finished() or not self._wait(engine):
-            self.teardown()
+        runner = self._runner_for(shard)
+        runner.call(lambda engine: engine.checkpoint())  # everything emitted by earlier bundles is flushed by now
+        result = StepResult() if self._stopped else self._next_batch(runner)
+        if self._stopped and result.empty:
+            self.teardown()  # the final checkpoint, with what the stop left pending
             tracker.try_claim(tracker.current_restriction().stop - 1)
             return
-        round_started = _utc_now()
-        result = engine.step()
-        self._rounds += 1
-        # Event time is wall-clock time of the poll; the watermark follows it, so event-time timers downstream
-        # (state expiry) fire when that much real time has passed, not when a bundle ends.
-        stamp = Timestamp.of(round_started.timestamp())
+        # Event time is the wall-clock time the batch left; the watermark follows it.
+        stamp = Timestamp.of(_utc_now().timestamp())
         watermark.set_watermark(stamp)
-        for name, value in result.counts.items():
-            counter(f"live.{name}").inc(value)
-        if self._progress is not None:
-            self._progress.add_round(result.counts, dead_letters=len(result.failures))
-            self._progress.report(engine.backlog())
         for failure in result.failures:
             yield dead_letter(failure, stamp)
         for task in result.tasks:
             yield TimestampedValue(task, stamp)
         tracker.defer_remainder()
 
-    def _finished(self) -> bool:
-        return STOP.is_set() or (self._max_rounds is not None and self._rounds >= self._max_rounds)
+    def _next_batch(self, runner: LaneRunner) -> StepResult:
+        """Wait for fetched pages and take a batch; at a stop (or after ``max_rounds`` polls per feed), the last
+        batches that fit in the grace, then the rest saved as pending."""
+        while True:
+            if STOP.is_set() or runner.call(lambda engine: engine.finished()):
+                return self._stopping_batch(runner)
+            result = runner.take_output(_WAIT_SLICE_S, _BATCH, until=STOP)
+            self._account(runner, result)
+            if not result.empty:
+                return result
 
-    def _wait(self, engine: LiveEngine) -> bool:
-        """Sleep until the next feed is due; False when asked to stop meanwhile."""
-        while not STOP.is_set():
-            remaining = engine.seconds_to_next_round()
-            if remaining <= 0:
-                return True
-            if self._progress is not None:
-                self._progress.report(engine.backlog())
-            time.sleep(min(remaining, _WAIT_SLICE_S))
-        return False
+    def _stopping_batch(self, runner: LaneRunner) -> StepResult:
+        runner.call(lambda engine: engine.stop_intake())
+        grace = self._config.run.stop_grace.total_seconds()
+        reserve = min(_STOP_RESERVE_S, 0.3 * grace)
+        while True:
+            left = seconds_left()
+            if left is not None and left <= reserve:
+                break
+            wait = _WAIT_SLICE_S if left is None else min(_WAIT_SLICE_S, left - reserve)
+            result = runner.take_output(wait, _STOP_BATCH)
+            self._account(runner, result)
+            if not result.empty:
+                return result
+            if runner.call(lambda engine: engine.running == 0 and not engine.has_output()):
+                break
+        pending = runner.call(lambda engine: engine.abandon())
+        if STOP.is_set():
+            log.warning(
+                "live: stopping: %d page(s) not done yet are saved as pending and fetched after a restart", pending
+            )
+        self._stopped = True
+        result = runner.take_output(0)
+        self._account(runner, result)
+        return result
+
+    def _account(self, runner: LaneRunner, result: StepResult) -> None:
+        for name, value in result.counts.items():
+            counter(f"live.{name}").inc(value)
+        if self._progress is not None:
+            self._progress.add(result.counts, dead_letters=len(result.failures))
+            if self._progress.due():
+                self._progress.report(runner.call(lambda engine: engine.backlog()))
 
     def teardown(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
         self._progress = None
         if self._state_writer is not None:
             self._state_writer.close()

@@ -1,4 +1,4 @@
-"""``storywire run --config FILE``: the live pipeline until SIGTERM (or ``--max-rounds``)."""
+"""``storywire run --config FILE``: the live pipeline until SIGTERM or Ctrl-C (or ``--max-rounds``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,21 @@ import time
 
 from storywire.connectors.errors import ConfigError
 
+# How far past the stop grace the watchdog lets a run go before it exits the process itself.
+_WATCHDOG_SLACK_S = 2.0
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="poll the configured feeds continuously and stream results to the sinks")
     run.add_argument("--config", required=True, help="YAML config (see deploy/feeds.example.yaml)")
     run.add_argument("--runner", default="FnApiRunner", help="Beam runner (always explicit; default FnApiRunner)")
     run.add_argument("--shards", type=int, default=1, help="split feeds by host into N polling shards (default 1)")
-    run.add_argument("--max-rounds", type=int, default=None, help="stop after N polling rounds (demos, tests)")
+    run.add_argument(
+        "--max-rounds",
+        type=int,
+        default=None,
+        help="stop once every feed was polled N times (or failed its last poll) and its pages are done (demos, tests)",
+    )
     run.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
     run.add_argument(
         "--create-topics",
@@ -34,7 +42,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from storywire.pipelines.beam.run_report import RunReport
     from storywire.pipelines.config.loading import load_config
     from storywire.pipelines.graphs.live import build_live
-    from storywire.pipelines.live.stop import STOP, install_signal_handlers
+    from storywire.pipelines.live import stop
 
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
@@ -55,8 +63,10 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
         elif missing := missing_topics(sink.kafka, topics.all(), timeout_s=args.broker_timeout):
             raise ConfigError(f"Kafka topic(s) missing at {sink.kafka.bootstrap_servers}: {', '.join(missing)}")
     _show_progress(verbose=bool(getattr(args, "verbose", False)))
-    STOP.clear()
-    install_signal_handlers()
+    stop.reset()
+    stop.set_grace(config.run.stop_grace.total_seconds())
+    stop.install_signal_handlers()
+    _exit_if_stuck(config.run.stop_grace.total_seconds())
     options = PipelineOptions([f"--runner={args.runner}", "--streaming", *beam_args])
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
@@ -69,6 +79,33 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     for name, value in sorted(report.counters.items()):
         print(f"  {name}: {value}")
     return 0
+
+
+def _exit_if_stuck(grace_s: float) -> None:
+    """A last resort: if the run has not ended shortly after its stop grace, say so and exit.
+
+    The pipeline normally ends well within the grace (the source saves unfinished work as pending and returns).
+    Should something not return (a sink that ignores the stop), the process still ends, with exit 1; the last
+    checkpoint then covers the work, and what came after it is done again after a restart.
+    """
+    import os
+    import sys
+    import threading
+
+    from storywire.pipelines.live import stop
+
+    def watch() -> None:
+        stop.STOP.wait()
+        time.sleep(grace_s + _WATCHDOG_SLACK_S)
+        print(
+            f"storywire run: still running {grace_s + _WATCHDOG_SLACK_S:.0f}s after the stop signal (run.stop_grace "
+            f"is {grace_s:.0f}s); exiting now: work since the last checkpoint is done again after a restart",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(1)
+
+    threading.Thread(target=watch, name="storywire-stop-watchdog", daemon=True).start()
 
 
 def _show_progress(*, verbose: bool) -> None:

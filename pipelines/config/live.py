@@ -24,6 +24,7 @@ documents every key)::
     sinks: [kafka://127.0.0.1:19092, file://out/live]
     archive: {dir: null, rotate_size: 1GB}
     progress: {interval: 60s}       # the progress line's period; 0s: none
+    run: {stop_grace: 10s, max_parallel_fetches: 32, max_buffered_pages: 1000, broker_outage_limit: 15m}
     topic_prefix: news
     stories: {dormancy: 48h, horizon: 30d, trending_window: 6h, trending_baseline: 72h, trending_ratio: 3,
               trending_min_articles: 5, trending_min_outlets: 3, merging: true}
@@ -38,7 +39,7 @@ Each section is one settings object (durations and sizes as in :mod:`storywire.p
   fields under their own names; ``merging: false`` is ``merge_threshold=None`` (stories never merge, for
   consumers that cannot follow ``merged_into``). Its other fields keep their defaults;
 - ``state:`` -> :class:`StateSettings`, ``archive:`` -> :class:`ArchiveSettings`, ``progress:`` ->
-  :class:`ProgressSettings`.
+  :class:`ProgressSettings`, ``run:`` -> :class:`RunSettings`.
 
 Relative ``feed_files`` are relative to the config file; ``state.path``, ``archive.dir`` and ``file://`` sinks
 to the working directory (as for ``storywire replay``).
@@ -63,6 +64,7 @@ __all__ = [
     "LiveConfig",
     "PollSettings",
     "ProgressSettings",
+    "RunSettings",
     "StateSettings",
     "StoryConfig",
 ]
@@ -113,6 +115,31 @@ class ProgressSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How the live run uses its threads, buffers and time: what it does when stopped or when the sinks stall."""
+
+    stop_grace: timedelta = timedelta(seconds=10)
+    """SIGTERM or Ctrl-C to exit: fetches still running then are checkpointed as pending and done after a restart."""
+    max_parallel_fetches: int = 32
+    """Fetches in flight at once, over all hosts; each host has at most one (its lane), whatever this says."""
+    max_buffered_pages: int = 1000
+    """Fetched pages (and their dead letters) waiting for the pipeline; when full, no new fetch starts until the
+    sinks catch up (a broker outage): intake pauses, nothing is dropped."""
+    broker_outage_limit: timedelta = timedelta(minutes=15)
+    """How long a Kafka sink waits for an unreachable broker before the run gives up (exit 1, one line)."""
+
+    def __post_init__(self) -> None:
+        if not timedelta(seconds=1) <= self.stop_grace <= timedelta(minutes=10):
+            raise ConfigError(f"stop_grace must be between 1s and 10m, got {self.stop_grace}")
+        if not 1 <= self.max_parallel_fetches <= 1024:
+            raise ConfigError(f"max_parallel_fetches must be between 1 and 1024, got {self.max_parallel_fetches}")
+        if self.max_buffered_pages < 1:
+            raise ConfigError(f"max_buffered_pages must be at least 1, got {self.max_buffered_pages}")
+        if self.broker_outage_limit < timedelta(seconds=1):
+            raise ConfigError(f"broker_outage_limit must be at least 1s, got {self.broker_outage_limit}")
+
+
+@dataclass(frozen=True)
 class LiveConfig:
     """Everything a live run needs. Build it with :func:`~storywire.pipelines.config.loading.load_config`; the
     constructor validates too (ConfigError)."""
@@ -125,6 +152,7 @@ class LiveConfig:
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     topic_prefix: str = "news"
     progress: ProgressSettings = field(default_factory=ProgressSettings)
+    run: RunSettings = field(default_factory=RunSettings)
     stories: StoryConfig = field(default_factory=StoryConfig)
     """The story core's settings, used as they are by the live graph and by ``storywire replay --config``."""
 

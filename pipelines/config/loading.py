@@ -41,7 +41,7 @@ from storywire.pipelines.config.feeds import (
     read_feed_file,
     read_feeds,
 )
-from storywire.pipelines.config.live import ArchiveSettings, LiveConfig, ProgressSettings, StateSettings
+from storywire.pipelines.config.live import ArchiveSettings, LiveConfig, ProgressSettings, RunSettings, StateSettings
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.config.yaml_reader import (
     Convert,
@@ -143,6 +143,15 @@ _SECTIONS: Final[dict[str, _Section]] = {
     "state": _Section(StateSettings, {"path": values.string, "checkpoint_interval": values.duration}),
     "archive": _Section(ArchiveSettings, {"dir": values.optional_string, "rotate_size": values.size}),
     "progress": _Section(ProgressSettings, {"interval": values.duration}),
+    "run": _Section(
+        RunSettings,
+        {
+            "stop_grace": values.duration,
+            "max_parallel_fetches": values.integer(1),
+            "max_buffered_pages": values.integer(1),
+            "broker_outage_limit": values.duration,
+        },
+    ),
     "stories": _Section(StoryConfig, _STORY_KEYS, adapt=_story_arguments),
 }
 _TOP_SCALARS: Final[dict[str, Convert]] = {"sinks": values.string_list, "topic_prefix": values.string}

@@ -1,80 +1,81 @@
-"""One live polling round at a time: due feeds -> fetch -> poll core -> page fetches -> archive (pure Python).
+"""The live run's core: which fetch starts when, what each result becomes, what a checkpoint keeps (pure Python).
 
-The Beam source (:mod:`storywire.pipelines.beam.live_source`) owns a :class:`LiveEngine` and calls
-:meth:`LiveEngine.step` once per bundle; everything here is testable without Beam, with an injected fetcher and clock.
+There are no polling rounds: every feed poll and page fetch is a :class:`~storywire.pipelines.live.lanes.FetchJob`
+in its host's lane (:mod:`storywire.pipelines.live.lanes`), started as soon as its host may be asked and a worker
+is free, and its result is handled the moment it returns. :class:`~storywire.pipelines.live.runner.LaneRunner`
+drives the engine on threads; tests and simple drivers call :meth:`LiveEngine.step`, which does the same work
+synchronously. Under the runner the engine is guarded by one lock; it is not thread-safe by itself.
 
-A round:
+What happens to a job:
 
-1. ``FeedPoller.due(now)`` names the feeds to poll; they are fetched concurrently (a thread pool; the fetcher
-   is thread-safe and spaces requests per host, so concurrency never means impoliteness).
-2. Each result goes through the poll core, in feed order (the core is single-threaded): new and edited items
-   come out, failures become dead letters.
-3. The page of every new or edited item is fetched (concurrently too). Each success is a
-   :class:`~storywire.pipelines.core.normalise.PageTask`, the same shape replay builds from an archive, so extraction,
-   revisions and stories are shared. A retryable failure (429, 5xx, timeout, connection, host busy) is kept as a
-   :class:`PendingPage` and fetched again in a later round, after the server's ``Retry-After`` or an exponential
-   backoff (:func:`page_retry_delay`, bounded by ``polling.page_retry_max_delay``), up to
+1. A feed poll goes through the poll core (``FeedPoller``): failures become dead letters, and every new or
+   edited item becomes a page job at the back of its host's lane (at most ``polling.max_new_items_per_poll``
+   per poll; the rest waits for the feed's next poll).
+2. A fetched page becomes a :class:`~storywire.pipelines.core.normalise.PageTask` (the shape replay builds from
+   an archive, so extraction, revisions and stories are shared) in the output buffer. A retryable failure (429,
+   5xx, timeout, connection, host busy) waits as a :class:`~storywire.pipelines.live.pending.PendingPage` until
+   the server's ``Retry-After`` or an exponential backoff (:func:`page_retry_delay`), up to
    ``polling.page_retry_attempts`` times; any other failure, and the last retry's, is a dead letter of stage
-   ``fetch-article`` with the error's type.
-4. Every response, redirect hops included, is written to the WARC archive when one is configured, so the
-   run can be replayed later with ``storywire replay`` and gives the same article ids.
+   ``fetch-article``.
+3. Every response, redirect hops included, is written to the WARC archive when one is configured, so the run
+   replays later with ``storywire replay`` to the same article ids.
 
-Checkpoints: :meth:`checkpoint` saves the poll state; the source calls it only when the previous round's
-outputs have been flushed by the sinks (the start of the next bundle), so a crash re-emits at most one round
-(at-least-once) and a clean stop re-emits nothing.
+Back-pressure: when the output buffer holds ``run.max_buffered_pages`` entries, no job starts until the
+pipeline takes some (a stalled sink, a broker outage): intake pauses, nothing is dropped; both changes are
+logged in one line.
+
+Durability: :meth:`checkpoint` saves the poll state with every page not yet emitted (retries, queued, running,
+buffered) as pending; the source calls it only when everything it emitted before has been flushed by the
+sinks, so a crash re-does at most the work since (at-least-once) and a stop (:meth:`abandon`) loses nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 import logging
-import math
+import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
-
-import orjson
+from typing import Protocol
 
 from storywire.connectors.archives.warc_writer import RotatingWarcWriter
 from storywire.connectors.failures import Failure, Stage
-from storywire.connectors.feeds.feed_hints import retry_after_seconds
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.feeds.poll import FeedPoller, PollOutcome
-from storywire.connectors.feeds.schedule import backoff_delay
-from storywire.connectors.feeds.settings import PollSettings
 from storywire.connectors.feeds.state import FeedState
-from storywire.connectors.feeds.state_store import Checkpointer, CheckpointStore, StateFileError
-from storywire.connectors.files import write_atomically
+from storywire.connectors.feeds.state_store import Checkpointer, CheckpointStore
 from storywire.connectors.http.fetcher import FetchResult, Kind
 from storywire.connectors.http_types import CapturedResponse
 from storywire.connectors.urls import article_id_for, canonical_url
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.core.normalise import PageTask
 from storywire.pipelines.core.revisions import stream_order
+from storywire.pipelines.live.lanes import FetchJob, HostLanes, host_of
+from storywire.pipelines.live.pending import (
+    PAGE_RETRY_FLOOR_S,
+    PendingPage,
+    PendingPagesStore,
+    page_retry_delay,
+    retry_after_s,
+)
 from storywire.pipelines.live.progress import Backlog, log_poll
-from storywire.schemas.records import parse_time
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "PAGE_RETRY_FLOOR_S",
+    "Fetcher",
+    "LiveEngine",
+    "PendingPage",
+    "PendingPagesStore",
+    "StepResult",
+    "page_retry_delay",
+    "seconds_until",
+    "shard_ids",
+]
 
-DEFAULT_WORKERS = 8
-# The shortest wait before a page retry, whatever the server's Retry-After says (0 included): a retry in the
-# same instant would meet the same busy server.
-PAGE_RETRY_FLOOR_S = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class PendingPage:
-    """A page fetch to try again: the item, its outlet, how many attempts failed, and when to retry."""
-
-    item: FeedItem
-    outlet: str | None
-    failed_attempts: int
-    due_at: datetime
+log = logging.getLogger("storywire.live")
 
 
 class Fetcher(Protocol):
@@ -87,17 +88,32 @@ class Fetcher(Protocol):
     def close(self) -> None: ...
 
 
+Outcome = FetchResult | BaseException
+
+
 @dataclass
 class StepResult:
-    """What one round produced: page tasks in stream order, dead letters, and counts for metrics."""
+    """What the engine handed out: page tasks in stream order, dead letters, and counts for metrics."""
 
     tasks: list[PageTask] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def empty(self) -> bool:
+        return not self.tasks and not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class _Buffered:
+    """An output waiting for the pipeline, and the pending page it becomes if a checkpoint or stop comes first."""
+
+    record: PageTask | Failure
+    pending: PendingPage | None
+
 
 class LiveEngine:
-    """Drives the poll core with real fetches; not thread-safe (one per source instance)."""
+    """The live run's state machine; see the module docstring. One per source instance (shard)."""
 
     def __init__(
         self,
@@ -107,8 +123,10 @@ class LiveEngine:
         now: Callable[[], datetime],
         shard: int = 0,
         shards: int = 1,
-        workers: int = DEFAULT_WORKERS,
+        workers: int | None = None,
         publish_states: Callable[[Iterable[FeedState]], object] | None = None,
+        host_wait: Callable[[str], float] | None = None,
+        max_polls: int | None = None,
     ) -> None:
         self._config = config
         self._fetcher = fetcher
@@ -120,125 +138,322 @@ class LiveEngine:
         self.poller = FeedPoller(feeds, config.polling, started, states=self._store.load(config.polling.seen_items))
         self._checkpointer = Checkpointer(self._store, config.state.checkpoint_interval, started)
         self._publish_states = publish_states
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="storywire-fetch")
         self._archive: RotatingWarcWriter | None = None
         if config.archive.dir:
             prefix = "storywire" if shards == 1 else f"storywire-shard{shard}"
             self._archive = RotatingWarcWriter(config.archive.dir, prefix=prefix, max_bytes=config.archive.rotate_size)
         self.feed_count = len(feeds)
+        self.max_parallel = max(1, workers if workers is not None else config.run.max_parallel_fetches)
+        self._max_buffered = config.run.max_buffered_pages
+        self._host_wait = host_wait or politeness_wait(fetcher)
+        self._max_polls = max_polls
+        self._polls: Counter[str] = Counter()
+        # Feeds failing at the start (from the saved state) wait on a backoff: max_polls does not wait for them.
+        self._failing: set[str] = {s.feed_url for s in self.poller.states() if s.failures or s.broken}
+        self._enabled = {f.url for f in feeds if f.enabled}
+        self._lanes = HostLanes()
+        self._running: dict[int, FetchJob] = {}
+        self._job_ids = itertools.count(1)
+        self._buffer: list[_Buffered] = []
+        self._counts: Counter[str] = Counter()
+        self._intake = True
+        self._paused_at: float | None = None
+        self._work_changes = 0
         self._pending_store = PendingPagesStore(_shard_path(config.state.path, shard, shards) + ".pages")
         # A file from an earlier run (or build, or a larger page_retry_max_delay) may hold retries due later than
         # the cap allows now: they are brought forward to it, never dropped.
         latest = started + config.polling.page_retry_max_delay
-        self._pending: list[PendingPage] = [
-            p if p.due_at <= latest else dataclasses.replace(p, due_at=latest) for p in self._pending_store.load()
+        self._retries: list[PendingPage] = [
+            p if p.due_at <= latest else _due(p, latest) for p in self._pending_store.load()
         ]
 
-    # -- the round ------------------------------------------------------------------------------------------
+    # -- starting work ----------------------------------------------------------------------------------------
 
-    def next_wakeup(self) -> datetime | None:
-        times = [t for t in (self.poller.next_wakeup(), *(p.due_at for p in self._pending)) if t is not None]
-        return min(times) if times else None
+    def start_jobs(self) -> list[FetchJob]:
+        """Queue what has come due and take the jobs that may start now (the caller runs them, then
+        :meth:`complete`). Nothing starts while intake is stopped or paused by a full buffer."""
+        if not self._intake or self._buffer_full():
+            return []
+        now = self._now()
+        self._queue_due(now)
+        jobs = self._lanes.take(self.max_parallel - len(self._running), self._host_wait)
+        for job in jobs:
+            self._running[job.job_id] = job
+        return jobs
 
-    def seconds_to_next_round(self, *, idle: timedelta = timedelta(seconds=60)) -> float:
-        """How long to wait before :meth:`step` has work, on the engine's own clock (``idle``: nothing scheduled).
+    def next_event_in(self) -> float | None:
+        """Seconds until :meth:`start_jobs` may start something; None: only a finished job or a drained buffer
+        can change that (wait to be woken). Measured on the engine's own clock, so a due time between two of its
+        ticks gives a positive wait, never a spin."""
+        if not self._intake or self._buffer_full() or len(self._running) >= self.max_parallel:
+            return None
+        now = self._now()
+        waits = [seconds_until(self.poller.next_wakeup(), now, idle=None)]
+        waits += [max(0.0, (p.due_at - now).total_seconds()) for p in self._retries]
+        waits.append(self._lanes.next_ready_in(self._host_wait))
+        known = [w for w in waits if w is not None]
+        return min(known) if known else None
 
-        Wait with this, not with another clock: due times are fractional (intervals and backoff jitter) while the
-        engine's clock may be coarser (the live source's counts whole seconds, as WARC dates do), so a finer
-        clock would say "due" while :meth:`step` still finds nothing, and a caller would spin through empty
-        rounds until the coarse clock ticks.
-        """
-        return seconds_until(self.next_wakeup(), self._now(), idle=idle)
+    def fetch(self, job: FetchJob) -> Outcome:
+        """Run one job's fetch (thread-safe: call it without the engine's lock); errors are returned, not raised."""
+        kind: Kind = job.kind
+        etag = job.request.etag if job.request is not None else None
+        modified = job.request.last_modified if job.request is not None else None
+        try:
+            return self._fetcher.fetch(job.url, kind=kind, etag=etag, last_modified=modified)
+        except Exception as exc:  # every fetch error is data for the poll core or a dead letter
+            return exc
 
-    def backlog(self) -> Backlog:
-        """Work in hand, for the progress line: pages pending a retry, and how late the oldest due work is."""
-        wakeup = self.next_wakeup()
-        lag = timedelta(0) if wakeup is None else max(timedelta(0), self._now() - wakeup)
-        return Backlog(pending_pages=len(self._pending), lag=lag)
-
-    @property
-    def pending_pages(self) -> tuple[PendingPage, ...]:
-        return tuple(self._pending)
+    def complete(self, job: FetchJob, outcome: Outcome) -> None:
+        """Handle a job's result; a job given up by :meth:`abandon` is ignored (it is pending already)."""
+        if self._running.pop(job.job_id, None) is None:
+            return
+        self._lanes.done(job.host)
+        self._work_changes += 1
+        try:
+            if job.request is not None:
+                self._feed_done(job, outcome)
+            else:
+                self._page_done(job, outcome)
+        except Exception as exc:  # a surprise in handling one result is that input's dead letter, not a dead run
+            log.exception("live: handling the result of %s failed", job.url)
+            stage = Stage.POLL_FEED if job.request is not None else Stage.FETCH_ARTICLE
+            self._output(Failure.from_exception(stage, job.url, exc, self._now()), None)
 
     def step(self) -> StepResult:
-        """Poll every due feed, then fetch the pages of their new and edited items (and due retries)."""
-        now = self._now()
-        result = StepResult()
-        requests = self.poller.due(now)
-        retries = [p for p in self._pending if p.due_at <= now]
-        if not requests and not retries:
-            return result
-        self._pending = [p for p in self._pending if p.due_at > now]
-        fetched = list(
-            self._pool.map(
-                lambda r: self._try_fetch(r.fetch_url, "feed", r.etag, r.last_modified),
-                requests,
-            )
-        )
-        items: list[tuple[FeedItem, str | None]] = []
-        for request, outcome in zip(requests, fetched, strict=True):
-            polled_at = self._now()
-            if isinstance(outcome, BaseException):
-                poll = self.poller.on_error(request.feed_url, outcome, polled_at)
+        """Do every job that may start now, one after the other, and hand out the results (tests, simple drivers)."""
+        while jobs := self.start_jobs():
+            for job in jobs:
+                self.complete(job, self.fetch(job))
+        return self.take_output()
+
+    # -- handing results out ----------------------------------------------------------------------------------
+
+    def has_output(self) -> bool:
+        return bool(self._buffer)
+
+    def take_output(self, limit: int | None = None) -> StepResult:
+        """Up to ``limit`` buffered results (page tasks sorted in stream order) and the counts since the last call."""
+        taken = self._buffer if limit is None else self._buffer[:limit]
+        self._buffer = [] if limit is None else self._buffer[limit:]
+        result = StepResult(counts=self._counts)
+        self._counts = Counter()
+        for entry in taken:
+            if isinstance(entry.record, PageTask):
+                result.tasks.append(entry.record)
             else:
-                self._archive_result(outcome)
-                poll = self.poller.on_result(request.feed_url, outcome, polled_at)
-            self._collect(poll, result, items)
-        attempts = [0] * len(items) + [p.failed_attempts for p in retries]
-        items.extend((p.item, p.outlet) for p in retries)
-        result.counts["pages.retried"] += len(retries)
-        pages = list(self._pool.map(lambda pair: self._try_fetch(pair[0].link, "page", None, None), items))
-        for (item, outlet), page, failed_before in zip(items, pages, attempts, strict=True):
-            if isinstance(page, BaseException):
-                self._page_failed(item, outlet, page, failed_before + 1, result)
-                continue
-            self._archive_result(page)
-            result.counts["pages.fetched"] += 1
-            result.tasks.append(PageTask(item=item, first_seen_at=item.seen_at, response=page.response, outlet=outlet))
+                result.failures.append(entry.record)
         # The stream order replay sees (storywire.pipelines.core.revisions.order_key): first sighting, then article
         # id; story assignment depends on it.
         result.tasks.sort(key=lambda t: stream_order(t.first_seen_at, article_id_for(canonical_url(t.response.url))))
+        if self._paused_at is not None and not self._buffer_full():
+            log.warning("live: intake resumed after %.0fs: the pipeline caught up", time.monotonic() - self._paused_at)
+            self._paused_at = None
         return result
 
+    # -- stopping ---------------------------------------------------------------------------------------------
+
+    def stop_intake(self) -> None:
+        """Start no more jobs (a stop): running ones may still complete."""
+        self._intake = False
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def finished(self) -> bool:
+        """With ``max_polls``: every feed polled that often (or failing: it waits on a backoff) and nothing left
+        to do now (retries may wait)."""
+        if self._max_polls is None:
+            return False
+        now = self._now()
+        return (
+            all(self._polls[url] >= self._max_polls or url in self._failing for url in self._enabled)
+            and not self._running
+            and not len(self._lanes)
+            and not self._buffer
+            and all(p.due_at > now for p in self._retries)
+        )
+
+    def abandon(self) -> int:
+        """Turn every page not emitted yet (running, queued, buffered) into a pending page due now, for the
+        restart; polls in flight are simply not recorded (the feed is due again). Returns how many pages."""
+        self._intake = False
+        now = self._now()
+        jobs = [*self._running.values(), *self._lanes.drain()]
+        self._running.clear()
+        pages = [PendingPage(j.item, j.outlet, j.failed_attempts, now) for j in jobs if j.item is not None]
+        pages += [entry.pending for entry in self._buffer if entry.pending is not None]
+        self._buffer = []
+        self._retries.extend(pages)
+        self._work_changes += 1
+        return len(pages)
+
+    # -- gauges -----------------------------------------------------------------------------------------------
+
+    def next_wakeup(self) -> datetime | None:
+        times = [t for t in (self.poller.next_wakeup(), *(p.due_at for p in self._retries)) if t is not None]
+        return min(times) if times else None
+
+    def seconds_to_next_round(self, *, idle: timedelta = timedelta(seconds=60)) -> float:
+        """How long until a poll or a retry comes due, on the engine's own clock (``idle``: nothing scheduled)."""
+        return seconds_until(self.next_wakeup(), self._now(), idle=idle) or 0.0
+
+    def backlog(self) -> Backlog:
+        """Work in hand, for the progress line: retries waiting, pages queued or running, and how late the oldest
+        due work is (a poll past its time, or the page queued longest)."""
+        now = self._now()
+        oldest = [self.poller.next_wakeup(), *(j.queued_at for j in self._lanes.queued())]
+        started = [t for t in oldest if t is not None]
+        lag = max(timedelta(0), now - min(started)) if started else timedelta(0)
+        queued = sum(1 for j in (*self._lanes.queued(), *self._running.values()) if j.item is not None)
+        return Backlog(pending_pages=len(self._retries), lag=lag, queued_pages=queued, paused=self._buffer_full())
+
+    @property
+    def pending_pages(self) -> tuple[PendingPage, ...]:
+        """Every page not emitted yet, as a checkpoint would save it."""
+        return tuple(self._pending_snapshot())
+
+    # -- durability -------------------------------------------------------------------------------------------
+
+    @property
+    def changes(self) -> int:
+        return self.poller.changes + self._work_changes
+
+    def states(self) -> Iterator[FeedState]:
+        return self.poller.states()
+
+    def checkpoint(self, *, force: bool = False) -> bool:
+        """Save the poll state and the pending pages (call only when everything emitted so far is flushed)."""
+        now = self._now()
+        if force:
+            self._checkpointer.save(self, now)
+            saved = True
+        else:
+            saved = self._checkpointer.maybe_save(self, now)
+        if saved:
+            self._pending_store.save(self._pending_snapshot())
+        if saved and self._publish_states is not None:
+            # The compacted topic mirrors the file, for restarts on another machine.
+            self._publish_states(self.poller.states())
+        return saved
+
+    def close(self) -> None:
+        """Final checkpoint, archive closed, connections released (stop the runner's threads first)."""
+        try:
+            self.checkpoint(force=True)
+        finally:
+            if self._archive is not None:
+                self._archive.close()
+            self._fetcher.close()
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _queue_due(self, now: datetime) -> None:
+        for request in self.poller.due(now):
+            if self._max_polls is not None and self._polls[request.feed_url] >= self._max_polls:
+                continue  # left in flight in the poller: never due again in this run
+            self._polls[request.feed_url] += 1
+            job = FetchJob(next(self._job_ids), "feed", request.fetch_url, host_of(request.fetch_url), request)
+            self._lanes.add(job, front=True)
+        due = [p for p in self._retries if p.due_at <= now]
+        if due:
+            self._retries = [p for p in self._retries if p.due_at > now]
+            for page in due:
+                self._queue_page(page.item, page.outlet, page.failed_attempts, now)
+            self._counts["pages.retried"] += sum(1 for p in due if p.failed_attempts)
+
+    def _queue_page(self, item: FeedItem, outlet: str | None, failed: int, now: datetime) -> None:
+        job = FetchJob(
+            next(self._job_ids),
+            "page",
+            item.link,
+            host_of(item.link),
+            item=item,
+            outlet=outlet,
+            failed_attempts=failed,
+            queued_at=now,
+        )
+        self._lanes.add(job)
+
+    def _feed_done(self, job: FetchJob, outcome: Outcome) -> None:
+        assert job.request is not None
+        polled_at = self._now()
+        if isinstance(outcome, BaseException):
+            poll = self.poller.on_error(job.request.feed_url, outcome, polled_at)
+        else:
+            self._archive_result(outcome)
+            poll = self.poller.on_result(job.request.feed_url, outcome, polled_at)
+        self._collect(poll, polled_at)
+
+    def _collect(self, poll: PollOutcome, now: datetime) -> None:
+        log_poll(poll)
+        self._counts[f"polls.{poll.status}"] += 1
+        if poll.ok:
+            self._failing.discard(poll.feed_url)
+        else:
+            self._failing.add(poll.feed_url)
+        if poll.failure is not None:
+            self._output(poll.failure, None)
+        self._counts["items.new"] += len(poll.new_items)
+        self._counts["items.updated"] += len(poll.updated_items)
+        if poll.turnover:  # its list moved on completely since the last poll: items may have been missed
+            self._counts["feeds.turnover"] += 1
+        if poll.held_back:  # over polling.max_new_items_per_poll: they come out at the feed's next polls
+            self._counts["items.held_back"] += poll.held_back
+        outlet = self._outlets.get(poll.feed_url)
+        for item in (*poll.new_items, *poll.updated_items):
+            self._queue_page(item, outlet, 0, now)
+
+    def _page_done(self, job: FetchJob, outcome: Outcome) -> None:
+        item = job.item
+        assert item is not None
+        pending = PendingPage(item, job.outlet, job.failed_attempts, self._now())
+        if isinstance(outcome, BaseException):
+            self._page_failed(item, job.outlet, outcome, job.failed_attempts + 1, pending)
+            return
+        self._archive_result(outcome)
+        self._counts["pages.fetched"] += 1
+        task = PageTask(item=item, first_seen_at=item.seen_at, response=outcome.response, outlet=job.outlet)
+        self._output(task, pending)
+
     def _page_failed(
-        self, item: FeedItem, outlet: str | None, error: BaseException, failed: int, result: StepResult
+        self, item: FeedItem, outlet: str | None, error: BaseException, failed: int, pending: PendingPage
     ) -> None:
         polling = self._config.polling
         if getattr(error, "retryable", False) and failed <= polling.page_retry_attempts:
             now = self._now()
-            retry_after = _retry_after_s(error, now)
-            delay = page_retry_delay(item.link, failed, retry_after, polling)
-            if retry_after is not None and retry_after > delay:
-                result.counts["pages.retry_after_capped"] += 1
-            self._pending.append(PendingPage(item, outlet, failed, now + timedelta(seconds=delay)))
-            result.counts["pages.retry_scheduled"] += 1
+            after = retry_after_s(error, now)
+            delay = page_retry_delay(item.link, failed, after, polling)
+            if after is not None and after > delay:
+                self._counts["pages.retry_after_capped"] += 1
+            self._retries.append(PendingPage(item, outlet, failed, now + timedelta(seconds=delay)))
+            self._counts["pages.retry_scheduled"] += 1
             return
-        result.counts["pages.failed"] += 1
-        result.failures.append(
-            Failure.from_exception(Stage.FETCH_ARTICLE, item.link, error, item.seen_at, payload_ref=item.feed_url)
-        )
+        self._counts["pages.failed"] += 1
+        failure = Failure.from_exception(Stage.FETCH_ARTICLE, item.link, error, item.seen_at, payload_ref=item.feed_url)
+        self._output(failure, pending)
 
-    def _collect(self, poll: PollOutcome, result: StepResult, items: list[tuple[FeedItem, str | None]]) -> None:
-        log_poll(poll)
-        result.counts[f"polls.{poll.status}"] += 1
-        if poll.failure is not None:
-            result.failures.append(poll.failure)
-        result.counts["items.new"] += len(poll.new_items)
-        result.counts["items.updated"] += len(poll.updated_items)
-        if poll.turnover:  # its list moved on completely since the last poll: items may have been missed
-            result.counts["feeds.turnover"] += 1
-        if poll.held_back:  # over polling.max_new_items_per_poll: they come out at the feed's next polls
-            result.counts["items.held_back"] += poll.held_back
-        outlet = self._outlets.get(poll.feed_url)
-        items.extend((item, outlet) for item in (*poll.new_items, *poll.updated_items))
+    def _output(self, record: PageTask | Failure, pending: PendingPage | None) -> None:
+        self._buffer.append(_Buffered(record, pending))
+        if self._paused_at is None and self._buffer_full():
+            self._paused_at = time.monotonic()
+            log.warning(
+                "live: intake paused: %d fetched pages wait for the pipeline (run.max_buffered_pages); "
+                "fetching resumes when the sinks catch up",
+                len(self._buffer),
+            )
 
-    def _try_fetch(
-        self, url: str, kind: Kind, etag: str | None, last_modified: str | None
-    ) -> FetchResult | BaseException:
-        try:
-            return self._fetcher.fetch(url, kind=kind, etag=etag, last_modified=last_modified)
-        except Exception as exc:  # every fetch error is data for the poll core or a dead letter
-            return exc
+    def _buffer_full(self) -> bool:
+        return len(self._buffer) >= self._max_buffered
+
+    def _pending_snapshot(self) -> list[PendingPage]:
+        now = self._now()
+        jobs = [*self._lanes.queued(), *self._running.values()]
+        pages = [*self._retries]
+        pages += [PendingPage(j.item, j.outlet, j.failed_attempts, now) for j in jobs if j.item is not None]
+        pages += [entry.pending for entry in self._buffer if entry.pending is not None]
+        return pages
 
     def _archive_result(self, fetched: FetchResult) -> None:
         if self._archive is None or fetched.not_modified:
@@ -253,101 +468,31 @@ class LiveEngine:
             source = target
         self._archive.write(response)
 
-    # -- durability -----------------------------------------------------------------------------------------
 
-    def checkpoint(self, *, force: bool = False) -> bool:
-        """Save the poll state (call only when everything emitted so far is durable in the sinks)."""
-        now = self._now()
-        if force:
-            self._checkpointer.save(self.poller, now)
-            saved = True
-        else:
-            saved = self._checkpointer.maybe_save(self.poller, now)
-        if saved:
-            self._pending_store.save(self._pending)
-        if saved and self._publish_states is not None:
-            # The compacted topic mirrors the file, for restarts on another machine.
-            self._publish_states(self.poller.states())
-        return saved
+def politeness_wait(fetcher: object) -> Callable[[str], float]:
+    """Seconds until a host may be asked, from the fetcher's politeness scheduler (0 when it has none)."""
+    scheduler = getattr(fetcher, "scheduler", None)
+    next_allowed = getattr(scheduler, "next_allowed_at", None)
+    if next_allowed is None:
+        return lambda host: 0.0
 
-    def close(self) -> None:
-        """Final checkpoint, archive closed, threads and connections released."""
-        try:
-            self.checkpoint(force=True)
-        finally:
-            self._pool.shutdown(wait=True)
-            if self._archive is not None:
-                self._archive.close()
-            self._fetcher.close()
+    def wait(host: str) -> float:
+        now = time.monotonic()
+        return max(0.0, float(next_allowed(host, now)) - now)
+
+    return wait
 
 
-class PendingPagesStore:
-    """Pages waiting for a retry, saved beside the poll state (their items are already marked seen there)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
-
-    def load(self) -> list[PendingPage]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        try:
-            return [_pending_from_dict(entry) for entry in orjson.loads(raw)["pages"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise StateFileError(
-                f"pending-pages file {self.path} is unreadable ({exc}); move it aside to start without its retries"
-            ) from exc
-
-    def save(self, pages: Sequence[PendingPage]) -> None:
-        body = orjson.dumps({"version": 1, "pages": [dataclasses.asdict(p) for p in pages]}, option=orjson.OPT_UTC_Z)
-        write_atomically(self.path, body)
+def _due(page: PendingPage, when: datetime) -> PendingPage:
+    return PendingPage(page.item, page.outlet, page.failed_attempts, when)
 
 
-def _pending_from_dict(entry: dict[str, Any]) -> PendingPage:
-    item = dict(entry["item"])
-    item["authors"] = tuple(item["authors"])
-    for name in ("published_at", "seen_at"):
-        if item[name] is not None:
-            item[name] = parse_time(item[name])
-    return PendingPage(
-        item=FeedItem(**item),
-        outlet=entry["outlet"],
-        failed_attempts=int(entry["failed_attempts"]),
-        due_at=parse_time(entry["due_at"]),
-    )
-
-
-def page_retry_delay(link: str, failed: int, retry_after_s: float | None, polling: PollSettings) -> float:
-    """Seconds to wait before fetching ``link`` again after its ``failed``-th failed attempt (>= 1).
-
-    The server's ``Retry-After`` (``retry_after_s``; None when it sent none) is obeyed when it gave one, else
-    ``polling.page_retry_base * 2**(failed - 1)`` with the poll schedule's deterministic jitter (a factor in
-    [0.5, 1) fixed by the link and the attempt: the same in every run and replay, while pages failing together
-    do not retry in lockstep). Either is at least :data:`PAGE_RETRY_FLOOR_S` and at most
-    ``polling.page_retry_max_delay``.
-    """
-    cap = polling.page_retry_max_delay.total_seconds()
-    floor = min(PAGE_RETRY_FLOOR_S, cap)
-    if retry_after_s is not None:
-        return min(max(retry_after_s, floor), cap)
-    return min(backoff_delay(link, failed, polling.page_retry_base.total_seconds(), cap, floor), cap)
-
-
-def _retry_after_s(error: BaseException, now: datetime) -> float | None:
-    """The error's ``retry_after`` in seconds (a number, a timedelta, an HTTP date...); None without one."""
-    value = getattr(error, "retry_after", None)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if math.isnan(value):
-            return None
-        return max(float(value), 0.0)  # "Retry-After: 0" is an answer too: retry at the floor
-    return retry_after_seconds(value, now)
-
-
-def seconds_until(when: datetime | None, now: datetime, *, idle: timedelta = timedelta(seconds=60)) -> float:
-    """How long a source may sleep before the next round (``idle`` when nothing is scheduled)."""
+def seconds_until(
+    when: datetime | None, now: datetime, *, idle: timedelta | None = timedelta(seconds=60)
+) -> float | None:
+    """How long until ``when`` (0 when past); ``idle`` in seconds (None when None) when nothing is scheduled."""
     if when is None:
-        return idle.total_seconds()
+        return None if idle is None else idle.total_seconds()
     return max(0.0, (when - now).total_seconds())
 
 

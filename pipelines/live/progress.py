@@ -1,9 +1,10 @@
 """What a live run is doing, said while it runs: a periodic progress line and per-feed poll events (pure Python).
 
 Use: the live source creates one :class:`ProgressReporter` beside its :class:`~storywire.pipelines.live.engine.
-LiveEngine`, calls :meth:`ProgressReporter.add_round` with each round's counts and :meth:`ProgressReporter.report`
-after each round and while it waits; the reporter logs at most one line per ``interval`` (``progress.interval``
-in the live config, default 60 s; 0 turns it off) on the ``storywire.live`` logger at INFO::
+LiveEngine`, calls :meth:`ProgressReporter.add` with the counts of each batch it takes from the engine and
+:meth:`ProgressReporter.report` after each batch and while it waits; the reporter logs at most one line per
+``interval`` (``progress.interval`` in the live config, default 60 s; 0 turns it off) on the ``storywire.live``
+logger at INFO::
 
     live: 12 polls (83% unchanged), 7 new items, 7 pages, 0 dead letters in 60s; 2 pages pending retry, lag 0s;
     since start 340 polls (91% unchanged), 120 new items, 118 pages, 3 dead letters in 1h05m
@@ -45,7 +46,12 @@ class Backlog:
     pending_pages: int = 0
     """Page fetches waiting for a retry."""
     lag: timedelta | None = None
-    """How long the oldest due work (a feed poll or a page retry) has waited past its time; None: not known."""
+    """How long the oldest due work (a feed poll past its time, a page in its host's lane) has waited; None: not
+    known."""
+    queued_pages: int = 0
+    """Pages in their host's lane or being fetched."""
+    paused: bool = False
+    """Intake paused: the buffer of fetched pages is full (the sinks are behind)."""
 
 
 class PollLike(Protocol):
@@ -94,8 +100,8 @@ class ProgressReporter:
     def enabled(self) -> bool:
         return self._interval_s > 0
 
-    def add_round(self, counts: Mapping[str, int], *, dead_letters: int = 0) -> None:
-        """Add one round: its counts (``StepResult.counts``) and how many dead letters it emitted."""
+    def add(self, counts: Mapping[str, int], *, dead_letters: int = 0) -> None:
+        """Add one batch: its counts (``StepResult.counts``) and how many dead letters it emitted."""
         if not self.enabled:
             return
         for name, value in counts.items():
@@ -103,6 +109,10 @@ class ProgressReporter:
             self._total[name] += value
         self._window["dead_letters"] += dead_letters
         self._total["dead_letters"] += dead_letters
+
+    def due(self) -> bool:
+        """Whether :meth:`report` would write a line now (so a caller can skip gathering the backlog)."""
+        return self.enabled and self._clock() - self._last >= self._interval_s
 
     def report(self, backlog: Backlog | None = None) -> str | None:
         """Log the line when an interval has passed since the last one (or the start); else do nothing."""
@@ -145,6 +155,10 @@ def _summary(counts: Counter[str]) -> str:
 
 def _backlog(backlog: Backlog) -> str:
     text = f"{backlog.pending_pages} pages pending retry"
+    if backlog.queued_pages:
+        text += f", {backlog.queued_pages} queued"
+    if backlog.paused:
+        text += ", intake paused"
     if backlog.lag is not None:
         text += f", lag {_span(backlog.lag.total_seconds())}"
     return text

@@ -13,12 +13,10 @@ import pytest
 
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.http.errors import FetchTimeoutError
-from storywire.pipelines.beam import live_source
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.config.loading import parse_config
 from storywire.pipelines.live.engine import LiveEngine
 from storywire.pipelines.live.progress import Backlog, ProgressReporter
-from storywire.pipelines.live.stop import STOP
 from tests.support.warc import page
 from tests.unit.test_live_engine import FEED, PARAS, T0, ScriptedFetcher, _config, _items
 
@@ -43,7 +41,7 @@ def test_at_most_one_line_per_interval_the_first_one_interval_after_the_start() 
     lines = []
     for second in range(0, 181, 5):  # a round every 5 s for 3 minutes
         clock[0] = 1000.0 + second
-        reporter.add_round({"polls.not_modified": 1})
+        reporter.add({"polls.not_modified": 1})
         if (line := reporter.report()) is not None:
             lines.append((second, line))
     assert [second for second, _ in lines] == [60, 120, 180]
@@ -57,7 +55,7 @@ def test_at_most_one_line_per_interval_the_first_one_interval_after_the_start() 
 
 def test_the_line_says_what_the_interval_and_the_run_so_far_did() -> None:
     reporter, clock = _reporter()
-    reporter.add_round(ROUND, dead_letters=0)
+    reporter.add(ROUND, dead_letters=0)
     clock[0] += 61
     line = reporter.report(Backlog(pending_pages=2, lag=timedelta(seconds=3)))
     assert line == (
@@ -69,7 +67,7 @@ def test_the_line_says_what_the_interval_and_the_run_so_far_did() -> None:
 
 def test_rare_counts_appear_when_they_happen() -> None:
     reporter, clock = _reporter()
-    reporter.add_round(
+    reporter.add(
         {
             "polls.new_items": 1,
             "polls.timeout": 1,
@@ -94,10 +92,10 @@ def test_rare_counts_appear_when_they_happen() -> None:
 
 def test_totals_run_across_intervals_while_each_line_counts_its_own_interval() -> None:
     reporter, clock = _reporter()
-    reporter.add_round(ROUND, dead_letters=1)
+    reporter.add(ROUND, dead_letters=1)
     clock[0] += 60
     first = reporter.report()
-    reporter.add_round({"polls.new_items": 3, "items.new": 5, "pages.fetched": 4}, dead_letters=1)
+    reporter.add({"polls.new_items": 3, "items.new": 5, "pages.fetched": 4}, dead_letters=1)
     clock[0] += 3600
     second = reporter.report(Backlog())
     assert first is not None and second is not None
@@ -113,7 +111,7 @@ def test_interval_0_is_silent(caplog: pytest.LogCaptureFixture) -> None:
     reporter, clock = _reporter(interval=0)
     caplog.set_level(logging.DEBUG)
     for _ in range(5):
-        reporter.add_round(ROUND, dead_letters=1)
+        reporter.add(ROUND, dead_letters=1)
         clock[0] += 3600
         assert reporter.report(Backlog(pending_pages=1)) is None
     assert not reporter.enabled and caplog.records == []
@@ -122,7 +120,7 @@ def test_interval_0_is_silent(caplog: pytest.LogCaptureFixture) -> None:
 def test_the_line_is_logged_on_storywire_live_at_info(caplog: pytest.LogCaptureFixture) -> None:
     reporter, clock = _reporter()
     caplog.set_level(logging.INFO, logger="storywire.live")
-    reporter.add_round(ROUND)
+    reporter.add(ROUND)
     clock[0] += 60
     line = reporter.report()
     assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [("storywire.live", logging.INFO, line)]
@@ -181,38 +179,38 @@ def test_progress_interval_setting(tmp_path: Path) -> None:
         parse_config(text + "progress: {interval: 60}\n", "t.yaml", {})
 
 
-def test_the_source_waits_on_the_engine_clock_so_fractional_due_times_start_no_empty_rounds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_dispatcher_waits_on_the_engine_clock_so_fractional_due_times_start_no_empty_passes() -> None:
     """Due times are fractional (here the start-up spread; also intervals and backoff jitter) and the engine's
-    clock counts whole seconds: a wait on a finer clock returned early and the source ran empty rounds (a busy
-    loop of bundles) until the engine's second ticked over."""
+    clock counts whole seconds: a wait measured on a finer clock returned early and the source ran empty passes
+    (a busy loop) until the engine's second ticked over. The engine's own wait never says "now" for nothing."""
+    import tempfile
+
     precise = [T0]
-
-    def sleep(seconds: float) -> None:
-        precise[0] += timedelta(seconds=seconds)
-
-    def whole_second() -> datetime:
-        return precise[0].replace(microsecond=0)
-
-    monkeypatch.setattr(live_source, "_utc_now", lambda: precise[0])
-    monkeypatch.setattr(live_source.time, "sleep", sleep)
     fetcher = ScriptedFetcher([T0])
     link = "https://alpha.example/a"
     fetcher.routes = {FEED: _items(link), link: FetchTimeoutError("read timed out", link)}  # retried 3 times
-    text = _config(tmp_path).replace("startup_spread: 0s", "startup_spread: 7s")
-    config = parse_config(text, "test.yaml", {})
-    engine = LiveEngine(config, fetcher, now=whole_second, workers=2)
-    fn = live_source._PollFeedsFn(config, 1, None)
-    fn.setup()
-    STOP.clear()
-    dues = []
-    for round_number in range(4):
-        dues.append(engine.next_wakeup())
-        assert fn._wait(engine)
-        counts = engine.step().counts
-        work = counts["pages.retried"] + sum(v for k, v in counts.items() if k.startswith("polls."))
-        assert work >= 1, f"round {round_number} at {precise[0]} (due {dues[-1]}) did nothing"
-    engine.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        text = _config(Path(tmp)).replace("startup_spread: 0s", "startup_spread: 7s")
+        config = parse_config(text, "test.yaml", {})
+        engine = LiveEngine(config, fetcher, now=lambda: precise[0].replace(microsecond=0), workers=2)
+        dues, passes, work, spin = [], 0, 0, 0
+        for _ in range(40):
+            wait = engine.next_event_in()
+            if wait is None:
+                break
+            precise[0] += timedelta(seconds=wait)
+            dues.append(engine.next_wakeup())
+            jobs = engine.start_jobs()
+            passes += 1
+            if not jobs and wait < 0.01:
+                spin += 1  # "now", yet nothing to start: the busy loop
+            if not jobs:
+                precise[0] += timedelta(milliseconds=5)  # the dispatcher's minimum wait
+            for job in jobs:
+                engine.complete(job, engine.fetch(job))
+                work += 1
+        engine.close()
+    assert work >= 5, work  # polls, the first page fetch and its 3 retries
+    assert spin == 0 and passes <= 3 * work, (spin, passes, work)
     # the start-up spread and the retry backoff's jitter gave due times between whole seconds
     assert sum(1 for due in dues if due is not None and due.microsecond != 0) >= 3, dues
