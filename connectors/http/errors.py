@@ -71,7 +71,16 @@ class TooManyRedirectsError(FetchError):
 
 
 class RobotsDisallowedError(FetchError):
-    """robots.txt of the URL's site disallows it for our user agent."""
+    """robots.txt of the URL's site disallows it for our user agent.
+
+    ``retryable`` (with ``retry_after`` seconds) when the refusal is only for now: robots.txt could not be
+    fetched (a 5xx, a dropped connection...), so every page of the site waits until it is asked for again.
+    """
+
+    def __init__(self, message: str, url: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, url)
+        self.retry_after = retry_after
+        self.retryable = retry_after is not None
 
 
 class HostBackoffError(FetchError):

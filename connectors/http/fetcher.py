@@ -92,6 +92,17 @@ _LIBRARY_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# What a reused connection the server closed meanwhile raises before any response byte arrives.
+_STALE_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    httpcore.RemoteProtocolError,
+    httpcore.ReadError,
+    httpcore.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -220,7 +231,9 @@ class HttpFetcher:
         decision = self.robots.check(target)
         self.scheduler.set_crawl_delay(target.host, decision.crawl_delay)
         if not decision.allowed:
-            raise RobotsDisallowedError(f"robots.txt does not allow it ({decision.reason})", str(target.url))
+            raise RobotsDisallowedError(
+                f"robots.txt does not allow it ({decision.reason})", str(target.url), retry_after=decision.retry_after
+            )
 
     def _fetch_robots(self, url: str) -> CapturedResponse:
         return self.fetch(url, kind="robots").response
@@ -262,7 +275,7 @@ class HttpFetcher:
         try:
             with transport_deadline(hard_deadline):
                 request = httpx.Request("GET", target.url, headers=headers, extensions={"timeout": timeouts})
-                response = self._transport.handle_request(request)
+                response = self._send(request)
                 try:
                     captured_at = self._wall_clock()
                     if response.status_code == 304 or 200 <= response.status_code < 300:
@@ -280,6 +293,18 @@ class HttpFetcher:
                 mapped = FetchTimeoutError(f"total timeout of {self.config.total_timeout_s}s reached", url)
             raise mapped from exc
         return _Hop(response.status_code, response.headers, body, captured_at)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; once more when the connection dropped before any response came back.
+
+        A kept-alive connection the server has just closed fails this way on reuse (a race every HTTP client
+        meets); a GET is idempotent, so asking again on a fresh connection is safe. A server that drops every
+        connection fails the second time too, with the same error.
+        """
+        try:
+            return self._transport.handle_request(request)
+        except _STALE_CONNECTION_ERRORS:
+            return self._transport.handle_request(request)
 
     def _read_body(self, response: httpx.Response, kind: Kind, url: str, deadline: float) -> bytes:
         """The decoded body, capped while streaming; robots.txt is cut at the cap instead of refused."""

@@ -13,8 +13,10 @@ Policy (RFC 9309, and Google's documented handling where the RFC leaves a choice
 - **2xx**: parsed with ``urllib.robotparser`` for the user agent's product token.
 - **4xx** (404, 401, 403, 410...) except 429, and too many redirects: no usable robots.txt, **allow all**.
 - **429, 5xx, timeouts, connection/TLS/DNS errors**: the site is unreachable, **disallow all** for
-  ``robots_error_ttl_s`` then try again; if an earlier copy was parsed, keep using it instead; after
-  ``robots_unreachable_allow_after_s`` (30 days) of continuous failure, allow all (RFC 9309 2.3.1.4).
+  ``robots_error_ttl_s`` then try again (the refusal says so: ``RobotsDecision.retry_after``, and the page's
+  ``RobotsDisallowedError`` is retryable, so the page is fetched later rather than dead-lettered); if an
+  earlier copy was parsed, keep using it instead; after ``robots_unreachable_allow_after_s`` (30 days) of
+  continuous failure, allow all (RFC 9309 2.3.1.4).
 - ``HostBackoffError`` (the host is in back-off) propagates: nothing is learned, nothing is cached.
 
 Known limits of ``urllib.robotparser``: the first matching rule wins (RFC 9309 says the longest), ``*`` and
@@ -47,6 +49,8 @@ class RobotsDecision:
     allowed: bool
     crawl_delay: float | None
     reason: str
+    retry_after: float | None = None
+    """Refused only for now (robots.txt unreachable): seconds until it is asked for again."""
 
 
 @dataclass(slots=True)
@@ -102,7 +106,9 @@ class RobotsPolicy:
         url = robots_url(target)
         entry = self._entry(url)
         if entry.rules is None:
-            return RobotsDecision(entry.allow_all, None, entry.reason)
+            temporary = not entry.allow_all and entry.unreachable_since is not None
+            retry_after = max(0.0, entry.expires_at - self._clock()) if temporary else None
+            return RobotsDecision(entry.allow_all, None, entry.reason, retry_after)
         allowed = entry.rules.can_fetch(self._agent, str(target.url))
         return RobotsDecision(allowed, crawl_delay_of(entry.rules, self._agent), entry.reason)
 

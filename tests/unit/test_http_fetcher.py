@@ -549,8 +549,35 @@ def test_missing_robots_txt_allows_and_unreachable_robots_txt_disallows() -> Non
     site.on("https://cdn.example/a", reply(200, b"a"))
     fetcher = make(site, robots_enabled=True, min_delay_s=0)
     assert fetcher.fetch("https://news.example/a", kind="page").response.body == b"a"
-    with pytest.raises(RobotsDisallowedError, match="answered 500"):
+    with pytest.raises(RobotsDisallowedError, match="answered 500") as refused:
         fetcher.fetch("https://cdn.example/a", kind="page")
+    # Refused for now only: the page is retried once robots.txt may be asked again, not dead-lettered.
+    assert refused.value.retryable and refused.value.retry_after == pytest.approx(600.0)
+
+
+def test_a_page_robots_txt_disallows_is_refused_for_good() -> None:
+    site = Site()
+    site.on("https://news.example/robots.txt", reply(200, ROBOTS))
+    with pytest.raises(RobotsDisallowedError) as refused:
+        make(site, robots_enabled=True, min_delay_s=0).fetch("https://news.example/members/1", kind="page")
+    assert not refused.value.retryable and refused.value.retry_after is None
+
+
+@pytest.mark.parametrize("error", [httpx.RemoteProtocolError("Server disconnected"), httpx.ReadError("reset")])
+def test_a_connection_dropped_before_any_response_is_tried_once_more(error: Exception) -> None:
+    """A kept-alive connection the server closed meanwhile fails on reuse; the GET is asked again."""
+    site = Site()
+    site.on("https://news.example/feed.xml", error, reply(200, FEED))
+    result = make(site).fetch("https://news.example/feed.xml", kind="feed")
+    assert result.response.body == FEED and len(site.requests) == 2
+
+
+def test_a_server_that_drops_every_connection_fails_after_the_second_try() -> None:
+    site = Site()
+    site.on("https://news.example/feed.xml", httpx.RemoteProtocolError("Server disconnected"))
+    with pytest.raises(HttpProtocolError):
+        make(site).fetch("https://news.example/feed.xml", kind="feed")
+    assert len(site.requests) == 2
 
 
 def test_an_oversized_robots_txt_is_truncated_at_a_line_not_refused() -> None:
