@@ -419,3 +419,20 @@ def test_bad_page_retry_settings_are_refused_naming_the_key(polling: str, expect
     with pytest.raises(ConfigError) as caught:
         _parse(MINIMAL + "polling:\n" + polling)
     assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_run_section_defaults_overrides_and_limits() -> None:
+    base = MINIMAL
+    run = _parse(base).run
+    assert (run.stop_grace, run.max_parallel_fetches, run.max_buffered_pages, run.broker_outage_limit) == (
+        timedelta(seconds=10),
+        32,
+        1000,
+        timedelta(minutes=15),
+    )
+    custom = _parse(base + "run: {stop_grace: 5s, max_parallel_fetches: 8, max_buffered_pages: 50}\n").run
+    assert (custom.stop_grace, custom.max_parallel_fetches, custom.max_buffered_pages) == (timedelta(seconds=5), 8, 50)
+    assert _parse(base, {"STORYWIRE__RUN__STOP_GRACE": "3s"}).run.stop_grace == timedelta(seconds=3)
+    assert "stop_grace" in _error(base + "run: {stop_grace: 1h}\n")
+    assert "max_parallel_fetches" in _error(base + "run: {max_parallel_fetches: 0}\n")
+    assert "run.stop_graze" in _error(base + "run: {stop_graze: 5s}\n")
