@@ -89,6 +89,10 @@ class KafkaConfig:
     are resent up to ``delivery_attempts - 1`` more times, pausing ``delivery_backoff_ms``, then twice as
     long each time (capped at 30 s); then ``DeliveryError`` stops the work. Worst case before a run gives
     up on a dead broker: about ``delivery_attempts * delivery_timeout_ms`` plus the pauses (about 6 min by default).
+    The Beam Kafka sink instead gives its writer an outage limit (``--broker-outage-limit``,
+    ``run.broker_outage_limit``, 15 min by default): it resends, with the same doubling pauses, until the broker
+    acknowledges or the limit passes without progress, and ``delivery_attempts`` does not bound it. A broker
+    that dies is noticed when its records expire, after ``delivery_timeout_ms`` (2 min by default).
     """
 
     bootstrap_servers: str

@@ -7,9 +7,12 @@ kafka-python exception that can escape this package is mapped to one of these, w
 
 ``DeliveryError`` is raised by ``KafkaMessageWriter.flush()`` (and by ``send()`` when the writer had to
 settle earlier records) after the writer resent the transiently failed records ``delivery_attempts`` times
-with backoff. When all its failures are permanent (``is_permanent_failure``: record too large for the broker,
-invalid topic...) the caller dead-letters them; otherwise a Beam DoFn lets it fail the bundle and the runner
-retries the whole bundle (at-least-once; stable keys and ids make the duplicates easy to drop, see README).
+with backoff, or, for a writer given an outage limit (the Beam Kafka sink), after the broker stayed
+unreachable that long without acknowledging anything (``unreachable_s`` is then set; ``stopping`` when a
+stop of the run cut the wait short). When all its failures are permanent (``is_permanent_failure``: record
+too large for the broker, invalid topic...) the caller dead-letters them; otherwise a Beam DoFn lets it fail
+the bundle and the run stops with its one-line message (at-least-once; stable keys and ids make the
+duplicates easy to drop, see README).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ __all__ = [
     "MessageTooLargeError",
     "TopicSetupError",
     "describe_error",
+    "format_seconds",
     "is_permanent_failure",
+    "show_key",
 ]
 
 _LOCAL_BROKER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -124,18 +129,28 @@ class DeliveryError(KafkaConnectorError):
         *,
         bootstrap: str | None = None,
         attempts: int = 1,
+        unreachable_s: float | None = None,
+        stopping: bool = False,
     ) -> None:
         self.failures = failures
         self.total = total
         self.bootstrap = bootstrap
         self.attempts = attempts
+        self.unreachable_s = unreachable_s
+        self.stopping = stopping
+        if unreachable_s is not None:
+            super().__init__(_outage_message(len(failures), bootstrap or "?", unreachable_s, stopping=stopping))
+            return
         first = failures[0] if failures else None
         where = f" at {bootstrap}" if bootstrap else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         detail = ""
         if first is not None:
-            detail = f"; first error (topic {first.topic}, key {first.key!r}): {describe_error(first.error)}"
-        super().__init__(f"{len(failures)} of {total} records were not delivered to Kafka{where}{tries}{detail}")
+            error = " ".join(describe_error(first.error).split())
+            detail = f"; first error (topic {first.topic}, key {show_key(first.key)}): {error}"
+        # ``total`` counts the batch being flushed (one bundle), not the run: say so.
+        batch = f" (in a batch of {total}; earlier batches were acknowledged)" if total > len(failures) else ""
+        super().__init__(f"{len(failures)} of {total} records were not delivered to Kafka{where}{tries}{batch}{detail}")
 
     @property
     def failed(self) -> int:
@@ -172,7 +187,7 @@ class MessageTooLargeError(KafkaConnectorError):
         self.size = size
         self.limit = limit
         super().__init__(
-            f"record for topic {topic} (key {key!r}) is {size} bytes serialized, over the "
+            f"record for topic {topic} (key {show_key(key)}) is {size} bytes serialized, over the "
             f"{limit}-byte limit (max_request_size); dead-letter it or raise the limit on the "
             "producer and the broker/topic (message.max.bytes / max.message.bytes)"
         )
@@ -182,6 +197,42 @@ def describe_error(error: BaseException) -> str:
     """``Name: message`` (kafka-python's errors already start their text with their class name)."""
     name, text = type(error).__name__, str(error)
     return text if text.startswith(name) else f"{name}: {text}"
+
+
+def show_key(key: bytes | None) -> str:
+    """A record key for a message: UTF-8 text (undecodable bytes replaced), ``(none)`` for no key."""
+    if key is None:
+        return "(none)"
+    return key.decode("utf-8", errors="replace")
+
+
+def format_seconds(seconds: float) -> str:
+    """``4m12s``, ``15m``, ``2h5m``, ``3s``, ``0.4s``: a duration for one-line messages."""
+    if seconds < 10:
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m{secs}s" if minutes and secs else f"{minutes}m" if minutes else f"{secs}s"
+
+
+def _outage_message(undelivered: int, bootstrap: str, unreachable_s: float, *, stopping: bool) -> str:
+    one = undelivered == 1
+    records, were, they, them = (
+        (f"{undelivered} record", "was", "it", "it") if one else (f"{undelivered} records", "were", "they", "them")
+    )
+    if stopping:
+        return (
+            f"stopping while Kafka broker {bootstrap} is unreachable (for {format_seconds(unreachable_s)}): "
+            f"{records} {were} not delivered to it; {they} {were} not checkpointed and will be produced again "
+            "after a restart"
+        )
+    return (
+        f"Kafka broker {bootstrap} unreachable for {format_seconds(unreachable_s)}: {records} {were} not "
+        f"delivered; {they} {were} not checkpointed: a restart produces {them} again"
+    )
 
 
 def _fix_hint(bootstrap: str) -> str:

@@ -15,6 +15,13 @@ Contract:
 - Records refused *permanently* (too large for the broker, invalid topic...) are never resent: ``flush()``
   raises a ``DeliveryError`` whose ``permanent_only`` is true and whose ``failures`` carry each record's
   value, headers and ``ref``, for the caller to dead-letter.
+- With ``outage_limit_s`` (the Beam Kafka sink) a broker that stops answering is ridden out instead: the
+  writer keeps every unacknowledged record and resends them in order (fresh client, backoff doubling from
+  ``delivery_backoff_ms`` up to 30 s), blocking until all are acknowledged; ``delivery_attempts`` no longer
+  bounds this. It says so in one WARNING line on the ``storywire.kafka`` logger when the broker becomes
+  unreachable and one INFO line when it is back, and raises ``DeliveryError`` (with ``unreachable_s``) only
+  after ``outage_limit_s`` without an acknowledgement, or earlier when ``stop_seconds_left()`` (the run's
+  stop grace) gets within a second of its end. Every wait is bounded by what is left of both.
 - On ``compacted_topics`` (the story-state topic) the last record per key must stay the newest: when a
   record of such a key is resent, the newest record of that key queued since the last ``flush()`` is resent
   after it, even if it was already delivered (a harmless duplicate).
@@ -48,12 +55,17 @@ from .errors import (
     KafkaConnectorError,
     MessageTooLargeError,
     describe_error,
+    format_seconds,
     is_permanent_failure,
 )
 
 __all__ = ["DEFAULT_MAX_PENDING", "MAX_BACKOFF_S", "KafkaMessageWriter", "backoff_delays", "fits", "record_size"]
 
 log = logging.getLogger(__name__)
+OUTAGE_LOGGER: Final = "storywire.kafka"
+outage_log = logging.getLogger(OUTAGE_LOGGER)
+STOP_MARGIN_S: Final = 1.0  # an outage during a stop is given up this long before the stop grace ends
+_SLICE_S: Final = 0.5  # waits are cut into slices this long to notice a stop
 
 Headers = Sequence[tuple[str, bytes]]
 DEFAULT_MAX_PENDING: Final = 10_000
@@ -117,7 +129,13 @@ class KafkaMessageWriter:
         compacted_topics: Iterable[str] = (),
         max_pending: int = DEFAULT_MAX_PENDING,
         sleep: Callable[[float], None] = time.sleep,
+        outage_limit_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stop_seconds_left: Callable[[], float | None] = lambda: None,
     ) -> None:
+        """``outage_limit_s``: ride out an unreachable broker for that long without progress (module docstring);
+        ``clock`` (monotonic seconds) and ``sleep`` are injected by tests; ``stop_seconds_left`` returns None
+        until the run is asked to stop, then the seconds of its stop grace left."""
         if max_pending < 1:
             raise KafkaConfigError(f"max_pending must be >= 1, got {max_pending}")
         self.config = config
@@ -125,6 +143,10 @@ class KafkaMessageWriter:
         self._compacted = frozenset(compacted_topics)
         self._max_pending = max_pending
         self._sleep = sleep
+        self._outage_limit_s = outage_limit_s
+        self._clock = clock
+        self._stop_seconds_left = stop_seconds_left
+        self._client_cap_s: float | None = None  # during an outage: bounds a new client's blocking calls
         self._producer: Any = None  # None while open means: lost, made again at the next send
         self._opened = False
         self._pending: deque[_Entry] = deque()
@@ -156,8 +178,13 @@ class KafkaMessageWriter:
         self._opened = True
 
     def _new_producer(self) -> Any:
+        kwargs = self.config.producer_kwargs()
+        if self._client_cap_s is not None:  # riding out an outage: do not block past the give-up time
+            cap_ms = max(100, int(self._client_cap_s * 1000))
+            kwargs["bootstrap_timeout_ms"] = min(kwargs["bootstrap_timeout_ms"], cap_ms)
+            kwargs["max_block_ms"] = min(kwargs["max_block_ms"], cap_ms)
         try:
-            return self._factory(**self.config.producer_kwargs())
+            return self._factory(**kwargs)
         except kafka_errors.KafkaTimeoutError as exc:
             raise BrokerUnreachableError(self.config.bootstrap_servers, str(exc)) from exc
         except kafka_errors.KafkaConnectionError as exc:
@@ -325,8 +352,7 @@ class KafkaMessageWriter:
             return []
         wait = self._wait_s(timeout_s)
         if self._producer is not None and any(entry.future is not None for entry in batch):
-            with contextlib.suppress(kafka_errors.KafkaTimeoutError):  # what is not done counts as failed below
-                self._producer.flush(timeout=wait)
+            self._flush_client(wait)
         transient = []
         for entry in batch:
             self._resolve(entry, wait)
@@ -336,8 +362,28 @@ class KafkaMessageWriter:
                 self._account(entry)
         return transient
 
+    def _flush_client(self, wait: float) -> None:
+        """Wait up to ``wait`` seconds for the client to finish its requests, in slices, so that a stop of the
+        run cuts the wait short; what is not done then counts as failed."""
+        deadline = self._clock() + wait
+        while True:
+            left = deadline - self._clock()
+            stop = self._stop_seconds_left()
+            if stop is not None:
+                left = min(left, stop - STOP_MARGIN_S)
+            if left <= 0:
+                return
+            try:
+                self._producer.flush(timeout=min(left, _SLICE_S))
+                return
+            except kafka_errors.KafkaTimeoutError:
+                continue  # not all done yet: wait on, unless the deadline or a stop has come
+
     def _settle(self, timeout_s: float | None) -> None:
         """Deliver everything queued, resending transient failures with backoff; raise when rounds run out."""
+        if self._outage_limit_s is not None:
+            self._ride_out(timeout_s, self._outage_limit_s)
+            return
         attempts = self.config.delivery_attempts
         delays = backoff_delays(attempts, self.config.delivery_backoff_ms)
         transient = self._collect(timeout_s)
@@ -362,25 +408,94 @@ class KafkaMessageWriter:
             self._discard_producer()
             self._sleep(delay)
             attempt += 1
-            unsent_error: BaseException | None = None
-            for entry in self._resend_order(transient):
-                if unsent_error is None:
-                    self._submit(entry)
-                    unsent_error = entry.error  # the client cannot queue: do not block once per record
-                    self.resent += 1
-                else:
-                    entry.future, entry.error = None, unsent_error
-                self._pending.append(entry)
+            self._resubmit(transient)
             transient = self._collect(timeout_s)
 
-    def _give_up(self, transient: list[_Entry], attempts: int) -> NoReturn:
+    def _resubmit(self, transient: list[_Entry]) -> None:
+        unsent_error: BaseException | None = None
+        for entry in self._resend_order(transient):
+            if unsent_error is None:
+                self._submit(entry)
+                unsent_error = entry.error  # the client cannot queue: do not block once per record
+                self.resent += 1
+            else:
+                entry.future, entry.error = None, unsent_error
+            self._pending.append(entry)
+
+    def _ride_out(self, timeout_s: float | None, limit_s: float) -> None:
+        """Deliver everything queued, resending what fails transiently until the broker acknowledges it all;
+        give up after ``limit_s`` without an acknowledgement, or when a stop's grace is nearly used up."""
+        transient = self._collect(timeout_s)
+        if not transient:
+            return
+        started = last_progress = self._clock()
+        delivered_before = self.delivered
+        first = transient[0].error
+        assert first is not None
+        cause = first.__cause__ if isinstance(first, BrokerUnreachableError) and first.__cause__ else first
+        outage_log.warning(
+            "Kafka broker %s unreachable (%s): holding %d records, retrying; giving up after %s",
+            self.config.bootstrap_servers,
+            " ".join(describe_error(cause).split()),
+            len(transient),
+            format_seconds(limit_s),
+        )
+        delays = backoff_delays(64, self.config.delivery_backoff_ms)
+        rounds = 0
+        try:
+            while transient:
+                self._discard_producer()
+                self._pause(max(_SLICE_S / 5, delays[min(rounds, len(delays) - 1)]), last_progress, limit_s)
+                left, stopping = self._budget(last_progress, limit_s)
+                if left <= 0:
+                    self._give_up(transient, rounds + 1, unreachable_s=self._clock() - started, stopping=stopping)
+                self._client_cap_s = left
+                rounds += 1
+                before = self.delivered
+                self._resubmit(transient)
+                transient = self._collect(min(self._wait_s(timeout_s), left))
+                if self.delivered > before:
+                    last_progress = self._clock()
+        finally:
+            self._client_cap_s = None
+        outage_log.info(
+            "Kafka broker %s back after %s: delivered %d held records",
+            self.config.bootstrap_servers,
+            format_seconds(self._clock() - started),
+            self.delivered - delivered_before,
+        )
+
+    def _budget(self, last_progress: float, limit_s: float) -> tuple[float, bool]:
+        """Seconds before giving up an outage, and whether a stop of the run (not the limit) sets them."""
+        left = limit_s - (self._clock() - last_progress)
+        stop = self._stop_seconds_left()
+        if stop is not None and stop - STOP_MARGIN_S <= left:
+            return stop - STOP_MARGIN_S, True
+        return left, False
+
+    def _pause(self, seconds: float, last_progress: float, limit_s: float) -> None:
+        """Sleep ``seconds`` between resend rounds, in slices; stop early when the outage's budget is spent."""
+        end = self._clock() + seconds
+        while (rest := min(end - self._clock(), self._budget(last_progress, limit_s)[0])) > 0:
+            self._sleep(min(rest, _SLICE_S))
+
+    def _give_up(
+        self, transient: list[_Entry], attempts: int, *, unreachable_s: float | None = None, stopping: bool = False
+    ) -> NoReturn:
         entries = sorted([*transient, *self._permanent], key=lambda e: e.seq)
         failures = tuple(e.failed_record() for e in entries)
         self.failed += len(failures)
         total = self._cycle_sent
         self._pending.clear()
         self._reset_cycle()
-        raise DeliveryError(failures, total, bootstrap=self.config.bootstrap_servers, attempts=attempts)
+        raise DeliveryError(
+            failures,
+            total,
+            bootstrap=self.config.bootstrap_servers,
+            attempts=attempts,
+            unreachable_s=unreachable_s,
+            stopping=stopping,
+        )
 
     def _resend_order(self, transient: list[_Entry]) -> list[_Entry]:
         """The failed entries, plus the newest entry of each compacted key among them, in send order."""

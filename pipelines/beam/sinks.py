@@ -7,6 +7,12 @@ by :func:`sink_for`; :func:`write_sinks` applies every sink to every result stre
     write_sinks(streams, sinks, topic_prefix="news", streaming=False)
 
 A new kind of sink is a :class:`Sink` subclass and one entry in :data:`SINK_KINDS`.
+
+When the Kafka broker becomes unreachable the Kafka sink holds its bundle's records and blocks in
+``finish_bundle`` until the broker acknowledges them (on the FnApiRunner that blocks the fused chain: the
+backpressure), saying so in one line when it goes and one when it is back; it fails the run only after
+``outage_limit`` (:data:`DEFAULT_OUTAGE_LIMIT`) without progress, or when a stop of the run
+(:mod:`storywire.pipelines.live.stop`) is about to run out of grace, with a one-line ``DeliveryError``.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from __future__ import annotations
 import abc
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
@@ -28,8 +35,12 @@ from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import topic_for
+from storywire.pipelines.live import stop
 from storywire.schemas.codec import encode
 from storywire.schemas.records import RECORD_TYPES, _Record
+
+DEFAULT_OUTAGE_LIMIT: Final = timedelta(minutes=15)
+"""How long the Kafka sink waits for an unreachable broker, without any record acknowledged, before the run fails."""
 
 
 def _jsonl_line(record: _Record) -> str:
@@ -105,9 +116,11 @@ class _KafkaWriteFn(beam.DoFn):
     """Produce each record to its topic; at bundle end deliver everything or fail the bundle.
 
     Size and refusal rules are in ``storywire.pipelines.core.kafka_delivery``: an oversized article is trimmed,
-    any other oversized record and any record the broker refuses for good becomes a dead letter. Transient failures are
-    resent with backoff by the writer; if they persist, ``DeliveryError`` fails the bundle (the runner retries
-    it, or the run stops naming the broker): at-least-once, never a silent drop.
+    any other oversized record and any record the broker refuses for good becomes a dead letter. Transient
+    failures (the broker unreachable) are ridden out by the writer: it keeps the records, resends them in order
+    with backoff and blocks until they are acknowledged, which holds the fused chain behind the sink. After
+    ``outage_limit_s`` without progress, or when a stop of the run nears the end of its grace, ``DeliveryError``
+    fails the bundle with one line naming the broker: at-least-once, never a silent drop.
 
     The ``sink.kafka.*`` counters are tallied in plain ints and added to Beam's counters once per bundle,
     after the bundle's records are delivered (a Beam counter update per record costs about as much as
@@ -115,11 +128,16 @@ class _KafkaWriteFn(beam.DoFn):
     """
 
     def __init__(
-        self, config: KafkaConfig, topics: TopicNames, producer_factory: Callable[..., Any] | None = None
+        self,
+        config: KafkaConfig,
+        topics: TopicNames,
+        producer_factory: Callable[..., Any] | None = None,
+        outage_limit_s: float = DEFAULT_OUTAGE_LIMIT.total_seconds(),
     ) -> None:
         self._config = config
         self._topics = topics
         self._producer_factory = producer_factory
+        self._outage_limit_s = outage_limit_s
         self._writer: KafkaMessageWriter | None = None
         # Built once: creating a Beam counter per element costs more than encoding the message.
         names = [f"sink.kafka.{kind}" for kind in RECORD_TYPES] + [
@@ -136,6 +154,8 @@ class _KafkaWriteFn(beam.DoFn):
             self._config,
             producer_factory=self._producer_factory or KafkaProducer,
             compacted_topics=(self._topics.stories,),
+            outage_limit_s=self._outage_limit_s,
+            stop_seconds_left=stop.seconds_left,
         )
         self._writer.open()
 
@@ -165,7 +185,7 @@ class _KafkaWriteFn(beam.DoFn):
                 break
             except DeliveryError as exc:
                 if not exc.permanent_only:
-                    raise  # the broker is failing: the bundle fails and is retried, nothing is dropped
+                    raise  # the broker stayed away past the outage limit (or the run is stopping): one line
                 for failed in exc.failures:
                     if failed.topic == self._topics.dead_letters:
                         raise  # a refused dead letter has nowhere left to go: stop loudly
@@ -194,16 +214,24 @@ class WriteKafka(beam.PTransform):
     """Produce records (any storywire record type) to their topics, keyed and with CloudEvents headers."""
 
     def __init__(
-        self, config: KafkaConfig, topics: TopicNames, *, producer_factory: Callable[..., Any] | None = None
+        self,
+        config: KafkaConfig,
+        topics: TopicNames,
+        *,
+        producer_factory: Callable[..., Any] | None = None,
+        outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT,
     ) -> None:
-        """``producer_factory`` replaces ``kafka.KafkaProducer`` (tests inject fakes or faults); it is pickled."""
+        """``producer_factory`` replaces ``kafka.KafkaProducer`` (tests inject fakes or faults); it is pickled.
+        ``outage_limit``: how long an unreachable broker is waited for, without progress, before the run fails."""
         super().__init__()
         self._config = config
         self._topics = topics
         self._producer_factory = producer_factory
+        self._outage_limit_s = outage_limit.total_seconds()
 
     def expand(self, records: PCollection) -> Any:
-        return records | "Produce" >> beam.ParDo(_KafkaWriteFn(self._config, self._topics, self._producer_factory))
+        write = _KafkaWriteFn(self._config, self._topics, self._producer_factory, self._outage_limit_s)
+        return records | "Produce" >> beam.ParDo(write)
 
 
 class Sink(abc.ABC):
@@ -234,42 +262,51 @@ class FileSink(Sink):
 
 
 class KafkaSink(Sink):
-    """Every record to its topic (keyed, CloudEvents headers), delivered at least once."""
+    """Every record to its topic (keyed, CloudEvents headers), delivered at least once; an unreachable broker
+    is waited for up to ``outage_limit`` without progress."""
 
     label = "Kafka"
 
-    def __init__(self, config: KafkaConfig) -> None:
+    def __init__(self, config: KafkaConfig, outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT) -> None:
         self.config = config
+        self.outage_limit = outage_limit
 
     def write(self, records: PCollection, step: str, topic: str, topics: TopicNames, *, streaming: bool) -> None:
-        _ = records | step >> WriteKafka(self.config, topics)
+        _ = records | step >> WriteKafka(self.config, topics, outage_limit=self.outage_limit)
 
 
-def _file_sink(spec: SinkSpec) -> Sink:
+def _file_sink(spec: SinkSpec, outage_limit: timedelta) -> Sink:
     return FileSink(spec.target)
 
 
-def _kafka_sink(spec: SinkSpec) -> Sink:
+def _kafka_sink(spec: SinkSpec, outage_limit: timedelta) -> Sink:
     assert spec.kafka is not None  # SinkSpec.parse sets it for every kafka:// URI
-    return KafkaSink(spec.kafka)
+    return KafkaSink(spec.kafka, outage_limit)
 
 
-SINK_KINDS: dict[str, Callable[[SinkSpec], Sink]] = {"file": _file_sink, "kafka": _kafka_sink}
-"""``SinkSpec.kind`` -> the sink it builds."""
+SINK_KINDS: dict[str, Callable[[SinkSpec, timedelta], Sink]] = {"file": _file_sink, "kafka": _kafka_sink}
+"""``SinkSpec.kind`` -> the sink it builds (given the broker outage limit)."""
 
 
-def sink_for(spec: SinkSpec) -> Sink:
+def sink_for(spec: SinkSpec, *, outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT) -> Sink:
     """The sink a parsed ``--sink`` URI describes."""
-    return SINK_KINDS[spec.kind](spec)
+    return SINK_KINDS[spec.kind](spec, outage_limit)
 
 
 def write_sinks(
-    streams: StoryStreams, sinks: Sequence[SinkSpec | Sink], topic_prefix: str, *, streaming: bool = False
+    streams: StoryStreams,
+    sinks: Sequence[SinkSpec | Sink],
+    topic_prefix: str,
+    *,
+    streaming: bool = False,
+    outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT,
 ) -> None:
     """Every stream to every sink; files are appended as records arrive when ``streaming``.
 
     Streaming sinks are applied to each stream separately: on the FnApiRunner a Flatten of several inputs
-    ends fusion, and nothing behind it leaves before the live source finishes.
+    ends fusion, and nothing behind it leaves before the live source finishes. ``outage_limit`` is how long a
+    Kafka sink built from a ``SinkSpec`` waits for an unreachable broker without progress before the run fails
+    (a ``Sink`` object passed in keeps its own).
     """
     topics = TopicNames(topic_prefix)
     named: list[tuple[str, str, PCollection]] = [
@@ -283,6 +320,6 @@ def write_sinks(
         dead = streams.dead_letters | "AllDeadLetters" >> beam.Flatten()
         named.append(("dead", topics.dead_letters, dead))
     for index, given in enumerate(sinks):
-        sink = given if isinstance(given, Sink) else sink_for(given)
+        sink = given if isinstance(given, Sink) else sink_for(given, outage_limit=outage_limit)
         for label, topic, records in named:
             sink.write(records, f"{sink.label}{index}[{label}]", topic, topics, streaming=streaming)

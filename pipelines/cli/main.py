@@ -1,8 +1,8 @@
 """The ``storywire`` command line.
 
 Exit codes: 0 success, 1 the pipeline failed (e.g. the Kafka broker was lost mid-run and stayed away
-through the retries), 2 a usage or configuration problem (bad argument, missing archive, unreachable broker,
-missing topics): the one-line message says what is wrong and how to fix it.
+longer than the broker outage limit), 2 a usage or configuration problem (bad argument, missing archive,
+unreachable broker, missing topics): the one-line message says what is wrong and how to fix it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from storywire import __version__
 from storywire.connectors.errors import ConfigError, SourceUnavailableError, StorywireError
-from storywire.connectors.kafka.errors import KafkaConnectorError
+from storywire.connectors.kafka.errors import DeliveryError, KafkaConnectorError
+from storywire.connectors.kafka.producer import OUTAGE_LOGGER
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines import bundled
 from storywire.pipelines.cli import feeds as feeds_cli
@@ -88,12 +90,33 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
     )
     parser.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
     parser.add_argument(
+        "--broker-outage-limit",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="how long to wait for a Kafka broker that became unreachable mid-run, without any record "
+        "acknowledged, before the run fails (e.g. 90s, 15m; default 15m)",
+    )
+    parser.add_argument(
         "--create-topics",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="create missing Kafka topics at start-up (default); with --no-create-topics a missing topic "
         "stops the run at start-up, naming it (for clusters where topics are managed with `storywire topics`)",
     )
+
+
+def _duration(text: str) -> timedelta:
+    from storywire.connectors.errors import InvalidSettingError
+    from storywire.pipelines.config.units import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except InvalidSettingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value.total_seconds() <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be longer than 0s")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
         logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
         logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
+    # The Kafka sink's two state lines (broker unreachable, broker back) show without -v.
+    logging.getLogger(OUTAGE_LOGGER).setLevel(logging.INFO)
     try:
         if args.command == "summary":
             return _summary(args.directory, args.topic_prefix)
@@ -117,9 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "feeds":
             return feeds_cli.run(args)
         if args.command == "run":
-            return run_cli.run(args, beam_args)
+            return _run_live(args, beam_args)
         archives = [args.archive] if args.command == "demo" else args.archives
         return _replay(args, archives, beam_args, demo=args.command == "demo")
+    except DeliveryError as exc:  # raised outside a pipeline (a runner wraps the ones raised inside)
+        print(f"storywire: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_FAILED
     except StorywireError as exc:
         print(f"storywire: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -161,6 +189,20 @@ class _InterruptWatch:
         raise KeyboardInterrupt
 
 
+def _run_live(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """``storywire run``; a run stopped by Kafka (the broker away past the outage limit) ends with one line."""
+    try:
+        return run_cli.run(args, beam_args)
+    except StorywireError:
+        raise
+    except Exception as exc:
+        reason = _kafka_failure(exc)
+        if reason is None:
+            raise
+        print(f"storywire: error: {reason}", file=sys.stderr)  # it names the broker and what happens next
+        return EXIT_FAILED
+
+
 def _summary(directory: str, prefix: str) -> int:
     from storywire.pipelines.core.summary import read_sink, render
 
@@ -199,12 +241,13 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from storywire.pipelines.beam.run_report import RunReport
+    from storywire.pipelines.beam.sinks import DEFAULT_OUTAGE_LIMIT
     from storywire.pipelines.graphs.replay import build_replay
 
     options = PipelineOptions([f"--runner={args.runner}", *beam_args])
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
-    build_replay(pipeline, config)
+    build_replay(pipeline, config, broker_outage_limit=args.broker_outage_limit or DEFAULT_OUTAGE_LIMIT)
     interrupted = _InterruptWatch()
     try:
         with interrupted:

@@ -7,6 +7,7 @@ differs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import apache_beam as beam
@@ -19,7 +20,7 @@ from storywire.pipelines.beam.articles import ExtractArticles
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.beam.dedupe import DedupeRevisions
 from storywire.pipelines.beam.feeds import ParseFeeds
-from storywire.pipelines.beam.sinks import write_sinks
+from storywire.pipelines.beam.sinks import DEFAULT_OUTAGE_LIMIT, write_sinks
 from storywire.pipelines.beam.stories import EVENTS, STORIES, AssignStoriesBatch
 from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.replay import ReplayConfig
@@ -65,7 +66,10 @@ def pair_archived_pages(
     )
 
 
-def build_replay(pipeline: beam.Pipeline, config: ReplayConfig) -> StoryStreams:
+def build_replay(
+    pipeline: beam.Pipeline, config: ReplayConfig, *, broker_outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT
+) -> StoryStreams:
+    """The replay graph; a Kafka sink waits up to ``broker_outage_limit`` for an unreachable broker."""
     read = pipeline | "Archives" >> beam.Create(sorted(config.archives)) | ReadArchives(config.max_body_bytes)
     feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds()
     paired = pair_archived_pages(feeds.items, read[PAGES], read[REDIRECTS], dict(config.feed_outlets))
@@ -74,5 +78,5 @@ def build_replay(pipeline: beam.Pipeline, config: ReplayConfig) -> StoryStreams:
     assigned = distinct | "AssignStories" >> AssignStoriesBatch(config.stories)
     dead_letters = (read[DEAD_LETTERS], feeds[DEAD_LETTERS], paired[DEAD_LETTERS], extracted[DEAD_LETTERS])
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
-    write_sinks(streams, config.sinks, config.topic_prefix)
+    write_sinks(streams, config.sinks, config.topic_prefix, outage_limit=broker_outage_limit)
     return streams

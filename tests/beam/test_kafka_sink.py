@@ -1,11 +1,15 @@
 """The Beam Kafka sink (WriteKafka's DoFn) on the FnApiRunner with an injected fake producer: records the
-broker refuses for good are dead-lettered, oversized articles are trimmed, a broker that keeps failing
-fails the run with the bootstrap address in the error, and nothing is dropped on the way."""
+broker refuses for good are dead-lettered, oversized articles are trimmed, a broker that is down for a while
+is waited for (one line when it goes, one when it is back), one that stays down past the outage limit fails
+the run with the bootstrap address in a one-line error, and nothing is dropped on the way."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import apache_beam as beam
@@ -15,6 +19,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from storywire.connectors.kafka import DeliveryError, KafkaConfig, TopicNames
+from storywire.connectors.kafka.producer import OUTAGE_LOGGER
 from storywire.pipelines.beam.sinks import WriteKafka
 from storywire.schemas.records import Article, Story, _Record
 from storywire.schemas.validation import validate
@@ -84,9 +89,10 @@ def article(n: int, text: str) -> Article:
     )
 
 
-def run(records: list[_Record], config: KafkaConfig) -> None:
+def run(records: list[_Record], config: KafkaConfig, outage_limit: timedelta = timedelta(minutes=15)) -> None:
     pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
-    _ = pipeline | beam.Create(records) | WriteKafka(config, TOPICS, producer_factory=ScriptedProducer)
+    write = WriteKafka(config, TOPICS, producer_factory=ScriptedProducer, outage_limit=outage_limit)
+    _ = pipeline | beam.Create(records) | write
     pipeline.run().wait_until_finish()
 
 
@@ -116,12 +122,38 @@ def test_refused_and_oversized_records_become_dead_letters_and_the_rest_is_deliv
         validate("dead_letter", letter)
 
 
-def test_a_broker_that_stays_down_fails_the_run_naming_it() -> None:
+def test_a_broker_down_for_a_while_is_waited_for_and_everything_is_delivered_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    ScriptedProducer.down = True
+    back = threading.Timer(1.5, lambda: setattr(ScriptedProducer, "down", False))
+    back.start()
+    config = KafkaConfig("fake-broker:9092", delivery_attempts=2, delivery_backoff_ms=50)
+    started = time.monotonic()
+    try:
+        run([article(n, "short") for n in range(5)], config)  # more than delivery_attempts rounds: waited for
+    finally:
+        back.join()
+
+    assert time.monotonic() - started >= 1.5
+    keys = sorted(key for _, key, _ in ScriptedProducer.acked)
+    assert keys == [f"a_{n:024x}".encode() for n in range(5)]  # each exactly once
+    lines = [r.getMessage() for r in caplog.records if r.name == OUTAGE_LOGGER]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("Kafka broker fake-broker:9092 unreachable (KafkaTimeoutError: Batch expired)")
+    assert lines[1].startswith("Kafka broker fake-broker:9092 back after 1")
+    assert lines[1].endswith("delivered 5 held records")
+
+
+def test_a_broker_that_stays_down_past_the_outage_limit_fails_the_run_naming_it() -> None:
     ScriptedProducer.down = True
     config = KafkaConfig("fake-broker:9092", delivery_attempts=2, delivery_backoff_ms=1)
 
+    started = time.monotonic()
     with pytest.raises(Exception) as caught:
-        run([article(1, "short")], config)
+        run([article(1, "short")], config, outage_limit=timedelta(seconds=1))
+    assert time.monotonic() - started < 10
 
     chain: list[BaseException] = []
     current: BaseException | None = caught.value
@@ -129,6 +161,9 @@ def test_a_broker_that_stays_down_fails_the_run_naming_it() -> None:
         chain.append(current)
         current = current.__cause__ or current.__context__
     delivery = next(e for e in chain if isinstance(e, DeliveryError))
-    assert delivery.bootstrap == "fake-broker:9092" and delivery.attempts == 2
-    assert "1 of 1 records were not delivered to Kafka at fake-broker:9092 after 2 attempts" in str(caught.value)
+    assert delivery.bootstrap == "fake-broker:9092" and delivery.unreachable_s is not None
+    assert str(delivery) == (
+        "Kafka broker fake-broker:9092 unreachable for 1s: 1 record was not delivered; it was not "
+        "checkpointed: a restart produces it again"
+    )
     assert ScriptedProducer.acked == []

@@ -3,9 +3,10 @@
 The broker here keeps its data in S3 (a local moto server), so, like a real Kafka cluster, it comes back with
 its topics and records. Two cases:
 
-1. it is back within the sink's retries: the replay finishes by itself;
-2. it stays away past them: the replay stops with exit code 1 and one error line naming the broker; once it
-   is back, running the same replay again completes the topics (the documented recovery).
+1. it is back within the broker outage limit: the sink waits for it and the replay finishes by itself;
+2. it stays away past the limit (``--broker-outage-limit``): the replay stops with exit code 1 and one error
+   line naming the broker; once it is back, running the same replay again completes the topics (the
+   documented recovery).
 
 Either way every article revision reaches Kafka at least once, and the last snapshot of each story in the
 compacted topic's order is the file sink's latest snapshot.
@@ -235,7 +236,7 @@ def _assert_kafka_matches_files(config: KafkaConfig, files: SinkContents, out: P
     return [*articles, *stories, *events]
 
 
-def test_broker_killed_mid_replay_and_back_within_the_retries_loses_nothing(
+def test_broker_killed_mid_replay_and_back_within_the_outage_limit_loses_nothing(
     s3_broker: PersistentBroker, faults: Callable[[FaultPlan], None], tmp_path: Path, topic_prefix: str
 ) -> None:
     archive = write_synthetic_archive(tmp_path, outlets=5)
@@ -261,7 +262,7 @@ def test_broker_killed_mid_replay_and_back_within_the_retries_loses_nothing(
     _assert_kafka_matches_files(config, read_sink(str(out), TopicNames(topic_prefix)), out)
 
 
-def test_broker_down_past_the_retries_fails_the_replay_loudly_and_a_rerun_completes_it(
+def test_broker_down_past_the_outage_limit_fails_the_replay_loudly_and_a_rerun_completes_it(
     s3_broker: PersistentBroker,
     faults: Callable[[FaultPlan], None],
     tmp_path: Path,
@@ -282,6 +283,8 @@ def test_broker_down_past_the_retries_fails_the_replay_loudly_and_a_rerun_comple
         topic_prefix,
         "--broker-timeout",
         "5",
+        "--broker-outage-limit",
+        "3s",
     ]
     faults(FaultPlan(at_send=KILL_AT_SEND, broker=s3_broker, restart_after_s=None))
 
@@ -290,7 +293,8 @@ def test_broker_down_past_the_retries_fails_the_replay_loudly_and_a_rerun_comple
     elapsed = time.monotonic() - started
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("storywire: error:")]
     assert len(errors) == 1, errors
-    assert f"not delivered to Kafka at {s3_broker.bootstrap} after 2 attempts" in errors[0]
+    assert f"the run stopped: Kafka broker {s3_broker.bootstrap} unreachable for " in errors[0]
+    assert "were not delivered; they were not checkpointed" in errors[0]
     assert "run the same replay again" in errors[0]
     assert elapsed < 60
 
