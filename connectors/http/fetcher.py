@@ -212,6 +212,20 @@ class HttpFetcher:
             raise HttpStatusError(hop.status, str(target.url), retry_after=retry_after)
         raise TooManyRedirectsError(f"more than {self.config.max_redirects} redirects", url)
 
+    def warm_robots(self, url: str) -> None:
+        """Fetch the robots.txt of ``url``'s site now, if page fetches will need it and it is not cached.
+
+        The live engine calls this after a site's first feed poll, so the robots.txt fetch (and the politeness
+        gap after it) is not paid by the site's first new article. Errors are the policy's business (cached as
+        such); a refused URL or a host in back-off is simply left for later.
+        """
+        if not self.config.robots_enabled:
+            return
+        try:
+            self.robots.check(self.guard.check_url(url))
+        except FetchError:
+            return
+
     def close(self) -> None:
         """Close pooled connections (only those of a transport this fetcher created)."""
         if self._owns_transport:

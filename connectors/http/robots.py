@@ -14,7 +14,8 @@ Policy (RFC 9309, and Google's documented handling where the RFC leaves a choice
 - **4xx** (404, 401, 403, 410...) except 429, and too many redirects: no usable robots.txt, **allow all**.
 - **429, 5xx, timeouts, connection/TLS/DNS errors**: the site is unreachable, **disallow all** for
   ``robots_error_ttl_s`` then try again (the refusal says so: ``RobotsDecision.retry_after``, and the page's
-  ``RobotsDisallowedError`` is retryable, so the page is fetched later rather than dead-lettered); if an
+  ``RobotsDisallowedError`` is retryable, so the page is fetched later rather than dead-lettered; a 429 or 503
+  with ``Retry-After`` shortens that wait to what the server asked); if an
   earlier copy was parsed, keep using it instead; after ``robots_unreachable_allow_after_s`` (30 days) of
   continuous failure, allow all (RFC 9309 2.3.1.4).
 - ``HostBackoffError`` (the host is in back-off) propagates: nothing is learned, nothing is cached.
@@ -61,6 +62,10 @@ class _Entry:
     reason: str
     last_good: urllib.robotparser.RobotFileParser | None = None
     unreachable_since: float | None = None
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def robots_url(target: Target) -> str:
@@ -141,7 +146,8 @@ class RobotsPolicy:
             raise
         except HttpStatusError as exc:
             if exc.status == 429 or exc.status >= 500:
-                return self._unreachable(previous, last_good, now, f"robots.txt answered {exc.status}")
+                why = f"robots.txt answered {exc.status}"
+                return self._unreachable(previous, last_good, now, why, retry_after=_seconds(exc.retry_after))
             return _Entry(now + self._ttl, None, True, f"no robots.txt (HTTP {exc.status}): all allowed")
         except TooManyRedirectsError:
             return _Entry(now + self._ttl, None, True, "robots.txt redirects too often: all allowed")
@@ -156,15 +162,19 @@ class RobotsPolicy:
         last_good: urllib.robotparser.RobotFileParser | None,
         now: float,
         why: str,
+        *,
+        retry_after: float | None = None,
     ) -> _Entry:
         since = now
         if previous is not None and previous.unreachable_since is not None:
             since = previous.unreachable_since
+        # A server that said when to come back (429/503 Retry-After) is asked again then, not a full TTL later.
+        ttl = self._error_ttl if retry_after is None else min(self._error_ttl, max(retry_after, 1.0))
         if now - since >= self._give_up_after:
-            return _Entry(now + self._error_ttl, None, True, f"{why} for too long: all allowed", last_good, since)
+            return _Entry(now + ttl, None, True, f"{why} for too long: all allowed", last_good, since)
         if last_good is not None:
-            return _Entry(now + self._error_ttl, last_good, False, f"{why}: using the last copy", last_good, since)
-        return _Entry(now + self._error_ttl, None, False, f"{why}: all disallowed for now", None, since)
+            return _Entry(now + ttl, last_good, False, f"{why}: using the last copy", last_good, since)
+        return _Entry(now + ttl, None, False, f"{why}: all disallowed for now", None, since)
 
     def _forget_expired(self, now: float) -> None:
         for key in [key for key, entry in self._entries.items() if entry.expires_at <= now]:

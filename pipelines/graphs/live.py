@@ -39,5 +39,7 @@ def build_live(
     assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(config.stories)
     dead_letters = (polled[DEAD_LETTERS], extracted[DEAD_LETTERS])
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
-    write_sinks(streams, config.sink_specs(), config.topic_prefix, streaming=True)
+    write_sinks(
+        streams, config.sink_specs(), config.topic_prefix, streaming=True, outage_limit=config.run.broker_outage_limit
+    )
     return streams

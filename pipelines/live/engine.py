@@ -88,7 +88,7 @@ class Fetcher(Protocol):
     def close(self) -> None: ...
 
 
-Outcome = FetchResult | BaseException
+Outcome = FetchResult | BaseException | None
 
 
 @dataclass
@@ -146,6 +146,8 @@ class LiveEngine:
         self.max_parallel = max(1, workers if workers is not None else config.run.max_parallel_fetches)
         self._max_buffered = config.run.max_buffered_pages
         self._host_wait = host_wait or politeness_wait(fetcher)
+        self._warm_robots: Callable[[str], object] = getattr(fetcher, "warm_robots", lambda url: None)
+        self._robots_warmed: set[str] = set()
         self._max_polls = max_polls
         self._polls: Counter[str] = Counter()
         # Feeds failing at the start (from the saved state) wait on a backoff: max_polls does not wait for them.
@@ -196,10 +198,13 @@ class LiveEngine:
 
     def fetch(self, job: FetchJob) -> Outcome:
         """Run one job's fetch (thread-safe: call it without the engine's lock); errors are returned, not raised."""
-        kind: Kind = job.kind
         etag = job.request.etag if job.request is not None else None
         modified = job.request.last_modified if job.request is not None else None
         try:
+            if job.kind == "robots":
+                self._warm_robots(job.url)
+                return None
+            kind: Kind = job.kind
             return self._fetcher.fetch(job.url, kind=kind, etag=etag, last_modified=modified)
         except Exception as exc:  # every fetch error is data for the poll core or a dead letter
             return exc
@@ -210,6 +215,8 @@ class LiveEngine:
             return
         self._lanes.done(job.host)
         self._work_changes += 1
+        if job.kind == "robots":
+            return  # the fetcher's robots policy keeps what it learnt, errors included
         try:
             if job.request is not None:
                 self._feed_done(job, outcome)
@@ -379,12 +386,18 @@ class LiveEngine:
     def _feed_done(self, job: FetchJob, outcome: Outcome) -> None:
         assert job.request is not None
         polled_at = self._now()
-        if isinstance(outcome, BaseException):
-            poll = self.poller.on_error(job.request.feed_url, outcome, polled_at)
+        if isinstance(outcome, BaseException) or outcome is None:
+            poll = self.poller.on_error(job.request.feed_url, outcome or RuntimeError("no result"), polled_at)
         else:
             self._archive_result(outcome)
             poll = self.poller.on_result(job.request.feed_url, outcome, polled_at)
         self._collect(poll, polled_at)
+        if poll.ok and job.host not in self._robots_warmed:
+            self._robots_warmed.add(job.host)
+            if not any(j.host == job.host for j in self._lanes.queued()):
+                # Nothing new to fetch from this site yet: get its robots.txt now, so its first new article
+                # does not wait for it (and for the politeness gap after it).
+                self._lanes.add(FetchJob(next(self._job_ids), "robots", job.url, job.host))
 
     def _collect(self, poll: PollOutcome, now: datetime) -> None:
         log_poll(poll)
@@ -409,8 +422,9 @@ class LiveEngine:
         item = job.item
         assert item is not None
         pending = PendingPage(item, job.outlet, job.failed_attempts, self._now())
-        if isinstance(outcome, BaseException):
-            self._page_failed(item, job.outlet, outcome, job.failed_attempts + 1, pending)
+        if isinstance(outcome, BaseException) or outcome is None:
+            error = outcome or RuntimeError("no result")
+            self._page_failed(item, job.outlet, error, job.failed_attempts + 1, pending)
             return
         self._archive_result(outcome)
         self._counts["pages.fetched"] += 1

@@ -26,10 +26,11 @@ from storywire.connectors.feeds.poll import PollRequest
 
 @dataclass(frozen=True, slots=True)
 class FetchJob:
-    """One fetch to do: a feed poll (``request``) or an item's page (``item``, ``failed_attempts`` so far)."""
+    """One fetch to do: a feed poll (``request``), an item's page (``item``, ``failed_attempts`` so far), or a
+    site's robots.txt fetched ahead of its pages (``robots``)."""
 
     job_id: int
-    kind: Literal["feed", "page"]
+    kind: Literal["feed", "page", "robots"]
     url: str
     host: str
     request: PollRequest | None = None

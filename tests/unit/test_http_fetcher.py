@@ -555,6 +555,32 @@ def test_missing_robots_txt_allows_and_unreachable_robots_txt_disallows() -> Non
     assert refused.value.retryable and refused.value.retry_after == pytest.approx(600.0)
 
 
+def test_a_throttled_robots_txt_is_asked_again_when_the_server_said() -> None:
+    site = Site()
+    site.on("https://news.example/robots.txt", reply(429, headers={"Retry-After": "5"}), reply(200, ROBOTS))
+    site.on("https://news.example/a", reply(200, b"a"))
+    clock = FakeClock()
+    fetcher = make(site, clock, robots_enabled=True, min_delay_s=0)
+    with pytest.raises(RobotsDisallowedError, match="answered 429") as refused:
+        fetcher.fetch("https://news.example/a", kind="page")
+    assert refused.value.retryable and refused.value.retry_after == pytest.approx(5.0)
+    clock.now += 5.0
+    assert fetcher.fetch("https://news.example/a", kind="page").response.body == b"a"
+
+
+def test_warming_robots_txt_fetches_it_once_ahead_of_the_pages() -> None:
+    site = Site()
+    site.on("https://news.example/robots.txt", reply(200, ROBOTS))
+    site.on("https://news.example/a", reply(200, b"a"))
+    fetcher = make(site, robots_enabled=True, min_delay_s=0)
+    fetcher.warm_robots("https://news.example/feed.xml")
+    fetcher.warm_robots("https://news.example/other.xml")
+    assert site.urls() == ["https://news.example/robots.txt"]
+    fetcher.fetch("https://news.example/a", kind="page")
+    assert site.urls() == ["https://news.example/robots.txt", "https://news.example/a"]
+    make(Site(), robots_enabled=False).warm_robots("https://news.example/feed.xml")  # off: nothing to do
+
+
 def test_a_page_robots_txt_disallows_is_refused_for_good() -> None:
     site = Site()
     site.on("https://news.example/robots.txt", reply(200, ROBOTS))

@@ -202,7 +202,7 @@ def test_a_checkpoint_taken_while_pages_are_running_or_buffered_keeps_them_pendi
     feeds = engine.start_jobs()
     for job in feeds:
         engine.complete(job, engine.fetch(job))
-    running = engine.start_jobs()  # alpha's first page starts; two wait in its lane
+    running = [j for j in engine.start_jobs() if j.kind == "page"]  # alpha's first page; two wait in its lane
     assert [j.url for j in running] == links[:1]
     engine.checkpoint(force=True)
     # A crash now: a new engine from the files has all three as pending, none lost.
@@ -232,10 +232,23 @@ def test_a_job_whose_result_cannot_be_handled_becomes_a_dead_letter_not_a_dead_r
     engine = _engine(tmp_path, GatedFetcher({A_FEED: _feed("alpha", link), B_FEED: _feed("beta")}))
     for job in engine.start_jobs():
         engine.complete(job, engine.fetch(job))
-    job = engine.start_jobs()[0]
+    job = next(j for j in engine.start_jobs() if j.kind == "page")
     item: FeedItem | None = job.item
     assert item is not None
     engine.complete(job, "not a fetch result")  # type: ignore[arg-type]
     failures = engine.take_output().failures
     assert [(f.stage, f.identity) for f in failures] == [("fetch-article", link)]
-    assert engine.running == 0 and engine.start_jobs() == []
+    assert [j.kind for j in engine._running.values()] == ["robots"]  # beta's; alpha's lane is free again
+
+
+def test_a_quiet_sites_robots_txt_is_fetched_after_its_first_poll_not_with_its_first_article(tmp_path: Path) -> None:
+    link = "https://alpha.example/a"
+    fetcher = GatedFetcher({A_FEED: _feed("alpha", link), B_FEED: _feed("beta"), link: page("A", PARAS)})
+    warmed: list[str] = []
+    fetcher.warm_robots = warmed.append  # type: ignore[attr-defined]
+    engine = _engine(tmp_path, fetcher)
+    engine.step()
+    engine.step()
+    # beta listed nothing new: its robots.txt is fetched now; alpha's comes with its page fetch anyway
+    assert warmed == [B_FEED]
+    assert engine.pending_pages == ()
