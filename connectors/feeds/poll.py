@@ -482,6 +482,12 @@ class FeedPoller:
         if hint is not None and hint > delay:
             delay = min(hint, high)
         next_poll = now + timedelta(seconds=delay)
+        # Keep the cadence: a poll that started a little late (its host was busy with a page, politeness) counts
+        # its interval from when it was due, so the delays do not add up poll after poll. A poll far behind
+        # (a pause, a long queue) starts afresh from now.
+        on_cadence = state.next_poll_at + timedelta(seconds=delay)
+        if now < on_cadence < next_poll and (now - state.next_poll_at).total_seconds() <= delay / 2:
+            next_poll = on_cadence
         self._schedule(state, next_poll)
         return PollOutcome(
             feed_url=state.feed_url,

@@ -366,11 +366,16 @@ class LiveEngine:
         due = [p for p in self._retries if p.due_at <= now]
         if due:
             self._retries = [p for p in self._retries if p.due_at > now]
-            for page in due:
-                self._queue_page(page.item, page.outlet, page.failed_attempts, now)
+            # Retries go to the front of their lane, ahead of the feed polls queued above: they are the oldest
+            # work, and a throttled host said when to come back for them (a poll taking that turn could meet the
+            # same throttle, and the page would never get through).
+            for page in reversed(due):
+                self._queue_page(page.item, page.outlet, page.failed_attempts, now, front=True)
             self._counts["pages.retried"] += sum(1 for p in due if p.failed_attempts)
 
-    def _queue_page(self, item: FeedItem, outlet: str | None, failed: int, now: datetime) -> None:
+    def _queue_page(
+        self, item: FeedItem, outlet: str | None, failed: int, now: datetime, *, front: bool = False
+    ) -> None:
         job = FetchJob(
             next(self._job_ids),
             "page",
@@ -381,7 +386,7 @@ class LiveEngine:
             failed_attempts=failed,
             queued_at=now,
         )
-        self._lanes.add(job)
+        self._lanes.add(job, front=front)
 
     def _feed_done(self, job: FetchJob, outcome: Outcome) -> None:
         assert job.request is not None

@@ -252,3 +252,38 @@ def test_a_quiet_sites_robots_txt_is_fetched_after_its_first_poll_not_with_its_f
     # beta listed nothing new: its robots.txt is fetched now; alpha's comes with its page fetch anyway
     assert warmed == [B_FEED]
     assert engine.pending_pages == ()
+
+
+def test_a_host_answering_every_other_request_with_429_still_gets_its_page_through(tmp_path: Path) -> None:
+    """The retry of a throttled page goes ahead of the feed poll due at the same time: were the poll to take
+    that turn, it would always get the good answer and the page always the 429."""
+    from storywire.connectors.errors import HttpStatusError
+
+    link = "https://alpha.example/a"
+    inner = GatedFetcher({A_FEED: _feed("alpha", link), B_FEED: _feed("beta"), link: page("A", PARAS)})
+    requests = {"alpha.example": 0}
+
+    class Alternating:
+        def fetch(
+            self, url: str, *, kind: Kind, etag: str | None = None, last_modified: str | None = None
+        ) -> FetchResult:
+            if host_of(url) == "alpha.example":
+                requests["alpha.example"] += 1
+                if requests["alpha.example"] % 2 == 0:
+                    raise HttpStatusError(429, url, retry_after=5.0)
+            return inner.fetch(url, kind=kind, etag=etag, last_modified=last_modified)
+
+        def close(self) -> None:
+            pass
+
+    clock = [T0]
+    text = _config_text(tmp_path).replace(
+        "min_interval: 1h, initial_interval: 1h", "min_interval: 5s, initial_interval: 5s, max_interval: 5s"
+    )
+    config = parse_config(text + "\n", "test.yaml", {})
+    engine = LiveEngine(config, Alternating(), now=lambda: clock[0])  # type: ignore[arg-type]
+    articles = []
+    for _ in range(6):
+        articles += [t.response.url for t in engine.step().tasks]
+        clock[0] += timedelta(seconds=5)
+    assert articles == [link]

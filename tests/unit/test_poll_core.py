@@ -519,3 +519,19 @@ def test_a_feed_minimum_interval_is_respected_by_backoff() -> None:
     outcome = poll(p, T0, FetchTimeoutError("slow"))
     assert outcome.next_poll_at - T0 == timedelta(hours=2)
     assert math.isclose(outcome.interval.total_seconds(), 7200)
+
+
+def test_a_poll_started_a_little_late_keeps_the_cadence_and_a_very_late_one_starts_afresh() -> None:
+    ten = timedelta(minutes=10)
+    p = poller(initial_interval=ten, min_interval=ten, max_interval=ten)
+    first = poll(p, T0, ok(body("rss_basic.xml"), T0))
+    due = first.next_poll_at
+    assert due == T0 + timedelta(minutes=10)
+    # Its host was busy (politeness): the poll ran 2 minutes late; the next one is still due on the cadence.
+    late = due + timedelta(minutes=2)
+    second = poll(p, late, not_modified(late))
+    assert second.next_poll_at == due + second.interval
+    # Far behind (more than half an interval: a pause, a long queue): counted from now, no catch-up burst.
+    very_late = second.next_poll_at + second.interval
+    third = poll(p, very_late, not_modified(very_late))
+    assert third.next_poll_at == very_late + third.interval
