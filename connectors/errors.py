@@ -10,7 +10,8 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
     │   └── InvalidSettingError *      one value a validator refuses; the loader adds file and line permanent
     │       └── BadValue *             a YAML or environment value of the wrong form (yaml_reader)   permanent
     ├── SourceUnavailableError         an archive, directory or service that cannot be opened       permanent
-    │   └── StateFileError             an unusable poll checkpoint (feeds/state_store.py)           permanent
+    │   ├── StateFileError             an unusable poll checkpoint (feeds/state_store.py)           permanent
+    │   └── StoryStoreError            an unusable story state file (stories/store.py)              permanent
     ├── DamagedStateError *            a feed state entry or message that cannot be read            permanent
     ├── StoryStateError *              saved story state this build cannot restore (stories/state)  permanent
     ├── DecodeError *                  bytes that are not a valid message (schemas/codec.py)        permanent
@@ -36,7 +37,7 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
     │       ├── ContentDecodingError   a corrupt or unsupported Content-Encoding                    permanent
     │       ├── BodyTooLargeError      the body (compressed or decoded) exceeds the size cap        permanent
     │       ├── TooManyRedirectsError  too many redirects, or a redirect without Location           permanent
-    │       ├── RobotsDisallowedError  robots.txt forbids this article URL to our user agent        permanent
+    │       ├── RobotsDisallowedError  robots.txt forbids this URL (or cannot be read, for now)     unread: retryable
     │       └── HostBackoffError       the host's next polite slot is further than we may wait      retryable
     └── KafkaConnectorError            the Kafka connector failed (kafka/errors.py)
         ├── KafkaConfigError *         invalid Kafka settings: fix the configuration                permanent

@@ -26,6 +26,8 @@ from storywire.pipelines.beam.common import counter
 from storywire.pipelines.core import pickled_state
 from storywire.pipelines.core.revisions import RevisionTracker, order_key, stream_time
 from storywire.pipelines.stories import StoryAssigner, StoryConfig, StoryStateError
+from storywire.pipelines.stories.store import StoryStateStore
+from storywire.schemas.codec import decode, encode
 from storywire.schemas.records import Article
 
 STORIES = "stories"
@@ -93,32 +95,47 @@ class StoryStateCoder(PickleCoder):
 
 
 class _AssignStreamingFn(beam.DoFn):
-    """Keyed by partition; revision numbering and the story core live in Beam state, so any runner can move them.
+    """Keyed by partition; revision numbering and the story core, kept in a durable store or in Beam state.
 
     Revisions are numbered here (not in a separate per-article keyed step) because their memory must be bounded
     without timers: event-time timers fire at every bundle end behind a live source on the FnApiRunner, and
     a processing-time timer is not portable.
     :class:`~storywire.pipelines.core.revisions.RevisionTracker` forgets articles after the story horizon by itself.
 
-    Reading and unpickling the state for every article would cost O(state); instead each worker keeps the state
-    it last wrote in memory with a version number, and re-reads the pickled state only when the version in
-    Beam state differs (another worker or a retried bundle wrote it). The state is written back after every
-    article, but the SDK harness buffers writes and encodes the value once per bundle, at commit (a test checks
-    this on the FnApiRunner): the whole partition state is pickled once per bundle. That is the price of
-    portable state and grows with the live stories (the measured size and time per live article id are in
-    ``docs/stories.md``), affordable at live article rates and the reason replay uses the sorted batch form
-    instead.
+    **With a store** (``store_path``, the local runner's default): the partition state lives in this worker's
+    memory and in a :class:`~storywire.pipelines.stories.store.StoryStateStore` file; each bundle's articles are
+    appended to its log at the start of the next bundle (by then every operation of the bundle, the sinks
+    included, has finished, so a crash never logs an article whose outputs were lost: the live source fetches
+    it again), and every ``snapshot_every`` logged articles the whole partition state is written once. A
+    restart loads the snapshot and replays the log, so stories continue with the same ids; the cost of a bundle
+    follows its articles, not the size of the state. Articles of an unfinished bundle are not logged.
+
+    **Without a store** (Flink, Dataflow: keyed state in their checkpoints and savepoints): the partition state
+    is in Beam state. Reading and unpickling it for every article would cost O(state); instead each worker keeps
+    the state it last wrote in memory with a version number and re-reads it only when the version differs
+    (another worker or a retried bundle wrote it). The state is written back after every article, and the SDK
+    harness encodes it once per bundle, at commit: the whole partition state is pickled once per bundle (sizes
+    and times in ``docs/stories.md``).
     """
 
     CORE = ReadModifyWriteStateSpec("core", StoryStateCoder())
     VERSION = ReadModifyWriteStateSpec("version", VarIntCoder())
 
-    def __init__(self, config: StoryConfig) -> None:
+    def __init__(self, config: StoryConfig, store_path: str | None = None, snapshot_every: int = 2000) -> None:
         self._config = config
+        self._store_path = store_path
+        self._snapshot_every = snapshot_every
         self._cache: dict[str, tuple[int, _PartitionState]] = {}
+        self._store: StoryStateStore | None = None
+        self._unlogged: dict[str, list[Article]] = {}
 
     def setup(self) -> None:
         self._cache = {}
+        self._unlogged = {}
+        self._store = StoryStateStore(self._store_path) if self._store_path else None
+
+    def start_bundle(self) -> None:
+        self._log_finished_bundle()
 
     def process(
         self,
@@ -127,24 +144,68 @@ class _AssignStreamingFn(beam.DoFn):
         version: Any = beam.DoFn.StateParam(VERSION),
     ) -> Iterator[Any]:
         key, article = keyed
+        if self._store is not None:
+            state = self._stored_partition(key, self._store)
+            yield from _observe_and_assign(state, article)
+            self._unlogged.setdefault(key, []).append(article)
+            return
         stored_version = version.read() or 0
         cached = self._cache.get(key)
-        state: _PartitionState
         if cached is not None and cached[0] == stored_version:
             state = cached[1]
         else:
             restored = core.read() if stored_version else None
             state = _PartitionState.restored(restored, self._config)
-        numbered = state.revisions.observe(article)
-        if numbered is None:
-            counter("articles.exact_repeats").inc()
-        else:
-            if numbered.revision > 1:
-                counter("articles.revisions").inc()
-            yield from assign_in_order(state.stories, [numbered])
+        yield from _observe_and_assign(state, article)
         core.write(state)
         version.write(stored_version + 1)
         self._cache[key] = (stored_version + 1, state)
+
+    def teardown(self) -> None:
+        # Articles of a bundle that did not finish stay unlogged: their pages are fetched again after a restart.
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _stored_partition(self, key: str, store: StoryStateStore) -> _PartitionState:
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached[1]
+        snapshot, logged = store.load(key)
+        state = _PartitionState.restored(None if snapshot is None else pickled_state.loads(snapshot), self._config)
+        for encoded in logged:
+            _replay(state, decode(encoded, Article))
+        counter("stories.restored_articles").inc(len(logged))
+        self._cache[key] = (0, state)
+        return state
+
+    def _log_finished_bundle(self) -> None:
+        if self._store is None or not self._unlogged:
+            return
+        for key, articles in self._unlogged.items():
+            self._store.append(key, [encode(a) for a in articles])
+            if self._store.logged(key) >= self._snapshot_every:
+                self._store.snapshot(key, StoryStateCoder().encode(self._cache[key][1]))
+                counter("stories.state_snapshots").inc()
+        self._unlogged = {}
+
+
+def _observe_and_assign(state: _PartitionState, article: Article) -> Iterator[Any]:
+    numbered = state.revisions.observe(article)
+    if numbered is None:
+        counter("articles.exact_repeats").inc()
+        return
+    if numbered.revision > 1:
+        counter("articles.revisions").inc()
+    yield from assign_in_order(state.stories, [numbered])
+
+
+def _replay(state: _PartitionState, article: Article) -> None:
+    """Apply a logged article to restored state exactly as it was applied the first time (outputs dropped)."""
+    numbered = state.revisions.observe(article)
+    if numbered is not None:
+        state.stories.advance(stream_time(numbered))
+        state.stories.assign(numbered)
 
 
 class _PartitionState:
@@ -174,14 +235,18 @@ class AssignStoriesStreaming(beam.PTransform):
     """The live form: revisions numbered, repeats dropped and stories assigned in arrival order per partition,
     statefully and without a GroupByKey."""
 
-    def __init__(self, config: StoryConfig | None = None) -> None:
+    def __init__(
+        self, config: StoryConfig | None = None, *, store_path: str | None = None, snapshot_every: int = 2000
+    ) -> None:
         super().__init__()
         self._config = config or StoryConfig()
+        self._store_path = store_path
+        self._snapshot_every = snapshot_every
 
     def expand(self, articles: Any) -> Any:
+        assign = _AssignStreamingFn(self._config, self._store_path, self._snapshot_every)
         return (
             articles
             | "KeyByPartition" >> beam.Map(lambda a: (partition_key(a), a))
-            | "AssignInArrivalOrder"
-            >> beam.ParDo(_AssignStreamingFn(self._config)).with_outputs(STORIES, EVENTS, main="articles")
+            | "AssignInArrivalOrder" >> beam.ParDo(assign).with_outputs(STORIES, EVENTS, main="articles")
         )

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from storywire.connectors.errors import ConfigError
+
+if TYPE_CHECKING:
+    from storywire.pipelines.config.live import LiveConfig
 
 # How far past the stop grace the watchdog lets a run go before it exits the process itself.
 _WATCHDOG_SLACK_S = 2.0
@@ -70,7 +74,9 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = PipelineOptions([f"--runner={args.runner}", "--streaming", *beam_args])
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
-    build_live(pipeline, config, shards=args.shards, max_rounds=args.max_rounds)
+    build_live(
+        pipeline, config, shards=args.shards, max_rounds=args.max_rounds, story_store=_story_store(config, args.runner)
+    )
     print(f"storywire run: polling {len(config.feeds)} feed(s); stop with SIGTERM or Ctrl-C", flush=True)
     result = pipeline.run()
     result.wait_until_finish()
@@ -79,6 +85,25 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     for name, value in sorted(report.counters.items()):
         print(f"  {name}: {value}")
     return 0
+
+
+# Runners whose workers share this machine's disk: the story state file works there. On Flink or Dataflow keyed
+# state moves between machines, so story state stays in the runner's own (checkpointed) state.
+_LOCAL_RUNNERS = frozenset({"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner"})
+
+
+def _story_store(config: LiveConfig, runner: str) -> str | None:
+    path = config.state.story_store_path()
+    if path is None:
+        return None
+    if runner.rsplit(".", 1)[-1] not in _LOCAL_RUNNERS:
+        if config.state.stories_path != "auto":
+            raise ConfigError(
+                f"state.stories_path is a local file, which the {runner} runner cannot share between its workers; "
+                "set it to off (story state then lives in the runner's checkpoints)"
+            )
+        return None
+    return path
 
 
 def _exit_if_stuck(grace_s: float) -> None:

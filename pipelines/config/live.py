@@ -20,7 +20,7 @@ documents every key)::
            max_body_bytes: 10MiB, min_delay: 5s, allow_private_addresses: false, allowed_networks: [], ...}
     polling: {min_interval: 10m, max_interval: 24h, initial_interval: 30m, max_failures: 10, backoff_base: 5m,
               backoff_cap: 6h, seen_items: 200, startup_spread: 5m}
-    state: {path: state/feed-state.json, checkpoint_interval: 60s}
+    state: {path: state/feed-state.json, checkpoint_interval: 60s, stories_path: auto, stories_snapshot_every: 2000}
     sinks: [kafka://127.0.0.1:19092, file://out/live]
     archive: {dir: null, rotate_size: 1GB}
     progress: {interval: 60s}       # the progress line's period; 0s: none
@@ -47,6 +47,7 @@ to the working directory (as for ``storywire replay``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -81,10 +82,27 @@ class StateSettings:
 
     path: str = "state/feed-state.json"
     checkpoint_interval: timedelta = timedelta(seconds=60)
+    stories_path: str = "auto"
+    """The story state file (SQLite, :mod:`storywire.pipelines.stories.store`): ``auto`` is ``stories.sqlite``
+    beside ``path``; ``off`` keeps story state in the runner's state only (Flink, Dataflow: their checkpoints)."""
+    stories_snapshot_every: int = 2000
+    """Articles logged between two snapshots of a partition's story state (a restart replays at most this many)."""
 
     def __post_init__(self) -> None:
         if not self.path.strip():
             raise ConfigError("path must name a file, e.g. state/feed-state.json")
+        if not self.stories_path.strip():
+            raise ConfigError("stories_path must be auto, off or a file path, e.g. state/stories.sqlite")
+        if self.stories_snapshot_every < 1:
+            raise ConfigError(f"stories_snapshot_every must be at least 1, got {self.stories_snapshot_every}")
+
+    def story_store_path(self) -> str | None:
+        """Where the story state file is (None: ``off``)."""
+        if self.stories_path == "off":
+            return None
+        if self.stories_path == "auto":
+            return os.path.join(os.path.dirname(self.path) or ".", "stories.sqlite")
+        return self.stories_path
         if self.checkpoint_interval <= timedelta(0):
             raise ConfigError("checkpoint_interval must be a positive duration")
 

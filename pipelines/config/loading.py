@@ -140,7 +140,15 @@ _SECTIONS: Final[dict[str, _Section]] = {
             "page_retry_max_delay": values.duration,
         },
     ),
-    "state": _Section(StateSettings, {"path": values.string, "checkpoint_interval": values.duration}),
+    "state": _Section(
+        StateSettings,
+        {
+            "path": values.string,
+            "checkpoint_interval": values.duration,
+            "stories_path": values.path_or_off,
+            "stories_snapshot_every": values.integer(1),
+        },
+    ),
     "archive": _Section(ArchiveSettings, {"dir": values.optional_string, "rotate_size": values.size}),
     "progress": _Section(ProgressSettings, {"interval": values.duration}),
     "run": _Section(

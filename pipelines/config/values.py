@@ -23,6 +23,7 @@ __all__ = [
     "integer",
     "optional_duration",
     "optional_string",
+    "path_or_off",
     "ratio",
     "seconds",
     "size",
@@ -41,6 +42,13 @@ def string(value: object, from_env: bool) -> str:
     if value is None or isinstance(value, str):
         raise BadValue("must be a non-empty string")
     raise BadValue(f"{value!r} must be text; put it in quotes (YAML reads yes/no/on/off as true/false)")
+
+
+def path_or_off(value: object, from_env: bool) -> str:
+    """A path, ``auto`` or ``off`` (YAML's unquoted ``off``/``false`` arrive as False: they mean ``off``)."""
+    if value is False:
+        return "off"
+    return string(value, from_env)
 
 
 def optional_string(value: object, from_env: bool) -> str | None:

@@ -28,15 +28,21 @@ def build_live(
     shards: int = 1,
     max_rounds: int | None = None,
     fetcher_factory: Callable[[LiveConfig], Any] | None = None,
+    story_store: str | None = None,
 ) -> StoryStreams:
-    """Add the live graph to ``pipeline`` and its sinks; ``max_rounds`` bounds a run (tests, demos)."""
+    """Add the live graph to ``pipeline`` and its sinks; ``max_rounds`` bounds a run (tests, demos).
+
+    ``story_store``: the story state file (``state.stories_path``), so a restart continues the same stories; None
+    keeps story state in Beam state only (the runner's checkpoints: Flink, Dataflow)."""
     polled = (
         pipeline
         | "Shards" >> beam.Create(shard_ids(shards))
         | "PollFeeds" >> PollFeeds(config, shards, max_rounds, fetcher_factory)
     )
     extracted = polled.tasks | "ExtractArticles" >> ExtractArticles()
-    assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(config.stories)
+    assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(
+        config.stories, store_path=story_store, snapshot_every=config.state.stories_snapshot_every
+    )
     dead_letters = (polled[DEAD_LETTERS], extracted[DEAD_LETTERS])
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
     write_sinks(
