@@ -7,8 +7,9 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
 
     StorywireError                     the root (defined in schemas/errors.py)
     ├── ConfigError                    a wrong setting or command-line value: stops start-up        permanent
-    │   └── InvalidSettingError *      one value a validator refuses; the loader adds file and line permanent
-    │       └── BadValue *             a YAML or environment value of the wrong form (yaml_reader)   permanent
+    │   ├── InvalidSettingError *      one value a validator refuses; the loader adds file and line permanent
+    │   │   └── BadValue *             a YAML or environment value of the wrong form (yaml_reader)   permanent
+    │   └── PortInUseError             the metrics port cannot be bound (live/health.py)             permanent
     ├── SourceUnavailableError         an archive, directory or service that cannot be opened       permanent
     │   ├── StateFileError             an unusable poll checkpoint (feeds/state_store.py)           permanent
     │   └── StoryStoreError            an unusable story state file (stories/store.py)              permanent

@@ -15,7 +15,10 @@ checkpoints, claims the rest of its range and returns, and the pipeline drains a
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -32,6 +35,7 @@ from storywire.connectors.http.fetcher import HttpFetcher
 from storywire.connectors.kafka import KafkaMessageWriter
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.config.live import LiveConfig
+from storywire.pipelines.live import metrics
 from storywire.pipelines.live.engine import LiveEngine, StepResult
 from storywire.pipelines.live.progress import ProgressReporter
 from storywire.pipelines.live.runner import LaneRunner
@@ -44,6 +48,9 @@ _BATCH = 16
 _STOP_BATCH = 4
 # Of the stop grace, what is kept for the sinks' last flush and the exit (at most 30% of the grace).
 _STOP_RESERVE_S = 3.0
+
+# The metrics' gauges (backlog, state sizes) are refreshed at most this often.
+_GAUGE_INTERVAL_S = 1.0
 
 log = logging.getLogger("storywire.live")
 
@@ -90,6 +97,9 @@ class _PollFeedsFn(beam.DoFn):
         self._progress: ProgressReporter | None = None
         self._state_writer: KafkaMessageWriter | None = None
         self._stopped = False
+        self._gauges_at = 0.0
+        stories = config.state.story_store_path()
+        self._state_files = {"feeds": config.state.path, **({"stories": stories} if stories else {})}
 
     def setup(self) -> None:
         self._runner = None
@@ -112,6 +122,7 @@ class _PollFeedsFn(beam.DoFn):
             self._progress = ProgressReporter(self._config.progress.interval)
             self._runner = LaneRunner(engine)
             self._runner.start()
+            metrics.METRICS.source_ready()
         return self._runner
 
     def _state_publisher(self) -> Callable[[Any], object] | None:
@@ -195,10 +206,30 @@ class _PollFeedsFn(beam.DoFn):
     def _account(self, runner: LaneRunner, result: StepResult) -> None:
         for name, value in result.counts.items():
             counter(f"live.{name}").inc(value)
+        live_metrics = metrics.METRICS
+        live_metrics.count_engine(result.counts, result.fetch_seconds)
+        now = time.monotonic()
+        gauges_due = now - self._gauges_at >= _GAUGE_INTERVAL_S
+        progress_due = self._progress is not None and self._progress.due()
         if self._progress is not None:
             self._progress.add(result.counts, dead_letters=len(result.failures))
-            if self._progress.due():
-                self._progress.report(runner.call(lambda engine: engine.backlog()))
+        if not gauges_due and not progress_due:
+            return
+        backlog = runner.call(lambda engine: engine.backlog())
+        if gauges_due:
+            self._gauges_at = now
+            live_metrics.set_backlog(
+                queued=backlog.queued_pages,
+                buffered=backlog.buffered_pages,
+                pending_retry=backlog.pending_pages,
+                lag_s=backlog.lag.total_seconds() if backlog.lag is not None else 0.0,
+                feeds_broken=backlog.feeds_broken,
+            )
+            for name, path in self._state_files.items():
+                with contextlib.suppress(OSError):
+                    live_metrics.state_bytes.labels(name).set(os.path.getsize(path))
+        if progress_due and self._progress is not None:
+            self._progress.report(backlog)
 
     def teardown(self) -> None:
         if self._runner is not None:

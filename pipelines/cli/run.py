@@ -11,6 +11,7 @@ from storywire.connectors.errors import ConfigError
 
 if TYPE_CHECKING:
     from storywire.pipelines.config.live import LiveConfig
+    from storywire.pipelines.live.health import HealthServer
 
 # How far past the stop grace the watchdog lets a run go before it exits the process itself.
 _WATCHDOG_SLACK_S = 2.0
@@ -29,6 +30,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     run.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
     run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics, /healthz and /readyz on this port (default: metrics.port of the config; 0: any)",
+    )
+    run.add_argument(
         "--create-topics",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -46,7 +53,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from storywire.pipelines.beam.run_report import RunReport
     from storywire.pipelines.config.loading import load_config
     from storywire.pipelines.graphs.live import build_live
-    from storywire.pipelines.live import stop
+    from storywire.pipelines.live import metrics, stop
 
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
@@ -66,6 +73,9 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
             ensure_topics(sink.kafka, specs)
         elif missing := missing_topics(sink.kafka, topics.all(), timeout_s=args.broker_timeout):
             raise ConfigError(f"Kafka topic(s) missing at {sink.kafka.bootstrap_servers}: {', '.join(missing)}")
+    health = _serve_metrics(config, args.metrics_port)
+    if any(sink.kafka is not None for sink in config.sink_specs()):
+        metrics.METRICS.set_broker_up(True)  # reached just above
     _show_progress(verbose=bool(getattr(args, "verbose", False)))
     stop.reset()
     stop.set_grace(config.run.stop_grace.total_seconds())
@@ -80,11 +90,28 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     print(f"storywire run: polling {len(config.feeds)} feed(s); stop with SIGTERM or Ctrl-C", flush=True)
     result = pipeline.run()
     result.wait_until_finish()
+    if health is not None:
+        health.stop()
     report = RunReport.from_result(result)
     print(f"storywire run stopped after {time.monotonic() - started:.1f}s")
     for name, value in sorted(report.counters.items()):
         print(f"  {name}: {value}")
     return 0
+
+
+def _serve_metrics(config: LiveConfig, port_flag: int | None) -> HealthServer | None:
+    """Start the metrics and health endpoints when a port is configured (a port in use: exit 2 now)."""
+    from storywire.pipelines.live import metrics
+    from storywire.pipelines.live.health import HealthServer
+
+    metrics.reset()
+    port = config.metrics.port if port_flag is None else port_flag
+    if port is None:
+        return None
+    server = HealthServer(config.metrics.host, port)
+    server.start()
+    print(f"storywire run: metrics on http://{config.metrics.host}:{server.port}/metrics", flush=True)
+    return server
 
 
 # Runners whose workers share this machine's disk: the story state file works there. On Flink or Dataflow keyed

@@ -25,6 +25,7 @@ documents every key)::
     archive: {dir: null, rotate_size: 1GB}
     progress: {interval: 60s}       # the progress line's period; 0s: none
     run: {stop_grace: 10s, max_parallel_fetches: 32, max_buffered_pages: 1000, broker_outage_limit: 15m}
+    metrics: {port: null, host: 0.0.0.0}   # /metrics, /healthz, /readyz; null: off (--metrics-port)
     topic_prefix: news
     stories: {dormancy: 48h, horizon: 30d, trending_window: 6h, trending_baseline: 72h, trending_ratio: 3,
               trending_min_articles: 5, trending_min_outlets: 3, merging: true}
@@ -39,7 +40,8 @@ Each section is one settings object (durations and sizes as in :mod:`storywire.p
   fields under their own names; ``merging: false`` is ``merge_threshold=None`` (stories never merge, for
   consumers that cannot follow ``merged_into``). Its other fields keep their defaults;
 - ``state:`` -> :class:`StateSettings`, ``archive:`` -> :class:`ArchiveSettings`, ``progress:`` ->
-  :class:`ProgressSettings`, ``run:`` -> :class:`RunSettings`.
+  :class:`ProgressSettings`, ``run:`` -> :class:`RunSettings`, ``metrics:``
+  -> :class:`MetricsSettings`.
 
 Relative ``feed_files`` are relative to the config file; ``state.path``, ``archive.dir`` and ``file://`` sinks
 to the working directory (as for ``storywire replay``).
@@ -63,6 +65,7 @@ __all__ = [
     "FeedSpec",
     "HttpSettings",
     "LiveConfig",
+    "MetricsSettings",
     "PollSettings",
     "ProgressSettings",
     "RunSettings",
@@ -133,6 +136,20 @@ class ProgressSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """Where the live run serves ``/metrics``, ``/healthz`` and ``/readyz`` (``port`` null: not served)."""
+
+    port: int | None = None
+    host: str = "0.0.0.0"  # noqa: S104  (Prometheus scrapes from another machine; firewall it as any exporter)
+
+    def __post_init__(self) -> None:
+        if self.port is not None and not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 0 and 65535 (or null: off), got {self.port}")
+        if not self.host.strip():
+            raise ConfigError("host must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1")
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """How the live run uses its threads, buffers and time: what it does when stopped or when the sinks stall."""
 
@@ -171,6 +188,7 @@ class LiveConfig:
     topic_prefix: str = "news"
     progress: ProgressSettings = field(default_factory=ProgressSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     stories: StoryConfig = field(default_factory=StoryConfig)
     """The story core's settings, used as they are by the live graph and by ``storywire replay --config``."""
 

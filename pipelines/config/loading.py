@@ -41,7 +41,14 @@ from storywire.pipelines.config.feeds import (
     read_feed_file,
     read_feeds,
 )
-from storywire.pipelines.config.live import ArchiveSettings, LiveConfig, ProgressSettings, RunSettings, StateSettings
+from storywire.pipelines.config.live import (
+    ArchiveSettings,
+    LiveConfig,
+    MetricsSettings,
+    ProgressSettings,
+    RunSettings,
+    StateSettings,
+)
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.config.yaml_reader import (
     Convert,
@@ -151,6 +158,7 @@ _SECTIONS: Final[dict[str, _Section]] = {
     ),
     "archive": _Section(ArchiveSettings, {"dir": values.optional_string, "rotate_size": values.size}),
     "progress": _Section(ProgressSettings, {"interval": values.duration}),
+    "metrics": _Section(MetricsSettings, {"port": values.optional_integer(0), "host": values.string}),
     "run": _Section(
         RunSettings,
         {

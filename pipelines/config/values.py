@@ -82,6 +82,19 @@ def integer(low: int) -> Convert:
     return convert
 
 
+def optional_integer(low: int) -> Convert:
+    """A converter to a whole number ``>= low``, or None for ``null`` (or an empty environment variable)."""
+    whole = integer(low)
+
+    def convert(value: object, from_env: bool) -> int | None:
+        if value is None or (from_env and value in ("", "null", "off")):
+            return None
+        number: int = whole(value, from_env)
+        return number
+
+    return convert
+
+
 def ratio(value: object, from_env: bool) -> float:
     """``stories.trending_ratio``: a number in the story core's
     :data:`~storywire.pipelines.stories.TRENDING_RATIO_RANGE`."""

@@ -14,6 +14,7 @@ import apache_beam as beam
 from storywire.pipelines.beam.articles import ExtractArticles
 from storywire.pipelines.beam.common import DEAD_LETTERS
 from storywire.pipelines.beam.live_source import PollFeeds
+from storywire.pipelines.beam.metrics_tap import tap_metrics
 from storywire.pipelines.beam.sinks import write_sinks
 from storywire.pipelines.beam.stories import EVENTS, STORIES, AssignStoriesStreaming
 from storywire.pipelines.beam.streams import StoryStreams
@@ -48,4 +49,5 @@ def build_live(
     write_sinks(
         streams, config.sink_specs(), config.topic_prefix, streaming=True, outage_limit=config.run.broker_outage_limit
     )
+    tap_metrics(streams)
     return streams

@@ -98,6 +98,8 @@ class StepResult:
     tasks: list[PageTask] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    fetch_seconds: list[tuple[str, float]] = field(default_factory=list)
+    """How long each fetch took, by kind (``feed``, ``page``), for the latency histogram."""
 
     @property
     def empty(self) -> bool:
@@ -158,6 +160,7 @@ class LiveEngine:
         self._job_ids = itertools.count(1)
         self._buffer: list[_Buffered] = []
         self._counts: Counter[str] = Counter()
+        self._fetch_seconds: list[tuple[str, float]] = []
         self._intake = True
         self._paused_at: float | None = None
         self._work_changes = 0
@@ -217,6 +220,8 @@ class LiveEngine:
         self._work_changes += 1
         if job.kind == "robots":
             return  # the fetcher's robots policy keeps what it learnt, errors included
+        if isinstance(outcome, FetchResult):
+            self._fetch_seconds.append((job.kind, outcome.elapsed_s))
         try:
             if job.request is not None:
                 self._feed_done(job, outcome)
@@ -243,8 +248,9 @@ class LiveEngine:
         """Up to ``limit`` buffered results (page tasks sorted in stream order) and the counts since the last call."""
         taken = self._buffer if limit is None else self._buffer[:limit]
         self._buffer = [] if limit is None else self._buffer[limit:]
-        result = StepResult(counts=self._counts)
+        result = StepResult(counts=self._counts, fetch_seconds=self._fetch_seconds)
         self._counts = Counter()
+        self._fetch_seconds = []
         for entry in taken:
             if isinstance(entry.record, PageTask):
                 result.tasks.append(entry.record)
@@ -314,7 +320,14 @@ class LiveEngine:
         started = [t for t in oldest if t is not None]
         lag = max(timedelta(0), now - min(started)) if started else timedelta(0)
         queued = sum(1 for j in (*self._lanes.queued(), *self._running.values()) if j.item is not None)
-        return Backlog(pending_pages=len(self._retries), lag=lag, queued_pages=queued, paused=self._buffer_full())
+        return Backlog(
+            pending_pages=len(self._retries),
+            lag=lag,
+            queued_pages=queued,
+            paused=self._buffer_full(),
+            buffered_pages=len(self._buffer),
+            feeds_broken=self.poller.broken_count(),
+        )
 
     @property
     def pending_pages(self) -> tuple[PendingPage, ...]:

@@ -52,6 +52,10 @@ class Backlog:
     """Pages in their host's lane or being fetched."""
     paused: bool = False
     """Intake paused: the buffer of fetched pages is full (the sinks are behind)."""
+    buffered_pages: int = 0
+    """Fetched pages waiting for the pipeline."""
+    feeds_broken: int = 0
+    """Feeds marked broken."""
 
 
 class PollLike(Protocol):

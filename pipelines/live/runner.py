@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from storywire.pipelines.live import metrics
 from storywire.pipelines.live.engine import LiveEngine, StepResult
 from storywire.pipelines.live.lanes import FetchJob
 
@@ -98,6 +99,7 @@ class LaneRunner:
     def _dispatch(self) -> None:
         with self._cond:
             while not self._closed:
+                metrics.METRICS.beat()
                 try:
                     for job in self._engine.start_jobs():
                         self._jobs.put(job)
