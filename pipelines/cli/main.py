@@ -28,6 +28,7 @@ from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines import bundled
 from storywire.pipelines.cli import feeds as feeds_cli
 from storywire.pipelines.cli import run as run_cli
+from storywire.pipelines.cli import status as status_cli
 from storywire.pipelines.cli import tail as tail_cli
 from storywire.pipelines.cli import topics as topics_cli
 
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     tail_cli.add_parser(sub)
     feeds_cli.add_parser(sub)
     run_cli.add_parser(sub)
+    status_cli.add_parser(sub)
     return parser
 
 
@@ -143,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return feeds_cli.run(args)
         if args.command == "run":
             return _run_live(args, beam_args)
+        if args.command == "status":
+            return status_cli.run(args)
         archives = [args.archive] if args.command == "demo" else args.archives
         return _replay(args, archives, beam_args, demo=args.command == "demo")
     except DeliveryError as exc:  # raised outside a pipeline (a runner wraps the ones raised inside)
