@@ -52,6 +52,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from storywire.connectors.kafka.topics import TopicNames, default_topic_specs
     from storywire.pipelines.beam.run_report import RunReport
     from storywire.pipelines.config.loading import load_config
+    from storywire.pipelines.config.preflight import check_writable_paths
     from storywire.pipelines.graphs.live import build_live
     from storywire.pipelines.live import metrics, stop
 
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if args.shards < 1:
         raise ConfigError(f"--shards must be >= 1, got {args.shards}")
     config = load_config(args.config)
+    check_writable_paths(config)
     if not config.sinks:
         raise ConfigError(f"{args.config}: no sinks configured; add e.g. sinks: [kafka://127.0.0.1:19092, file://out]")
     topics = TopicNames(config.topic_prefix)
