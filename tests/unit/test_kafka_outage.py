@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import kafka.errors as kafka_errors
 import pytest
 
-from storywire.connectors.kafka import DeliveryError, FailedRecord, KafkaConfig, KafkaMessageWriter
+from storywire.connectors.kafka import DeliveryError, FailedRecord, KafkaConfig, KafkaMessageWriter, producer
 from storywire.connectors.kafka.errors import format_seconds, show_key
-from storywire.connectors.kafka.producer import OUTAGE_LOGGER
+from storywire.connectors.kafka.producer import OUTAGE_LOGGER, OUTAGE_NOTICE_S
 
 BOOTSTRAP = "127.0.0.1:19092"
 ARTICLES = "news.articles.v1"
@@ -306,3 +306,220 @@ def test_a_live_run_stopped_by_an_outage_ends_with_one_line_and_exit_1(
         f"storywire: error: Kafka broker {BOOTSTRAP} unreachable for 15m: 3 records were not delivered; they "
         "were not checkpointed: a restart produces them again\n"
     )
+
+
+# --- The outage noticed while a flush waits (OUTAGE_NOTICE_S) ---------------------------------------------------
+
+
+class SlowClient:
+    """A client whose records all complete at ``done_at`` (fake seconds): acknowledged, or failed with ``error``
+    (kafka-python expiring them). Until then its flush blocks for the whole slice it was given."""
+
+    def __init__(self, clock: Clock, done_at: float, error: BaseException | None = None) -> None:
+        self.clock = clock
+        self.done_at = done_at
+        self.error = error
+        self.futures: list[Future] = []
+        self.acked: list[bytes | None] = []
+
+    def send(self, topic: str, *, value: bytes | None, key: bytes | None, headers: Any, timestamp_ms: Any) -> Any:
+        future = Future(None, done=False)
+        self.futures.append(future)
+        self.acked.append(value)
+        return future
+
+    def flush(self, timeout: float | None = None) -> None:
+        assert timeout is not None and 0 < timeout <= 0.5 + 1e-9  # waits are cut into slices
+        if self.clock.now + timeout < self.done_at:
+            self.clock.now += timeout
+            raise kafka_errors.KafkaTimeoutError("Timeout waiting for future")
+        self.clock.now = max(self.clock.now, self.done_at)
+        for future in self.futures:
+            future.is_done, future.exception = True, self.error
+        if self.error is not None:
+            self.acked.clear()
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+class TimedLines(logging.Handler):
+    """The ``storywire.kafka`` lines with the fake time at which each was logged."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(logging.DEBUG)
+        self.clock = clock
+        self.lines: list[tuple[float, str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((self.clock.now, record.levelname, record.getMessage()))
+
+
+@pytest.fixture
+def timed_lines(clock: Clock) -> Any:
+    handler = TimedLines(clock)
+    logger = logging.getLogger(OUTAGE_LOGGER)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def slow_writer(
+    clock: Clock, make_client: Callable[[], SlowClient], *, limit_s: float = 900.0
+) -> tuple[KafkaMessageWriter, list[SlowClient]]:
+    """A writer with the default client timeouts (kafka-python would wait about 151 s for its records), whose
+    clients ``make_client`` makes; the list of the clients made so far."""
+    made: list[SlowClient] = []
+
+    def factory(**kwargs: Any) -> SlowClient:
+        made.append(make_client())
+        return made[-1]
+
+    writer = KafkaMessageWriter(
+        KafkaConfig(BOOTSTRAP), producer_factory=factory, sleep=clock.sleep, clock=clock, outage_limit_s=limit_s
+    )
+    writer.open()
+    return writer, made
+
+
+def test_a_flush_waiting_ten_seconds_without_an_acknowledgement_reports_the_outage_at_once(
+    clock: Clock, timed_lines: TimedLines
+) -> None:
+    # The broker acknowledges nothing until 12 s: noticed at 10 s (not when the client gives up, ~151 s), the
+    # records are resent with a fresh client (kafka-python can stay stuck on the old one) and acknowledged.
+    writer, clients = slow_writer(clock, lambda: SlowClient(clock, done_at=12.0))
+    values = send_five(writer)
+
+    assert writer.flush() == 5
+
+    assert clients[-1].acked == values and writer.delivered == 5 and len(clients) == 2
+    assert [(level, at) for at, level, _ in timed_lines.lines] == [("WARNING", 10.0), ("INFO", 12.0)]
+    (_, _, down), (_, _, back) = timed_lines.lines
+    assert down == (
+        f"Kafka broker {BOOTSTRAP} unreachable (nothing acknowledged for 10s): holding 5 records, retrying; "
+        "giving up after 15m"
+    )
+    assert back == f"Kafka broker {BOOTSTRAP} back after 12s: delivered 5 held records"
+    assert OUTAGE_NOTICE_S == 10.0
+
+
+def test_a_flush_that_completes_within_the_notice_time_says_nothing(clock: Clock, timed_lines: TimedLines) -> None:
+    writer, clients = slow_writer(clock, lambda: SlowClient(clock, done_at=5.0))
+    send_five(writer)
+
+    assert writer.flush() == 5
+    assert clock.now == 5.0 and timed_lines.lines == [] and len(clients) == 1
+
+
+def test_without_an_outage_limit_a_slow_flush_says_nothing(clock: Clock, timed_lines: TimedLines) -> None:
+    client = SlowClient(clock, done_at=12.0)
+    writer = KafkaMessageWriter(
+        KafkaConfig(BOOTSTRAP), producer_factory=lambda **kwargs: client, sleep=clock.sleep, clock=clock
+    )
+    writer.open()
+    send_five(writer)
+    assert writer.flush() == 5 and clock.now == 12.0 and timed_lines.lines == []
+
+
+def test_an_outage_noticed_early_whose_resends_then_expire_is_still_one_line_each_way(
+    clock: Clock, timed_lines: TimedLines
+) -> None:
+    # Nothing acknowledged on the first client; the resent records expire on the second (kafka-python gives
+    # them up at 25 s: the existing expiry path); the third client's are acknowledged.
+    expired = kafka_errors.KafkaTimeoutError(f"Batch for {ARTICLES}-0 containing 5 record(s) expired")
+    plan = iter([SlowClient(clock, 1e9), SlowClient(clock, 25.0, expired), SlowClient(clock, 0.0)])
+    writer, clients = slow_writer(clock, lambda: next(plan))
+    values = send_five(writer)
+
+    assert writer.flush() == 5
+
+    assert len(clients) == 3 and clients[-1].acked == values and writer.delivered == 5 and writer.resent == 10
+    assert [(level, at) for at, level, _ in timed_lines.lines] == [("WARNING", 10.0), ("INFO", clock.now)]
+    assert "unreachable (nothing acknowledged for 10s): holding 5 records" in timed_lines.lines[0][2]
+    assert timed_lines.lines[1][2] == (
+        f"Kafka broker {BOOTSTRAP} back after {format_seconds(clock.now)}: delivered 5 held records"
+    )
+
+
+def test_the_next_outage_is_noticed_again(clock: Clock, timed_lines: TimedLines) -> None:
+    ready = [12.0]
+    writer, _ = slow_writer(clock, lambda: SlowClient(clock, done_at=ready[0]))
+    for outage in range(2):
+        if outage:
+            ready[0] = clock.now + 12.0
+            writer._producer.done_at = ready[0]  # the same client, slow again
+        send_five(writer)
+        assert writer.flush() == 5, outage
+    assert [level for _, level, _ in timed_lines.lines] == ["WARNING", "INFO", "WARNING", "INFO"]
+    assert writer.delivered == 10
+
+
+def test_acknowledgements_trickling_in_keep_the_notice_away(clock: Clock, timed_lines: TimedLines) -> None:
+    writer, clients = slow_writer(clock, lambda: SlowClient(clock, done_at=30.0))
+    send_five(writer)
+    client = clients[0]
+
+    def flush(timeout: float | None = None) -> None:  # one more record acknowledged every 6 s
+        for n, future in enumerate(client.futures):
+            if clock.now >= 6.0 * (n + 1):
+                future.is_done = True
+        SlowClient.flush(client, timeout)
+
+    client.flush = flush  # type: ignore[method-assign]
+    assert writer.flush() == 5
+    assert clock.now == 30.0 and timed_lines.lines == [] and len(clients) == 1
+
+
+def test_the_limit_counts_from_the_last_acknowledgement_even_while_the_client_still_waits(
+    clock: Clock, timed_lines: TimedLines
+) -> None:
+    # kafka-python would hold these records for 151 s; the limit of 30 s ends the ride-out, counted from the
+    # start of the flush (nothing was acknowledged since).
+    writer, _ = slow_writer(clock, lambda: SlowClient(clock, done_at=1e9), limit_s=30.0)
+    values = send_five(writer)
+
+    with pytest.raises(DeliveryError) as caught:
+        writer.flush()
+
+    assert [f.value for f in caught.value.failures] == values and caught.value.unreachable_s == 30.0
+    assert clock.now == 30.0
+    assert [(level, at) for at, level, _ in timed_lines.lines] == [("WARNING", 10.0)]
+
+
+@pytest.fixture(autouse=True)
+def _no_outage_from_an_earlier_test() -> Iterator[None]:
+    producer._HEALTH.clear()  # writers of one process share what they know of a broker (keyed by its address)
+    yield
+    producer._HEALTH.clear()
+
+
+def test_the_writers_of_one_process_say_an_outage_once_and_a_stale_client_is_replaced_quietly(
+    clock: Clock, timed_lines: TimedLines
+) -> None:
+    # A Beam worker runs one writer per sink step. The first meets the outage and says both lines; the second's
+    # client, made before the broker returned, keeps failing (a restarted broker no longer knows its producer
+    # id): its records are resent with a fresh client after a short wait, without a line; the third, idle
+    # during the outage, gets a fresh client at its next send.
+    first, _ = slow_writer(clock, lambda: SlowClient(clock, done_at=12.0))
+    plan = iter([SlowClient(clock, done_at=1e9), SlowClient(clock, done_at=0.0)])
+    second, second_clients = slow_writer(clock, lambda: next(plan))
+    third, third_clients = slow_writer(clock, lambda: SlowClient(clock, done_at=0.0))
+    send_five(first)
+    values = send_five(second)
+
+    assert first.flush() == 5
+    assert clock.now == 12.0
+    assert second.flush() == 5
+    assert 12.0 + 2.0 <= clock.now <= 12.0 + 2.0 + 1.5 and second_clients[-1].acked == values
+    send_five(third)
+    assert third.flush() == 5 and len(third_clients) == 2
+
+    assert [(level, at) for at, level, _ in timed_lines.lines] == [("WARNING", 10.0), ("INFO", 12.0)]
