@@ -4,6 +4,15 @@ feedparser never raises on bad XML; it sets ``bozo``. Our rule: a bozo feed that
 warning (the items are used, ``ParsedFeed.warning`` says why), a bozo feed without entries is a
 :class:`~storywire.connectors.errors.FeedParseError`. Feeds that declare entities in a DTD are refused before feedparser
 sees them (:class:`~storywire.connectors.errors.UnsafeXmlError`), because entity expansion is the classic XML bomb.
+
+The check is a parse, not a byte search. The body is first decoded exactly as feedparser will decode it (its own
+``convert_to_utf8``: BOM, HTTP charset, XML declaration; UTF-16 and UTF-32 feeds included), then expat reads the
+prolog and refuses any DOCTYPE with an internal subset (``[...]``, the only place entities can be declared, since
+the external DTD is never read), wherever it sits; expat stops at the DOCTYPE or the root element, so the check
+costs the prolog only. A plain ``<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "...">``
+without an internal subset is accepted: it declares nothing and nothing is fetched (neither expat here nor
+feedparser loads external DTDs). A prolog expat cannot read (feedparser then falls back to its lenient parser) is
+checked a second time with feedparser's own DOCTYPE handling: any entity feedparser would define is refused.
 """
 
 from __future__ import annotations
@@ -15,20 +24,20 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from xml.parsers import expat
 
 import feedparser
 import lxml.html
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError as DefusedParseError
-from defusedxml.ElementTree import fromstring as defused_fromstring
+from feedparser.encodings import convert_to_utf8
+from feedparser.sanitizer import replace_doctype
 
 from storywire.connectors.errors import FeedParseError, UnsafeXmlError
 from storywire.connectors.urls import canonical_url
 
 MAX_SUMMARY_CHARS = 2000
+_PROLOG_CHUNK = 16 * 1024
 # feedparser sets bozo for these too, but the feed itself was read correctly.
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +65,10 @@ class ParsedFeed:
 
 def parse_feed(body: bytes, feed_url: str, seen_at: datetime, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed body; entries without a usable http(s) link are counted in ``skipped_entries``."""
-    _refuse_entities(body, feed_url)
     headers = {"content-location": feed_url}
     if content_type:
         headers["content-type"] = content_type
+    _refuse_entities(body, feed_url, headers)
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     entries: list[Any] = list(parsed.get("entries") or [])
     bozo_reason = _bozo_reason(parsed)
@@ -109,16 +118,55 @@ def _bozo_reason(parsed: Any) -> str | None:
     return str(exc or "malformed feed")
 
 
-def _refuse_entities(body: bytes, feed_url: str) -> None:
-    # Only documents with a DOCTYPE can declare entities; most feeds have none and skip this second parse.
-    if not _DOCTYPE.search(body[:4096]):
-        return
+def _refuse_entities(body: bytes, feed_url: str, headers: dict[str, str]) -> None:
+    """Raise UnsafeXmlError when the feed declares entities, references external ones or has a DTD subset."""
+    scratch: dict[str, Any] = {}
+    # What feedparser will parse: the body converted to UTF-8 with its own rules (raw bytes if none fits).
+    data = convert_to_utf8(dict(headers), body, scratch) if body else body
+    reason = _prolog_declarations(data)
+    if reason is None:
+        _, _, entities = replace_doctype(data)
+        if entities:
+            reason = f"entity declarations {', '.join(sorted(entities))}"
+    if reason is not None:
+        raise UnsafeXmlError(f"feed {feed_url} declares entities or external references: {reason}")
+
+
+def _prolog_declarations(data: bytes) -> str | None:
+    """What expat finds in the prolog that storywire refuses, or None (also when the prolog is not XML).
+
+    Entities can only be declared in a DTD; the external DTD is never read (no parameter-entity parsing, no
+    external-entity handler), so the internal subset is the only place left, and any internal subset is refused.
+    """
+    found: list[str] = []
+    done = False
+
+    def doctype(name: str, system_id: str | None, public_id: str | None, has_internal_subset: int) -> None:
+        nonlocal done
+        if has_internal_subset:
+            found.append(f"a DOCTYPE {name} with an internal subset")
+        done = True
+
+    def root(name: str, attributes: object) -> None:
+        nonlocal done
+        done = True
+
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = root
+    parser.DefaultHandler = lambda _data: None  # expat's side effect: internal entities are not expanded
     try:
-        defused_fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise UnsafeXmlError(f"feed {feed_url} declares entities or external references: {exc}") from exc
-    except DefusedParseError:
-        return  # malformed but entity-free: feedparser's lenient parser decides
+        # In chunks, so that a long feed stops at its DOCTYPE or root element, a chunk later at most.
+        for start in range(0, len(data), _PROLOG_CHUNK):
+            parser.Parse(data[start : start + _PROLOG_CHUNK], False)
+            if done:
+                break
+        else:
+            parser.Parse(b"", True)
+    except expat.ExpatError:
+        pass  # not well-formed: what was found before counts; if nothing, the caller's second check decides
+    return found[0] if found else None
 
 
 def _item_key(entry: Any, link: str, title: str, published: datetime | None) -> str:
