@@ -319,10 +319,10 @@ def report_retimed(title: str, rows: list[Row], config: StoryConfig, seeds: int 
         part = retime(rows, seed)
         result = run(part, config)
         f1.append(evaluate(part, result, clean_only=True).bcubed_f1)
-        gold = gold_resurfacings(part, config.dormancy, config.horizon)
+        gold = gold_resurfacings(part, config.dormancy, config.memory)
         predicted, expected = predicted + len(result.resurfaced), expected + len(gold)
         hits += len(result.resurfaced & gold)
-        content_gold = gold_resurfacings(part, config.dormancy, config.horizon, content_only=True)
+        content_gold = gold_resurfacings(part, config.dormancy, config.memory, content_only=True)
         content_expected += len(content_gold)
         content_hits += len(result.resurfaced & content_gold)
         errors.update(resurfacing_errors(part, result, gold))
@@ -439,8 +439,8 @@ def report(title: str, rows: list[Row], config: StoryConfig, *, curve: bool = Fa
     print(f"{title}  ({len(rows)} rows, {result.seconds * 1000:.0f} ms, {result.merges} merges)")
     print(f"  clean: {clean.line()}")
     print(f"  all:   {evaluate(rows, result, clean_only=False).line()}")
-    gold = gold_resurfacings(rows, config.dormancy, config.horizon)
-    content_gold = gold_resurfacings(rows, config.dormancy, config.horizon, content_only=True)
+    gold = gold_resurfacings(rows, config.dormancy, config.memory)
+    content_gold = gold_resurfacings(rows, config.dormancy, config.memory, content_only=True)
     clean_ids = {r.article.article_id for r in rows if r.clean}
     for label, keep, timeline_gold in (
         ("clean", clean_ids, gold),
@@ -458,7 +458,7 @@ def report(title: str, rows: list[Row], config: StoryConfig, *, curve: bool = Fa
         print(f"    resurfacing errors, all rows: {_listed(errors)}")
     print(
         f"    (gold: a gold story's article >= {_hours(config.dormancy)} after its previous row of any quality,"
-        f" < {_hours(config.horizon)}; 'clean' scores the clean articles only, as the clustering scores;"
+        f" < {_hours(config.memory)} (memory); 'clean' scores the clean articles only, as the clustering scores;"
         " the variant leaves rows with no title, summary or text out of the gold timeline: a definition"
         " question, the line above is the primary figure)"
     )
@@ -489,7 +489,10 @@ def main(argv: list[str] | None = None) -> int:
     held_out: Scores | None = None
     for label, cfg in (
         ("default config (horizon 30d)", config),
-        ("horizon lifted to 10y (a single pass without expiry)", replace(config, horizon=LONG_HORIZON)),
+        (
+            "horizon lifted to 10y (a single pass without expiry)",
+            replace(config, horizon=LONG_HORIZON, memory=max(LONG_HORIZON, config.memory)),
+        ),
     ):
         print(f"=== {label}")
         scores = report("NEWER half (held out)", newer, cfg)

@@ -51,6 +51,7 @@ from storywire.pipelines.config.live import (
 )
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.config.yaml_reader import (
+    BadValue,
     Convert,
     EnvValue,
     RawValue,
@@ -114,9 +115,25 @@ def _story_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _share(value: object, from_env: bool) -> float:
+    """``stories.resurface_threshold`` and ``stories.novelty_weight``: a number from 0 to 1."""
+    if from_env and isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise BadValue(f"{value!r} must be a number from 0 to 1, e.g. 0.35") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise BadValue(f"{value!r} must be a number from 0 to 1, e.g. 0.35")
+    return float(value)
+
+
 _STORY_KEYS: Final[dict[str, Convert]] = {
     "dormancy": values.duration,
     "horizon": values.duration,
+    "memory": values.duration,
+    "max_archived_stories": values.integer(0),
+    "resurface_threshold": _share,
+    "novelty_weight": _share,
     "trending_window": values.duration,
     "trending_baseline": values.duration,
     "trending_ratio": values.ratio,

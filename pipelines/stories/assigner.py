@@ -23,12 +23,15 @@ assigned (:meth:`StoryAssigner.assign`):
    added to the centroid and the document frequencies; an exact duplicate's is not (the same text twice).
 5. **Similarity.** Otherwise the article's TF-IDF vector (:mod:`~storywire.pipelines.stories.vectors`) is
    scored against the candidate stories of the inverted index (:mod:`~storywire.pipelines.stories.index`)
-   with the joining score of :mod:`~storywire.pipelines.stories.similarity`; the best story scoring at least
-   ``threshold`` is joined, or the article starts a new story.
+   with the joining score of :mod:`~storywire.pipelines.stories.similarity`; the best story reaching its bar
+   (``threshold``; for a quiet story, a resurfacing claim, ``resurface_threshold`` after a discount for names
+   the story has never held) is joined, or the article starts a new story.
 6. **Merge.** When a second candidate would be joined too and the two centroids are alike, the two stories
    are merged first (:mod:`~storywire.pipelines.stories.merging`).
 
-Lifecycle events (created, updated, resurfaced, trending, merged, expired) follow
+Stories idle past ``horizon`` are archived in a compact form and stay joinable until ``memory`` (or the cap
+``max_archived_stories``) expires them. Lifecycle events (created, updated, resurfaced, trending, merged,
+expired) follow
 :mod:`~storywire.pipelines.stories.lifecycle`; snapshots, events and ids :mod:`~storywire.pipelines.stories.events`.
 The time of an article is :func:`~storywire.pipelines.core.event_time.article_time` (a plausible
 ``published_at``, else ``first_seen_at``).
@@ -50,6 +53,7 @@ from typing import cast
 
 from storywire.pipelines.core.event_time import article_time, as_utc
 from storywire.pipelines.stories.config import StoryConfig
+from storywire.pipelines.stories.entities import entity_terms
 from storywire.pipelines.stories.events import (
     Assignment,
     assigned,
@@ -62,7 +66,7 @@ from storywire.pipelines.stories.index import CandidateIndex
 from storywire.pipelines.stories.lifecycle import Lifecycle, TrendingRule
 from storywire.pipelines.stories.merging import merge
 from storywire.pipelines.stories.neardup import find_near_duplicate, index_original, sketch
-from storywire.pipelines.stories.similarity import Match, choose, match
+from storywire.pipelines.stories.similarity import Entities, Match, choose, match, rank_weight
 from storywire.pipelines.stories.state import STATE_FORMAT, restore
 from storywire.pipelines.stories.story import LiveStories, LiveStory, StoryView, add_to_centroid
 from storywire.pipelines.stories.vectors import ArticleVector, DocumentFrequencies, Vectoriser, article_tokens
@@ -74,6 +78,22 @@ _SHORT_BODY = 32
 """Content tokens below which a body is sketched with the title and summary."""
 _DECIDE = object()
 """``_assign``'s marker for "the similarity step decides" (as opposed to a story given by the caller)."""
+
+
+def _names(article: Article, config: StoryConfig) -> Entities:
+    """The article's name terms (:func:`~storywire.pipelines.stories.entities.entity_terms`), computed on first
+    call."""
+    found: list[tuple[str, ...]] = []
+
+    def names() -> tuple[str, ...]:
+        if not found:
+            head = config.head_chars
+            found.append(
+                entity_terms(article.title[:head], article.summary[:head], article.text[:head], article.language)
+            )
+        return found[0]
+
+    return names
 
 
 class StoryAssigner:
@@ -95,8 +115,13 @@ class StoryAssigner:
         self._trending = TrendingRule(self.config)
 
     def __len__(self) -> int:
-        """Live stories held in memory (active and dormant)."""
+        """Live stories held in memory (active, dormant and archived: every story that can still be joined)."""
         return len(self._stories)
+
+    @property
+    def archived_stories(self) -> int:
+        """Of :func:`len`, the stories archived (idle past ``horizon``, held in compact form)."""
+        return len(self._lifecycle.archived)
 
     def __getstate__(self) -> dict[str, object]:
         return {
@@ -151,7 +176,7 @@ class StoryAssigner:
         return self._clock
 
     def live_stories(self) -> tuple[StoryView, ...]:
-        """A read-only copy of every live story (active and dormant), oldest first."""
+        """A read-only copy of every live story (active, dormant and archived), oldest first."""
         return tuple(StoryView.of(story) for story in self._stories)
 
     def story(self, story_id: str) -> StoryView | None:
@@ -165,8 +190,9 @@ class StoryAssigner:
     def advance(self, now: datetime) -> tuple[tuple[Story, ...], tuple[StoryEvent, ...]]:
         """Move the stream clock to ``now`` (never backwards) and age stories.
 
-        Stories idle past ``dormancy`` get a ``dormant`` snapshot; stories idle past ``horizon`` get an
-        ``expired`` snapshot and event and are dropped from memory.
+        Stories idle past ``dormancy`` get a ``dormant`` snapshot; stories idle past ``horizon`` are archived
+        (compacted, still joinable, no snapshot); archived stories idle past ``memory``, and the longest idle
+        beyond ``max_archived_stories``, get an ``expired`` snapshot and event and are dropped from memory.
         """
         now = as_utc(now)
         if self._clock is not None and now <= self._clock:
@@ -177,11 +203,18 @@ class StoryAssigner:
         lifecycle = self._lifecycle
         stories = [snapshot(story, now) for story in lifecycle.make_dormant(now, self._stories, cfg.dormancy)]
         events: list[StoryEvent] = []
-        for story in lifecycle.expire(now, self._stories, cfg.horizon):
+        archived = lifecycle.archive(now, self._stories, cfg.horizon)
+        for story, over_cap in lifecycle.expire(now, self._stories, cfg.memory, cfg.max_archived_stories):
             stories.append(snapshot(story, now))
-            events.append(event(story, "expired", None, f"idle for {duration(now - story.last_clock)}", now))
+            detail = f"idle for {duration(now - story.last_clock)}"
+            if over_cap:
+                detail += f" (more than {cfg.max_archived_stories} stories archived)"
+            events.append(event(story, "expired", None, detail, now))
             self._stories.forget(story)
             self._index.remove(story)
+        for story in archived:
+            if story.status != "expired":  # (compacted after the expiries: an expiring story's last snapshot is whole)
+                self._stories.compact(story)
         return tuple(stories), tuple(events)
 
     # ------------------------------------------------------------------ assignment
@@ -226,12 +259,13 @@ class StoryAssigner:
         if not vec.weights:
             return ()
         t = article_time(article)
-        _, _, _, candidates = choose(vec, t, article.language, self._candidates(vec), cfg)
+        entities = _names(article, cfg)
+        _, _, _, candidates = choose(vec, t, article.language, self._candidates(vec, t), cfg, entities)
         if stories is None:
-            return tuple(match(vec, story, t, cfg, candidate=True) for story in candidates)
+            return tuple(match(vec, story, t, cfg, entities, candidate=True) for story in candidates)
         live = {story.story_id: story for story in registry}
         named = [live[story_id] for story_id in stories if story_id in live]
-        return tuple(match(vec, story, t, cfg, candidate=story in candidates) for story in named)
+        return tuple(match(vec, story, t, cfg, entities, candidate=story in candidates) for story in named)
 
     def _exact_original(self, article: Article) -> tuple[str, int] | None:
         """(original article id, story seq) of a live article of the same language with the same content hash."""
@@ -243,10 +277,14 @@ class StoryAssigner:
         language = article.language
         return exact if not language or not other or language == other else None
 
-    def _candidates(self, vec: ArticleVector) -> list[LiveStory]:
+    def _candidates(self, vec: ArticleVector, t: datetime) -> list[LiveStory]:
         by_seq = self._stories.by_seq
         cfg = self.config
-        return [by_seq[seq] for seq in self._index.candidates(vec, cfg.max_posting, cfg.max_candidates)]
+
+        def weight(seq: int) -> float:
+            return rank_weight(by_seq[seq], t, cfg)
+
+        return [by_seq[seq] for seq in self._index.candidates(vec, cfg.max_posting, cfg.max_candidates, weight)]
 
     def _assign(self, article: Article, forced: object) -> Assignment:
         """:meth:`assign` (``forced`` is ``_DECIDE``) or :meth:`assign_to` (``forced``: the story id or None)."""
@@ -288,7 +326,8 @@ class StoryAssigner:
         best: LiveStory | None = None
         score: float | None = 0.0
         if vec.weights:
-            best, score, second, candidates = choose(vec, t, article.language, self._candidates(vec), cfg)
+            candidates = self._candidates(vec, t)
+            best, score, second, candidates = choose(vec, t, article.language, candidates, cfg, _names(article, cfg))
             if forced is not _DECIDE:
                 best = None if forced is None else registry.find(cast("str", forced))
                 score, second = None, None
@@ -361,6 +400,7 @@ class StoryAssigner:
         clock = cast("datetime", self._clock)
         gap = t - story.last_time
         resurfaced = gap >= self.config.dormancy  # the story's own articles were silent that long
+        archived = " (archived)" if self._lifecycle.is_archived(story) else ""
         self._lifecycle.touch(story, clock)
         if t < story.first_time:
             story.first_time, story.first_article = t, article.article_id
@@ -374,7 +414,7 @@ class StoryAssigner:
         stories.append(snapshot(story, clock))
         rounded = None if score is None else round(score, 4)
         if resurfaced:
-            detail = f"dormant for {duration(max(gap, timedelta(0)))}{new_outlet}"
+            detail = f"dormant for {duration(max(gap, timedelta(0)))}{archived}{new_outlet}"
             events.append(event(story, "resurfaced", article.article_id, detail, clock, rounded))
         else:
             detail = f"duplicate of {duplicate}" if duplicate else "new article"

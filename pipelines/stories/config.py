@@ -21,7 +21,7 @@ TRENDING_RATIO_RANGE = (1.0, 1_000.0)
 FIELD_WEIGHT_RANGE = (0.0, 1_000.0)
 """Allowed field weights (inclusive); the bound only keeps weighted term counts far from float overflow."""
 
-_DURATIONS = ("dormancy", "horizon", "trending_window", "trending_baseline", "time_grace", "time_scale")
+_DURATIONS = ("dormancy", "horizon", "memory", "trending_window", "trending_baseline", "time_grace", "time_scale")
 _MAY_BE_ZERO = ("time_grace",)
 _FIELD_WEIGHTS = ("title_weight", "summary_weight", "lead_weight", "body_weight")
 _COUNTS = (
@@ -56,7 +56,13 @@ class StoryConfig:
     dormancy: timedelta = timedelta(hours=48)
     """Gap after which a new article makes the story ``resurfaced`` (and idle stories become ``dormant``)."""
     horizon: timedelta = timedelta(days=30)
-    """Stories idle longer (stream time) are expired from memory; also one document-frequency generation."""
+    """Stories idle longer (stream time) are archived: kept in a compact form (centroids, index terms, dates, a
+    few ids), still joinable; also one document-frequency generation."""
+    memory: timedelta = timedelta(days=365)
+    """Archived stories idle longer (stream time) are expired: they leave memory for good (``expired`` snapshot
+    and event). Equal to ``horizon``: nothing stays archived (stories expire after ``horizon``)."""
+    max_archived_stories: int = 10_000
+    """Cap of the archived stories held; beyond it the longest idle are expired first (0: none are kept)."""
     max_article_ids: int = 50
     """Cap of ``Story.article_ids`` (the most recent ids are kept)."""
     trending_window: timedelta = timedelta(hours=6)
@@ -74,6 +80,15 @@ class StoryConfig:
     threshold: float = 0.27
     """Minimum time-weighted score (content cosine + ``title_similarity_weight`` x title cosine) to join a
     story."""
+    resurface_threshold: float = 0.35
+    """Minimum score to join a quiet story (its latest article at least ``dormancy`` before the article's time: a
+    resurfacing claim), in place of ``threshold`` (the larger of the two applies)."""
+    novelty_weight: float = 0.5
+    """Joining a quiet story, the score is multiplied by ``1 - novelty_weight x novelty``, where novelty is the
+    share (by article term weight) of the names among the article's most specific terms that the story has never
+    held (:mod:`~storywire.pipelines.stories.entities`): names new to the story are evidence of a new event."""
+    time_floor: float = 0.5
+    """The time factor never falls below this (0: no floor): a strong match still joins a story idle for months."""
     title_similarity_weight: float = 0.5
     """Weight of the cosine between the article's title and the story's titles in the joining score (0: the
     content cosine alone)."""
@@ -133,7 +148,9 @@ class StoryConfig:
                 raise InvalidSettingError(f"{name} must be positive, got {value}")
         if self.horizon < self.dormancy:
             raise InvalidSettingError(f"horizon ({self.horizon}) must not be shorter than dormancy ({self.dormancy})")
-        for name in ("threshold", "merge_threshold", "near_duplicate_jaccard"):
+        if self.memory < self.horizon:
+            raise InvalidSettingError(f"memory ({self.memory}) must not be shorter than horizon ({self.horizon})")
+        for name in ("threshold", "resurface_threshold", "merge_threshold", "near_duplicate_jaccard"):
             value = getattr(self, name)
             if value is None and name != "threshold":
                 continue
@@ -150,6 +167,10 @@ class StoryConfig:
         low, high = TRENDING_RATIO_RANGE
         if not _is_number(value) or not low <= value <= high:
             raise InvalidSettingError(f"trending_ratio must be in [{low:g}, {high:g}], got {value!r}")
+        for name in ("novelty_weight", "time_floor"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0.0 <= value <= 1.0:
+                raise InvalidSettingError(f"{name} must be in [0, 1], got {value!r}")
         value = self.title_similarity_weight
         if not _is_number(value) or not 0.0 <= value <= 4.0:
             raise InvalidSettingError(f"title_similarity_weight must be in [0, 4], got {value!r}")
@@ -157,9 +178,10 @@ class StoryConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidSettingError(f"{name} must be an int >= 1, got {value!r}")
-        value = self.prior_documents
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidSettingError(f"prior_documents must be an int >= 0, got {value!r}")
+        for name in ("prior_documents", "max_archived_stories"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidSettingError(f"{name} must be an int >= 0, got {value!r}")
         if self.sketch_size < INDEXED_HASHES:
             raise InvalidSettingError(f"sketch_size must be >= {INDEXED_HASHES}")
 

@@ -3,13 +3,17 @@
 Each story indexes its articles' most specific terms (the ``query_terms`` strongest of each article vector, up
 to ``index_terms`` per story). An article looks up its own ``query_terms`` most specific terms; the stories
 found are ranked by the summed article weight of the terms they share (a cheap partial dot product) and only
-the best ``max_candidates`` are scored exactly. So the cost of an article does not grow with the number of live
-stories. A term shared by more than ``max_posting`` live stories is too common to help and is not looked up.
+the best ``max_candidates`` are scored exactly; when more stories share terms than that, each one's shared weight
+is first multiplied by its rank weight (:func:`storywire.pipelines.stories.similarity.rank_weight`: its time
+factor, less for a quiet story that needs more evidence), so old look-alike stories do not take the slots of
+recent ones. So the cost of an article does not grow with the number of live stories.
+A term shared by more than ``max_posting`` live stories is too common to help and is not looked up.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from operator import itemgetter
 
 from storywire.pipelines.stories.story import LiveStory
@@ -61,9 +65,16 @@ class CandidateIndex:
                 index_terms[term] = None
                 postings.setdefault(term, {})[survivor.seq] = None
 
-    def candidates(self, vec: ArticleVector, max_posting: int, max_candidates: int) -> list[int]:
+    def candidates(
+        self,
+        vec: ArticleVector,
+        max_posting: int,
+        max_candidates: int,
+        rank_weight: Callable[[int], float] | None = None,
+    ) -> list[int]:
         """The seqs of the (at most ``max_candidates``) stories sharing most article weight in the article's most
-        specific terms; in index order (ties keep it)."""
+        specific terms, each times its ``rank_weight`` (by seq) when there are more; in index order (ties keep
+        it)."""
         overlap: dict[int, float] = {}
         get = overlap.get
         postings = self.postings
@@ -80,4 +91,6 @@ class CandidateIndex:
                     overlap[seq] = get(seq, 0.0) + weight
         if len(overlap) <= max_candidates:
             return list(overlap)
+        if rank_weight is not None:
+            overlap = {seq: shared * rank_weight(seq) for seq, shared in overlap.items()}
         return [seq for seq, _ in heapq.nlargest(max_candidates, overlap.items(), key=_SECOND)]

@@ -1,4 +1,4 @@
-"""Story lifecycle over stream time: active, dormant, expired; and trending.
+"""Story lifecycle over stream time: active, dormant, archived, expired; and trending.
 
 - ``created``: an article starts a story (snapshot version 1).
 - ``updated``: an article (new, duplicate or revision) joins a story; ``detail`` says which, and names the
@@ -14,8 +14,15 @@
 - ``merged``: see :mod:`storywire.pipelines.stories.merging`.
 - dormant: when no article joined for ``dormancy`` of stream time, the story gets a snapshot with status
   ``dormant`` (the schema has no event type for it, so no event).
-- ``expired``: after ``horizon`` of stream time without an article, the story is dropped from memory with a
-  final snapshot (status ``expired``) and an ``expired`` event. Nothing can join it again.
+- archived: after ``horizon`` of stream time without an article, the story is kept in a compact form
+  (:meth:`LiveStories.compact <storywire.pipelines.stories.story.LiveStories.compact>`: its centroids, index
+  terms, dates, counts, outlets and its few latest article ids; no sketches, content hashes or older ids). It
+  stays joinable like a dormant story (its status stays ``dormant``; no snapshot or event marks the move): an
+  article that joins it resurfaces it, and it is active again.
+- ``expired``: the story leaves memory for good, with a final snapshot (status ``expired``) and an ``expired``
+  event: after ``memory`` of stream time without an article, or earlier when more than
+  ``max_archived_stories`` are archived (the longest idle first; the event's detail says so). Nothing can join
+  it again. With ``memory`` equal to ``horizon`` no story stays archived: it expires after ``horizon``.
 """
 
 from __future__ import annotations
@@ -31,12 +38,16 @@ __all__ = ["Lifecycle", "TrendingRule"]
 
 
 class Lifecycle:
-    """The live stories ordered by last activity (stream clock): active ones, then dormant ones. State: pickled
-    with the assigner."""
+    """The live stories ordered by last activity (stream clock): active ones, dormant ones, archived ones. State:
+    pickled with the assigner (``archived`` since state format 4)."""
 
     def __init__(self) -> None:
         self.active: OrderedDict[int, None] = OrderedDict()
         self.dormant: OrderedDict[int, None] = OrderedDict()
+        self.archived: OrderedDict[int, None] = OrderedDict()
+
+    def is_archived(self, story: LiveStory) -> bool:
+        return story.seq in self.archived
 
     def start(self, story: LiveStory) -> None:
         """A new story, active as of its ``last_clock``."""
@@ -45,6 +56,7 @@ class Lifecycle:
     def touch(self, story: LiveStory, clock: datetime) -> None:
         """Mark the story active as of ``clock``."""
         self.dormant.pop(story.seq, None)
+        self.archived.pop(story.seq, None)
         self.active.pop(story.seq, None)
         self.active[story.seq] = None
         story.status = "active"
@@ -54,6 +66,7 @@ class Lifecycle:
         """Forget a story that left without expiring (merged into another)."""
         self.active.pop(story.seq, None)
         self.dormant.pop(story.seq, None)
+        self.archived.pop(story.seq, None)
 
     def make_dormant(self, now: datetime, stories: LiveStories, dormancy: timedelta) -> list[LiveStory]:
         """The active stories idle past ``dormancy`` by ``now``, now dormant (in order of last activity)."""
@@ -72,21 +85,40 @@ class Lifecycle:
             went.append(story)
         return went
 
-    def expire(self, now: datetime, stories: LiveStories, horizon: timedelta) -> list[LiveStory]:
-        """The dormant stories idle past ``horizon`` by ``now``, now expired (in order of last activity; the caller
-        reports and forgets them)."""
+    def archive(self, now: datetime, stories: LiveStories, horizon: timedelta) -> list[LiveStory]:
+        """The dormant stories idle past ``horizon`` by ``now``, now archived (in order of last activity; the caller
+        compacts them)."""
         by_seq = stories.by_seq
         dormant = self.dormant
-        expired: list[LiveStory] = []
-        expire_before = now - horizon
+        archived: list[LiveStory] = []
+        archive_before = now - horizon
         while dormant:
             seq = next(iter(dormant))
             story = by_seq[seq]
-            if story.last_clock > expire_before:
+            if story.last_clock > archive_before:
                 break
             del dormant[seq]
+            self.archived[seq] = None
+            archived.append(story)
+        return archived
+
+    def expire(self, now: datetime, stories: LiveStories, memory: timedelta, cap: int) -> list[tuple[LiveStory, bool]]:
+        """The archived stories idle past ``memory`` by ``now``, then the longest idle beyond ``cap`` archived
+        ones, now expired: (story, whether the cap expired it), in order of last activity (the caller reports and
+        forgets them)."""
+        by_seq = stories.by_seq
+        archived = self.archived
+        expired: list[tuple[LiveStory, bool]] = []
+        expire_before = now - memory
+        while archived:
+            seq = next(iter(archived))
+            story = by_seq[seq]
+            over_cap = len(archived) > cap
+            if story.last_clock > expire_before and not over_cap:
+                break
+            del archived[seq]
             story.status = "expired"
-            expired.append(story)
+            expired.append((story, story.last_clock > expire_before))
         return expired
 
 

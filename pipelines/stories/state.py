@@ -37,14 +37,15 @@ from storywire.pipelines.stories.vectors import DocumentFrequencies
 
 __all__ = ["PICKLED", "STATE_FORMAT", "StoryStateError", "restore"]
 
-STATE_FORMAT = 3
+STATE_FORMAT = 4
 """Version of the pickled form of the assigner: 1 (no ``LiveStory.first_article``), 2 (one flat dict of
-attributes), 3 (the assigner's collaborators: :data:`PICKLED`)."""
+attributes), 3 (the assigner's collaborators: :data:`PICKLED`), 4 (``Lifecycle.archived``: stories idle past
+the horizon are kept, compacted, instead of dropped)."""
 
 PICKLED = ("config", "clock", "stories", "frequencies", "index", "lifecycle")
 """What a format-3 state holds."""
 
-_MARKS = {1: "_stories", 2: "_stories", 3: "stories"}
+_MARKS = {1: "_stories", 2: "_stories", 3: "stories", 4: "stories"}
 """An entry every state of the format holds (its absence: not story state)."""
 
 
@@ -88,7 +89,19 @@ def _upgrade_from_2(state: dict[str, object]) -> None:
     state.update(clock=state.pop("_clock"), stories=stories, frequencies=frequencies, index=index, lifecycle=lifecycle)
 
 
-_UPGRADES: dict[int, Callable[[dict[str, object]], None]] = {1: _upgrade_from_1, 2: _upgrade_from_2}
+def _upgrade_from_3(state: dict[str, object]) -> None:
+    """Format 3 dropped stories at the horizon, so it held none archived: an empty archive (its stories idle past
+    the horizon, if any, are archived by the next clock advance)."""
+    lifecycle = cast("Lifecycle", state["lifecycle"])
+    if not hasattr(lifecycle, "archived"):
+        lifecycle.archived = OrderedDict()
+
+
+_UPGRADES: dict[int, Callable[[dict[str, object]], None]] = {
+    1: _upgrade_from_1,
+    2: _upgrade_from_2,
+    3: _upgrade_from_3,
+}
 """Format N -> the function that turns a pickled state dict of format N into format N + 1 (in place)."""
 
 

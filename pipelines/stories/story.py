@@ -20,11 +20,13 @@ from storywire.pipelines.stories.neardup import SketchIndex
 from storywire.pipelines.stories.vectors import ArticleVector, add_pruned
 from storywire.schemas.records import Article, StoryStatus
 
-__all__ = ["TOP_TERMS", "LiveStories", "LiveStory", "StoryView", "add_to_centroid", "top_terms"]
+__all__ = ["ARCHIVED_IDS", "TOP_TERMS", "LiveStories", "LiveStory", "StoryView", "add_to_centroid", "top_terms"]
 
 TOP_TERMS = 10
 """Terms a snapshot shows (``Story.top_terms``): the heaviest of the centroid."""
 _SECOND = itemgetter(1)
+ARCHIVED_IDS = 5
+"""Article ids an archived story keeps (its latest): what its snapshots show until new articles join."""
 
 
 @dataclass(eq=False, slots=True)
@@ -200,6 +202,32 @@ class LiveStories:
             entry2 = self.hash_index.get(content_hash)
             if entry2 is not None and entry2[1] == story.seq:
                 del self.hash_index[content_hash]
+
+    def compact(self, story: LiveStory) -> None:
+        """Shrink an archived story to what joining it needs: its centroids, index terms, dates, counts and outlets
+        stay; its :data:`ARCHIVED_IDS` latest article ids stay filed (older ids and every content hash are
+        forgotten, so a copy or revision of them is assigned like a new article); near-duplicate sketches and the
+        trending counts (long past) are dropped."""
+        kept = list(story.recent_ids)[-ARCHIVED_IDS:]
+        keep = set(kept)
+        article_story = self.article_story
+        for article_id in story.article_ids:
+            if article_id not in keep:
+                entry = article_story.get(article_id)
+                if entry is not None and entry[0] == story.seq:
+                    del article_story[article_id]
+        hash_index = self.hash_index
+        for content_hash in story.hashes:
+            entry2 = hash_index.get(content_hash)
+            if entry2 is not None and entry2[1] == story.seq:
+                del hash_index[content_hash]
+        story.article_ids = kept
+        story.recent_ids = deque(kept, maxlen=story.recent_ids.maxlen)
+        story.hashes = []
+        story.sketches = {}
+        story.recent = deque()
+        story.earlier = deque()
+        story.trending = False
 
     def hand_over(self, absorbed: LiveStory, survivor: LiveStory) -> None:
         """Drop ``absorbed`` and point its ids and hashes at ``survivor`` (a merge)."""

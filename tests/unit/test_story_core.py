@@ -209,7 +209,7 @@ def test_duplicates_do_not_make_a_story_trend() -> None:
 
 
 def test_expiry_bounds_memory() -> None:
-    cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=3))
+    cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=3), memory=timedelta(days=3))
     assigner = StoryAssigner(cfg)
     expired: list[StoryEvent] = []
     for day in range(30):
@@ -232,7 +232,7 @@ def test_expiry_bounds_memory() -> None:
 
 
 def test_expired_story_cannot_be_joined() -> None:
-    cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=2))
+    cfg = StoryConfig(dormancy=timedelta(days=1), horizon=timedelta(days=2), memory=timedelta(days=2))
     result = run(
         [
             make_article("a1", "Strong earthquake hits Hokkaido", QUAKE),
@@ -477,7 +477,7 @@ def test_state_survives_pickling_mid_stream() -> None:
 
 
 def test_vocabulary_is_bounded_by_generations() -> None:
-    cfg = StoryConfig(dormancy=timedelta(hours=12), horizon=timedelta(days=1))
+    cfg = StoryConfig(dormancy=timedelta(hours=12), horizon=timedelta(days=1), max_archived_stories=0)
     assigner = StoryAssigner(cfg)
     for i in range(200):
         assigner.assign(

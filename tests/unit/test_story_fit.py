@@ -46,7 +46,9 @@ def test_defaults_are_the_older_half_fit_rounded() -> None:
 @pytest.mark.skipif(not NEWSCLUSTER.exists(), reason="needs ../shared/datasets/newscluster (development data)")
 def test_default_merge_threshold_is_best_on_the_older_half() -> None:
     """Merging (followed through ``merged_into``) must pay on the tuning half, and the default must be on the
-    best plateau of the documented grid, with no precision lost."""
+    best plateau of the documented grid, with no precision lost to it (since stories are archived, not dropped,
+    one live join into the long-remembered North Korea missile story costs the half 0.009 of B-cubed precision
+    with or without merging)."""
     older, _ = split(load(NEWSCLUSTER))
     defaults = StoryConfig()
     values = {m: objective(older, replace(defaults, merge_threshold=m)) for m in (None, 0.15, 0.2, 0.25, 0.3)}
@@ -54,4 +56,7 @@ def test_default_merge_threshold_is_best_on_the_older_half() -> None:
     assert values[defaults.merge_threshold] > values[None]
     result = run(older, defaults)
     assert result.merges > 0
-    assert evaluate(older, result, clean_only=True).bcubed_p == 1.0
+    unmerged = run(older, replace(defaults, merge_threshold=None))
+    precision = evaluate(older, result, clean_only=True).bcubed_p
+    assert precision == pytest.approx(evaluate(older, unmerged, clean_only=True).bcubed_p, abs=1e-4)
+    assert precision > 0.99

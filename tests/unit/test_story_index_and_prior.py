@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bench.stories import load
-from storywire.pipelines.stories import StoryAssigner, StoryConfig
+from storywire.pipelines.stories import Match, StoryAssigner, StoryConfig
 from storywire.pipelines.stories.idf_prior import document_share, word_frequencies
 from storywire.schemas.records import Article
 from tests.support.articles import make_article
@@ -21,21 +21,23 @@ def index_misses(config: StoryConfig, articles: list[Article]) -> int:
     misses = 0
     for article in articles:
         assigner.advance(article.first_seen_at)
-        # exhaustive: every live story (oldest first), by its time-weighted content cosine
-        best_id, best_score = None, config.threshold
-        for match in assigner.score(article, [story.story_id for story in assigner.live_stories()]):
-            score = match.content * match.time_factor
-            if score > best_score or (score == best_score and best_id is None):
-                best_id, best_score = match.story_id, score
-        # indexed: the candidate the core would join (the best joining score at the threshold; ties: the older)
-        found, found_score = None, config.threshold
-        for match in assigner.score(article):
-            if match.score > found_score or (match.score == found_score and found is None):
-                found, found_score = match.story_id, match.score
+        # exhaustive: every live story (oldest first, archived ones too), by the joining score against its bar
+        # (``threshold``; ``resurface_threshold`` for a quiet story); indexed: the candidates the core scores
+        everyone = assigner.score(article, [story.story_id for story in assigner.live_stories()])
+        best_id, found = (_best(matches) for matches in (everyone, assigner.score(article)))
         if best_id is not None and found != best_id:
             misses += 1
         assigner.assign(article)
     return misses
+
+
+def _best(matches: tuple[Match, ...]) -> str | None:
+    """The story the core would join among ``matches`` (the best score reaching its bar; ties: the older)."""
+    best_id, best_score = None, 0.0
+    for match in matches:
+        if match.score >= match.required and (best_id is None or match.score > best_score):
+            best_id, best_score = match.story_id, match.score
+    return best_id
 
 
 @pytest.mark.skipif(not NEWSCLUSTER.exists(), reason="needs ../shared/datasets/newscluster (development data)")

@@ -92,6 +92,27 @@ def test_format_2_state_keeps_where_a_merge_finds_the_resurfacing() -> None:
     assert events[1].story_id == story_id_for("m1")
 
 
+def test_format_3_state_is_upgraded_and_continues_exactly_like_a_fresh_run() -> None:
+    restored = _format(3)["stream_first_3"]
+    assert restored.config == StoryConfig()  # the settings added since take their defaults (memory, ...)
+    assert restored.archived_stories == 0
+    articles = stream()
+    fresh = run(articles)
+    assert [restored.assign(a) for a in articles[3:]] == fresh[3:]
+    again = pickle.loads(pickle.dumps(restored))
+    assert again.__getstate__()["state_format"] == STATE_FORMAT
+
+
+def test_format_3_state_archives_its_stories_after_the_horizon() -> None:
+    restored = _format(3)["split_at_60h"]
+    assert restored.config == BRIDGING
+    assert len(restored) == 2
+    restored.advance(T0 + timedelta(days=40))  # both idle past the horizon (30 days): archived, not expired
+    assert len(restored) == 2 and restored.archived_stories == 2
+    late = make_article("m4", "Hokkaido earthquake", QUAKE, at=T0 + timedelta(days=41), outlet="d.jp")
+    assert [e.event_type for e in restored.assign(late).events][-1] == "resurfaced"
+
+
 def test_state_of_a_newer_format_is_refused_with_a_message() -> None:
     state = StoryAssigner().__getstate__()
     blank = StoryAssigner.__new__(StoryAssigner)
