@@ -35,11 +35,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, NoReturn
 
@@ -47,6 +46,8 @@ import kafka.errors as kafka_errors
 from kafka import KafkaProducer
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
+from .broker_health import LOCK as HEALTH_LOCK
+from .broker_health import health_of
 from .config import KafkaConfig
 from .errors import (
     BrokerUnreachableError,
@@ -123,21 +124,6 @@ class _Entry:
         return FailedRecord(self.topic, self.key, self.error, self.value, tuple(self.headers), self.ref)
 
 
-@dataclass(slots=True, eq=False)
-class _BrokerHealth:
-    """What the writers of this process (one per sink step) know of a broker, by its address: an outage is said
-    once for all, "unreachable" by the first that meets it, "back" when the last holding records delivered them."""
-
-    since: float | None = None  # when the outage going on began
-    holders: set[int] = field(default_factory=set)  # ids of the writers holding records in it
-    delivered: int = 0  # held records delivered since it was said
-    generation: int = 0  # times it came back: a client made before then is stale
-
-
-_HEALTH: dict[str, _BrokerHealth] = {}
-_HEALTH_LOCK = threading.Lock()
-
-
 class KafkaMessageWriter:
     """Keyed, idempotent, acks=all writer; see the module docstring for the failure contract."""
 
@@ -165,8 +151,7 @@ class KafkaMessageWriter:
         self._client_cap_s: float | None = None  # during an outage: bounds a new client's blocking calls
         self._quiet_since, self._outage_base = 0.0, 0  # the last acknowledgement seen; ``delivered`` in an outage
         self._outage_since: float | None = None  # when the outage this writer holds records in began
-        with _HEALTH_LOCK:
-            self._health = _HEALTH.setdefault(config.bootstrap_servers, _BrokerHealth())
+        self._health = health_of(config.bootstrap_servers)
         self._generation = 0  # the broker's generation when the current client was made
         self._producer: Any = None  # None while open means: lost, made again at the next send
         self._opened = False
@@ -410,7 +395,7 @@ class KafkaMessageWriter:
     def _report_outage(self, cause: str, held: int, since: float, base: int) -> None:
         """Join the outage (for this writer it began at ``since``); the first writer that meets it says so."""
         self._outage_since, self._outage_base, health = since, base, self._health
-        with _HEALTH_LOCK:
+        with HEALTH_LOCK:
             health.holders.add(id(self))
             if first := health.since is None:
                 health.since, health.delivered = since, 0
@@ -423,7 +408,7 @@ class KafkaMessageWriter:
         if self._outage_since is None:
             return
         self._outage_since, health = None, self._health
-        with _HEALTH_LOCK:
+        with HEALTH_LOCK:
             health.holders.discard(id(self))
             health.delivered += self.delivered - self._outage_base if back else 0
             since, delivered = health.since, health.delivered

@@ -32,7 +32,8 @@ from apache_beam.utils.timestamp import Timestamp
 
 from storywire.connectors.feeds.state_store import FeedStateTopicWriter, feed_state_topic
 from storywire.connectors.http.fetcher import HttpFetcher
-from storywire.connectors.kafka import KafkaMessageWriter
+from storywire.connectors.kafka import KafkaConnectorError, KafkaMessageWriter
+from storywire.connectors.kafka.broker_health import brokers_down
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.live import metrics
@@ -49,6 +50,8 @@ _STOP_BATCH = 4
 # Of the stop grace, what is kept for the sinks' last flush and the exit (at most 30% of the grace).
 _STOP_RESERVE_S = 3.0
 
+# How long a checkpoint waits for the feed-state topic (a best-effort mirror of the state file).
+_MIRROR_FLUSH_S = 2.0
 # The metrics' gauges (backlog, state sizes) are refreshed at most this often.
 _GAUGE_INTERVAL_S = 1.0
 
@@ -100,6 +103,7 @@ class _PollFeedsFn(beam.DoFn):
         self._gauges_at = 0.0
         stories = config.state.story_store_path()
         self._state_files = {"feeds": config.state.path, **({"stories": stories} if stories else {})}
+        self._kafka_sinks = any(spec.kafka is not None for spec in config.sink_specs())
 
     def setup(self) -> None:
         self._runner = None
@@ -136,8 +140,15 @@ class _PollFeedsFn(beam.DoFn):
         topic_writer = FeedStateTopicWriter(writer.send, feed_state_topic(self._config.topic_prefix))
 
         def publish(states: Any) -> object:
+            # A mirror for restarts elsewhere, not the checkpoint itself (the file is): it must not hold the
+            # source during a broker outage. Each checkpoint publishes every feed's state, so a missed one is
+            # made good by the next.
             count = topic_writer.publish(states)
-            writer.flush()
+            try:
+                writer.flush(timeout_s=_MIRROR_FLUSH_S)
+            except KafkaConnectorError as exc:
+                log.warning("live: feed-state topic not updated this checkpoint (%s)", " ".join(str(exc).split()))
+                return 0
             return count
 
         return publish
@@ -225,6 +236,8 @@ class _PollFeedsFn(beam.DoFn):
                 lag_s=backlog.lag.total_seconds() if backlog.lag is not None else 0.0,
                 feeds_broken=backlog.feeds_broken,
             )
+            if self._kafka_sinks:
+                live_metrics.kafka_broker_up.set(0 if brokers_down() else 1)
             for name, path in self._state_files.items():
                 with contextlib.suppress(OSError):
                     live_metrics.state_bytes.labels(name).set(os.path.getsize(path))
@@ -237,7 +250,8 @@ class _PollFeedsFn(beam.DoFn):
             self._runner = None
         self._progress = None
         if self._state_writer is not None:
-            self._state_writer.close()
+            with contextlib.suppress(KafkaConnectorError):  # the mirror's last states are in the file too
+                self._state_writer.close(timeout_s=_MIRROR_FLUSH_S)
             self._state_writer = None
 
 

@@ -18,6 +18,7 @@ backpressure), saying so in one line when it goes and one when it is back; it fa
 from __future__ import annotations
 
 import abc
+import collections
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -35,7 +36,7 @@ from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.core.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import topic_for
-from storywire.pipelines.live import stop
+from storywire.pipelines.live import metrics, stop
 from storywire.schemas.codec import encode
 from storywire.schemas.records import RECORD_TYPES, _Record
 
@@ -139,12 +140,15 @@ class _KafkaWriteFn(beam.DoFn):
         self._producer_factory = producer_factory
         self._outage_limit_s = outage_limit_s
         self._writer: KafkaMessageWriter | None = None
+        self._resent_before = 0
+        self._sent_by_topic: collections.Counter[str] = collections.Counter()
         # Built once: creating a Beam counter per element costs more than encoding the message.
         names = [f"sink.kafka.{kind}" for kind in RECORD_TYPES] + [
             "sink.kafka.truncated",
             "sink.kafka.too_large",
             "sink.kafka.refused",
             "sink.kafka.dead_letters",
+            "sink.kafka.resent",
         ]
         self._counters = {name: counter(name) for name in names}
         self._tally: dict[str, int] = dict.fromkeys(names, 0)
@@ -158,9 +162,11 @@ class _KafkaWriteFn(beam.DoFn):
             stop_seconds_left=stop.seconds_left,
         )
         self._writer.open()
+        self._resent_before = 0
 
     def start_bundle(self) -> None:
         self._tally = dict.fromkeys(self._counters, 0)
+        self._sent_by_topic = collections.Counter()
 
     def process(self, record: _Record) -> None:
         assert self._writer is not None
@@ -174,6 +180,7 @@ class _KafkaWriteFn(beam.DoFn):
         if truncated:
             self._tally["sink.kafka.truncated"] += 1
         self._writer.send(message.topic, message.key, message.value, message.headers)
+        self._sent_by_topic[message.topic] += 1
         self._tally[f"sink.kafka.{record.kind}"] += 1
 
     def finish_bundle(self) -> None:
@@ -190,7 +197,17 @@ class _KafkaWriteFn(beam.DoFn):
                     if failed.topic == self._topics.dead_letters:
                         raise  # a refused dead letter has nowhere left to go: stop loudly
                     self._send_dead_letter(dead_letter_for(failed))
+                    self._sent_by_topic[failed.topic] -= 1
                     self._tally["sink.kafka.refused"] += 1
+        live = metrics.METRICS
+        resent = self._writer.resent - self._resent_before
+        self._resent_before = self._writer.resent
+        if resent:
+            self._tally["sink.kafka.resent"] += resent  # the report says resends happened, and these succeeded
+            live.kafka_resends.inc(resent)
+        for topic, count in self._sent_by_topic.items():
+            if count:
+                live.kafka_records.labels(topic).inc(count)
         for name, count in self._tally.items():
             if count:
                 self._counters[name].inc(count)
@@ -200,6 +217,7 @@ class _KafkaWriteFn(beam.DoFn):
         assert self._writer is not None
         dead = dead_letter_message(failure, self._topics, self._config.max_request_size)
         self._writer.send(dead.topic, dead.key, dead.value, dead.headers)
+        self._sent_by_topic[dead.topic] += 1
         self._tally["sink.kafka.dead_letters"] += 1
 
     def teardown(self) -> None:

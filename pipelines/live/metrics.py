@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from storywire.connectors.failures import Failure
+from storywire.connectors.kafka.broker_health import brokers_down
 
 _FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _ITEM_KINDS = {"items.new": "new", "items.updated": "edited", "items.held_back": "held_back"}
@@ -151,6 +152,8 @@ class LiveMetrics:
             source, broker = self._source_ready, self._broker_up
         if not source:
             return False, "state not restored yet"
+        if down := brokers_down():
+            return False, f"Kafka broker {', '.join(down)} unreachable"
         if broker is False:
             return False, "the Kafka broker is unreachable"
         return True, "ok"

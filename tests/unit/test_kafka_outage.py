@@ -13,7 +13,7 @@ from typing import Any
 import kafka.errors as kafka_errors
 import pytest
 
-from storywire.connectors.kafka import DeliveryError, FailedRecord, KafkaConfig, KafkaMessageWriter, producer
+from storywire.connectors.kafka import DeliveryError, FailedRecord, KafkaConfig, KafkaMessageWriter, broker_health
 from storywire.connectors.kafka.errors import format_seconds, show_key
 from storywire.connectors.kafka.producer import OUTAGE_LOGGER, OUTAGE_NOTICE_S
 
@@ -496,9 +496,9 @@ def test_the_limit_counts_from_the_last_acknowledgement_even_while_the_client_st
 
 @pytest.fixture(autouse=True)
 def _no_outage_from_an_earlier_test() -> Iterator[None]:
-    producer._HEALTH.clear()  # writers of one process share what they know of a broker (keyed by its address)
+    broker_health._HEALTH.clear()  # writers of one process share what they know of a broker (by its address)
     yield
-    producer._HEALTH.clear()
+    broker_health._HEALTH.clear()
 
 
 def test_the_writers_of_one_process_say_an_outage_once_and_a_stale_client_is_replaced_quietly(
@@ -523,3 +523,10 @@ def test_the_writers_of_one_process_say_an_outage_once_and_a_stale_client_is_rep
     assert third.flush() == 5 and len(third_clients) == 2
 
     assert [(level, at) for at, level, _ in timed_lines.lines] == [("WARNING", 10.0), ("INFO", 12.0)]
+
+
+def test_health_endpoints_learn_which_brokers_are_down(clock: Clock, timed_lines: TimedLines) -> None:
+    health = broker_health.health_of("10.0.0.1:9092")
+    assert broker_health.brokers_down() == []
+    health.since = clock.now
+    assert broker_health.brokers_down() == ["10.0.0.1:9092"]

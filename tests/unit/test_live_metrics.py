@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from storywire.connectors.failures import Failure, Stage
+from storywire.connectors.kafka import broker_health
 from storywire.pipelines.live import metrics
 from storywire.pipelines.live.health import HealthServer, PortInUseError
 
@@ -62,6 +63,14 @@ def test_readiness_needs_restored_state_and_a_reachable_broker(server: HealthSer
     metrics.METRICS.set_broker_up(False)
     answer = httpx.get(url + "/readyz")
     assert answer.status_code == 503 and "broker" in answer.text
+    metrics.METRICS.set_broker_up(True)
+    health = broker_health.health_of("10.9.8.7:9092")
+    health.since = 1.0  # a Kafka writer is riding out an outage of that broker
+    try:
+        answer = httpx.get(url + "/readyz")
+        assert answer.status_code == 503 and "10.9.8.7:9092 unreachable" in answer.text
+    finally:
+        health.since = None
     assert httpx.get(url + "/nothing").status_code == 404
 
 
