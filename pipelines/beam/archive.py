@@ -1,8 +1,16 @@
-"""Read WARC archives into feed and page responses (replay's source)."""
+"""Read WARC archives into feed and page responses (replay's source).
+
+Every record is accounted for, per archive, in counters the run report balances
+(:meth:`storywire.pipelines.beam.run_report.RunReport.balances`): ``archive.records`` (read, by the reader) must
+equal the responses used (``archive.used.feed|page|redirect``), plus the records skipped by kind
+(``archive.skipped.<kind>``), plus the ``read-archive`` dead letters; ``per_archive.<file>.*`` hold the same per
+archive file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import apache_beam as beam
@@ -10,14 +18,30 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PCollection
 
-from storywire.connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES, check_readable, classify, read_archive
-from storywire.connectors.errors import UnsupportedContentError
+from storywire.connectors.archives.warc_reader import (
+    DEFAULT_MAX_BODY_BYTES,
+    ReadStats,
+    check_readable,
+    classify,
+    read_archive,
+)
+from storywire.connectors.errors import ArchiveRecordError, UnsupportedContentError
 from storywire.connectors.failures import Failure, Stage
+from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
+from storywire.pipelines.core.event_time import capture_window
+from storywire.pipelines.core.pairing import redirect_edge
 
 FEEDS = "feeds"
 PAGES = "pages"
 REDIRECTS = "redirects"
+PER_ARCHIVE = "per_archive."
+_USED = {"feed": FEEDS, "page": PAGES, "redirect": REDIRECTS}
+
+
+def archive_name(path: str) -> str:
+    """The file name an archive's counters and dead-letter references use."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _open_any(path: str) -> Any:
@@ -29,43 +53,76 @@ def _open_any(path: str) -> Any:
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
+def _refusal(outcome: CapturedResponse, kind: str) -> Failure | None:
+    """Why a response the reader accepted cannot be used downstream, or None."""
+    if kind == "other":
+        # A response that is neither a feed nor a page (image, PDF...) is not silently dropped.
+        return Failure.from_exception(
+            Stage.READ_ARCHIVE,
+            outcome.url,
+            UnsupportedContentError(f"neither a feed nor an HTML page: {outcome.media_type or 'no content type'}"),
+            outcome.captured_at,
+            payload_ref=outcome.source_ref,
+        )
+    if kind == "redirect":
+        try:
+            redirect_edge(outcome)
+        except ValueError as exc:  # e.g. Location: http://[::1/x
+            error = ArchiveRecordError(f"redirect Location {outcome.header('Location')!r} is not a URL: {exc}")
+            return Failure.from_exception(
+                Stage.READ_ARCHIVE, outcome.url, error, outcome.captured_at, payload_ref=outcome.source_ref
+            )
+    return None
+
+
 class _ReadArchiveFn(beam.DoFn):
-    def __init__(self, max_body_bytes: int) -> None:
+    def __init__(self, max_body_bytes: int, window: tuple[datetime, datetime]) -> None:
         self._max_body_bytes = max_body_bytes
+        self._window = window
 
     def process(self, path: str) -> Iterator[Any]:
-        for outcome in read_archive(path, max_body_bytes=self._max_body_bytes, open_stream=_open_any):
+        stats = ReadStats()
+        per_archive = f"{PER_ARCHIVE}{archive_name(path)}."
+        used = dead = 0
+        outcomes = read_archive(
+            path, max_body_bytes=self._max_body_bytes, open_stream=_open_any, capture_window=self._window, stats=stats
+        )
+        for outcome in outcomes:
             if isinstance(outcome, Failure):
+                dead += 1
                 yield dead_letter(outcome)
                 continue
             kind = classify(outcome)
             counter(f"archive.responses.{kind}").inc()
-            if kind == "feed":
-                yield beam.pvalue.TaggedOutput(FEEDS, outcome)
-            elif kind == "page":
-                yield beam.pvalue.TaggedOutput(PAGES, outcome)
-            elif kind == "redirect":
-                yield beam.pvalue.TaggedOutput(REDIRECTS, outcome)
-            else:
-                # A response that is neither a feed nor a page (image, PDF...) is not silently dropped.
-                error = UnsupportedContentError(
-                    f"neither a feed nor an HTML page: {outcome.media_type or 'no content type'}"
-                )
-                yield dead_letter(
-                    Failure.from_exception(
-                        Stage.READ_ARCHIVE, outcome.url, error, outcome.captured_at, payload_ref=outcome.source_ref
-                    )
-                )
+            refusal = _refusal(outcome, kind)
+            if refusal is not None:
+                dead += 1
+                yield dead_letter(refusal)
+                continue
+            used += 1
+            counter(f"archive.used.{kind}").inc()
+            yield beam.pvalue.TaggedOutput(_USED[kind], outcome)
+        counter("archive.records").inc(stats.records)
+        counter(f"{per_archive}records").inc(stats.records)
+        counter(f"{per_archive}used").inc(used)
+        counter(f"{per_archive}dead_letters").inc(dead)
+        counter(f"{per_archive}skipped").inc(stats.skipped)
+        for skipped_kind, count in sorted(stats.skipped_types.items()):
+            counter(f"archive.skipped.{skipped_kind}").inc(count)
 
 
 class ReadArchives(beam.PTransform):
-    """paths -> tagged outputs ``feeds``, ``pages``, ``redirects`` (CapturedResponse) and ``dead_letters``."""
+    """paths -> tagged outputs ``feeds``, ``pages``, ``redirects`` (CapturedResponse) and ``dead_letters``.
 
-    def __init__(self, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    ``now`` (default: the wall clock when the graph is built) bounds plausible capture times
+    (:func:`storywire.pipelines.core.event_time.capture_window`)."""
+
+    def __init__(self, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, now: datetime | None = None) -> None:
         super().__init__()
         self._max_body_bytes = max_body_bytes
+        self._window = capture_window(now or datetime.now(timezone.utc))
 
     def expand(self, paths: PCollection) -> beam.pvalue.DoOutputsTuple:
-        return paths | "ReadWarc" >> beam.ParDo(_ReadArchiveFn(self._max_body_bytes)).with_outputs(
+        return paths | "ReadWarc" >> beam.ParDo(_ReadArchiveFn(self._max_body_bytes, self._window)).with_outputs(
             FEEDS, PAGES, REDIRECTS, DEAD_LETTERS
         )

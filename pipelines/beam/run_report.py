@@ -1,4 +1,10 @@
-"""Counts a finished run reports, and the in = out + dead letters balance they must satisfy."""
+"""Counts a finished run reports, and the balances they must satisfy: every input is an output, a counted skip
+or a dead letter, stage by stage, so a loss anywhere breaks an equation (``docs/operations.md``, "Replay
+accounting").
+
+Each side of a balance is counted at a different place (the reader counts records, the archive step counts what
+it emits, the join counts what it pairs...), so an input dropped between two counters shows as a MISMATCH.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,31 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from storywire.connectors.failures import Stage
 from storywire.pipelines.beam.common import METRICS_NAMESPACE
+
+_PER_ARCHIVE = "per_archive."
+
+
+@dataclass(frozen=True)
+class Balance:
+    """``total`` should equal the sum of ``parts`` (name -> count)."""
+
+    total_name: str
+    total: int
+    parts: tuple[tuple[str, int], ...]
+
+    @property
+    def accounted(self) -> int:
+        return sum(count for _, count in self.parts)
+
+    @property
+    def ok(self) -> bool:
+        return self.total == self.accounted
+
+    def render(self, name: str) -> str:
+        """``balance NAME: IN = OUT ok`` (or ``MISMATCH``), then each term."""
+        terms = " + ".join(f"{part} {count}" for part, count in self.parts)
+        status = "ok" if self.ok else f"MISMATCH, {self.total - self.accounted:+d} unaccounted"
+        return f"balance {name}: {self.total} = {self.accounted} {status} ({self.total_name} = {terms})"
 
 
 @dataclass(frozen=True)
@@ -30,28 +61,93 @@ class RunReport:
     def total(self, prefix: str) -> int:
         return sum(v for k, v in self.counters.items() if k.startswith(prefix))
 
-    def balances(self) -> dict[str, tuple[int, int]]:
-        """Each stage's (in, out + dropped + dead letters); a pair that differs means an input was lost."""
+    def _by_suffix(self, prefix: str) -> dict[str, int]:
+        return {k.removeprefix(prefix): v for k, v in sorted(self.counters.items()) if k.startswith(prefix)}
+
+    def dead(self, stage: Stage) -> int:
+        return self.get(f"dead_letters.{stage.value}")
+
+    def archives(self) -> list[str]:
+        """The archive files read, by name."""
+        names = {k.removeprefix(_PER_ARCHIVE).rsplit(".", 1)[0] for k in self.counters if k.startswith(_PER_ARCHIVE)}
+        return sorted(names)
+
+    def balance_details(self) -> dict[str, Balance]:
+        """Every balance of a replay: each archive's records, then the flow stage by stage."""
+        balances: dict[str, Balance] = {}
+        for archive in self.archives():
+            prefix = f"{_PER_ARCHIVE}{archive}."
+            balances[f"archive {archive}"] = Balance(
+                "records read",
+                self.get(f"{prefix}records"),
+                (
+                    ("used", self.get(f"{prefix}used")),
+                    ("skipped", self.get(f"{prefix}skipped")),
+                    ("dead letters", self.get(f"{prefix}dead_letters")),
+                ),
+            )
+        skipped = self._by_suffix("archive.skipped.")
+        balances["archive records -> used + skipped + dead letters"] = Balance(
+            "records",
+            self.get("archive.records"),
+            (
+                *((f"{kind}s used", self.get(f"archive.used.{kind}")) for kind in ("feed", "page", "redirect")),
+                *((f"skipped {kind}", count) for kind, count in skipped.items()),
+                ("read-archive dead letters", self.dead(Stage.READ_ARCHIVE)),
+            ),
+        )
+        unusable = self.dead(Stage.PARSE_FEED) - self.get("feeds.malformed_with_entries")
+        balances["feed captures -> parsed + unusable"] = Balance(
+            "feed captures",
+            self.get("archive.used.feed"),
+            (("parsed", self.get("feeds.parsed")), ("unusable (parse-feed dead letters, less malformed)", unusable)),
+        )
+        balances["feed items -> paired + not captured + repeats + over cap"] = Balance(
+            "items listed",
+            self.get("feeds.items") + self.get("feeds.items_over_cap"),
+            (
+                ("paired with a capture", self.get("join.items.paired")),
+                ("join-archive dead letters", self.dead(Stage.JOIN_ARCHIVE)),
+                ("repeat listings", self.get("join.items.repeats")),
+                ("over the per-feed cap", self.get("feeds.items_over_cap")),
+            ),
+        )
+        balances["page captures -> page tasks"] = Balance(
+            "page captures", self.get("archive.used.page"), (("tasks", self.get("pages.tasks")),)
+        )
         extracted = self.total("articles.extracted.")
-        return {
-            "page captures -> extracted + dead letters": (
-                self.get("pages.tasks"),
-                extracted + self.get(f"dead_letters.{Stage.EXTRACT_ARTICLE.value}"),
-            ),
-            "extracted -> assigned + exact repeats": (
-                extracted,
-                self.get("stories.assigned") + self.get("articles.exact_repeats"),
-            ),
-        }
+        balances["page tasks -> extracted + dead letters"] = Balance(
+            "tasks",
+            self.get("pages.tasks"),
+            (("extracted", extracted), ("extract-article dead letters", self.dead(Stage.EXTRACT_ARTICLE))),
+        )
+        balances["extracted -> assigned + exact repeats"] = Balance(
+            "extracted",
+            extracted,
+            (("assigned", self.get("stories.assigned")), ("exact repeats", self.get("articles.exact_repeats"))),
+        )
+        return balances
+
+    def balances(self) -> dict[str, tuple[int, int]]:
+        """Each balance's (in, out + skipped + dead letters); a pair that differs means an input was lost."""
+        return {name: (b.total, b.accounted) for name, b in self.balance_details().items()}
+
+    def render_balances(self) -> str:
+        return "\n".join(b.render(name) for name, b in self.balance_details().items())
 
     def render(self) -> str:
         responses = self.total("archive.responses.")
+        skipped = self._by_suffix("archive.skipped.")
         lines = [
+            f"archive records: {self.get('archive.records')}; skipped: "
+            + (", ".join(f"{kind} {count}" for kind, count in skipped.items()) or "none"),
             f"archive responses: {responses} "
             f"(feeds {self.get('archive.responses.feed')}, pages {self.get('archive.responses.page')}, "
             f"other {self.get('archive.responses.other')})",
             f"feeds parsed: {self.get('feeds.parsed')} ({self.get('feeds.malformed_with_entries')} malformed but "
-            f"usable), items listed: {self.get('feeds.items')}",
+            f"usable), items listed: {self.get('feeds.items') + self.get('feeds.items_over_cap')} "
+            f"({self.get('feeds.items_over_cap')} over the per-feed cap, not joined; "
+            f"{self.get('feeds.entries_without_link')} entries without a link)",
             f"page captures to extract: {self.get('pages.tasks')}; extracted: {self.total('articles.extracted.')}; "
             f"exact repeats dropped: {self.get('articles.exact_repeats')}; revisions: {self.get('articles.revisions')}",
             f"articles assigned to stories: {self.get('stories.assigned')} "

@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay WARC archives through the pipeline to Kafka and/or files")
     replay.add_argument("archives", nargs="+", metavar="ARCHIVE", help=".warc or .warc.gz files")
     replay.add_argument(
+        "--max-items-per-feed",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="items taken from each feed document (default 5000); the rest are counted as over the cap, not joined",
+    )
+    replay.add_argument(
         "--config",
         metavar="LIVE_YAML",
         help="take the story settings (the stories: section and its STORYWIRE__STORIES__* overrides) from this "
@@ -106,6 +113,16 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
         help="create missing Kafka topics at start-up (default); with --no-create-topics a missing topic "
         "stops the run at start-up, naming it (for clusters where topics are managed with `storywire topics`)",
     )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
 
 
 def _duration(text: str) -> timedelta:
@@ -240,10 +257,12 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
         feed_outlets=ReplayConfig.outlets_by_feed(feed_outlets),
     )
     _prepare_kafka(config, args.broker_timeout, create=args.create_topics)
+    _probe_archives(archives)
 
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from storywire.pipelines.beam.feeds import DEFAULT_MAX_ITEMS_PER_FEED
     from storywire.pipelines.beam.run_report import RunReport
     from storywire.pipelines.beam.sinks import DEFAULT_OUTAGE_LIMIT
     from storywire.pipelines.graphs.replay import build_replay
@@ -251,7 +270,12 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     options = PipelineOptions([f"--runner={args.runner}", *beam_args])
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
-    build_replay(pipeline, config, broker_outage_limit=args.broker_outage_limit or DEFAULT_OUTAGE_LIMIT)
+    build_replay(
+        pipeline,
+        config,
+        broker_outage_limit=args.broker_outage_limit or DEFAULT_OUTAGE_LIMIT,
+        max_items_per_feed=getattr(args, "max_items_per_feed", None) or DEFAULT_MAX_ITEMS_PER_FEED,
+    )
     interrupted = _InterruptWatch()
     try:
         with interrupted:
@@ -269,9 +293,14 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     report = RunReport.from_result(result)
     print(f"storywire replay of {len(archives)} archive(s) finished in {elapsed:.1f}s on {args.runner}")
     print(report.render())
-    for name, (count_in, count_out) in report.balances().items():
-        status = "ok" if count_in == count_out else "MISMATCH"
-        print(f"balance {name}: {count_in} = {count_out} {status}")
+    print(report.render_balances())
+    broken = [name for name, balance in report.balance_details().items() if not balance.ok]
+    if broken:
+        print(
+            f"storywire: warning: {len(broken)} balance(s) do not hold ({'; '.join(broken)}): inputs were lost "
+            "without a dead letter, a bug to report with this output",
+            file=sys.stderr,
+        )
     for sink in config.sinks:
         print(f"sink: {sink.kind} {sink.target}")
     if args.summary:
@@ -353,6 +382,16 @@ def _expand_archives(archives: list[str]) -> list[str]:
             check_readable(local)
             expanded.append(local)
     return expanded
+
+
+def _probe_archives(archives: list[str]) -> None:
+    """Refuse a local archive from which nothing can be read (empty, not a WARC), naming it, before the run; the
+    last start-up check, after the settings and the sinks."""
+    from storywire.connectors.archives.warc_reader import probe_archive
+
+    for path in archives:
+        if "://" not in path:
+            probe_archive(path)
 
 
 _RERUN_HINT = (

@@ -15,6 +15,17 @@ A publication time is plausible when it is
   labelled UTC, hours ahead), a scheduled or embargo date, or a typo; none of them says when the article
   appeared, and the first sighting (at most one poll interval late) says it better.
 
+A capture time (a WARC record's ``WARC-Date``, which becomes ``first_seen_at`` and the time of the feed items a
+captured feed lists) is plausible inside :func:`capture_window`: from :data:`EARLIEST_PLAUSIBLE` to the wall
+clock at the start of the replay plus :data:`CAPTURE_FUTURE_TOLERANCE` (one day). An archive is written before it
+is replayed, so a later date is a broken crawler clock or a forged record; one day covers any clock skew and time
+zone mistake. A record outside the window is refused (a ``read-archive`` dead letter), never corrected: its
+capture time is the only time it has, and one record dated 9999 would otherwise advance story time to 9999 and
+expire every story of its language partition (and a year-1 date overflows date arithmetic). Publication times
+are bounded by the capture time (above), so they need no window of their own. The window depends on the wall
+clock only at its upper end, which no genuine archive reaches: the same archive gives the same output on every
+run.
+
 Naive datetimes are taken as UTC.
 """
 
@@ -24,10 +35,19 @@ from datetime import datetime, timedelta, timezone
 
 from storywire.schemas.records import Article
 
-__all__ = ["EARLIEST_PLAUSIBLE", "FUTURE_TOLERANCE", "article_time", "as_utc", "plausible_time"]
+__all__ = [
+    "CAPTURE_FUTURE_TOLERANCE",
+    "EARLIEST_PLAUSIBLE",
+    "FUTURE_TOLERANCE",
+    "article_time",
+    "as_utc",
+    "capture_window",
+    "plausible_time",
+]
 
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_TOLERANCE = timedelta(hours=1)
+CAPTURE_FUTURE_TOLERANCE = timedelta(days=1)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -35,6 +55,11 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def capture_window(now: datetime) -> tuple[datetime, datetime]:
+    """(earliest, latest) plausible capture time of a record replayed at ``now`` (see the module docstring)."""
+    return EARLIEST_PLAUSIBLE, as_utc(now) + CAPTURE_FUTURE_TOLERANCE
 
 
 def _plausible(published: datetime, seen_at: datetime) -> bool:

@@ -6,20 +6,22 @@ differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from storywire.connectors.failures import Failure
+from storywire.connectors.failures import Failure, Stage
+from storywire.connectors.feeds.parse import FeedItem
+from storywire.connectors.http.errors import InvalidUrlError
 from storywire.connectors.urls import canonical_url
 from storywire.pipelines.beam.archive import FEEDS, PAGES, REDIRECTS, ReadArchives
 from storywire.pipelines.beam.articles import ExtractArticles
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.beam.dedupe import DedupeRevisions
-from storywire.pipelines.beam.feeds import ParseFeeds
+from storywire.pipelines.beam.feeds import DEFAULT_MAX_ITEMS_PER_FEED, ParseFeeds
 from storywire.pipelines.beam.sinks import DEFAULT_OUTAGE_LIMIT, write_sinks
 from storywire.pipelines.beam.stories import EVENTS, STORIES, AssignStoriesBatch
 from storywire.pipelines.beam.streams import StoryStreams
@@ -33,8 +35,16 @@ from storywire.pipelines.core.pairing import (
 
 
 def _pair(keyed: tuple[str, dict[str, Any]], feed_outlets: Mapping[str, str]) -> Any:
+    """Pair one URL's sightings and captures. Counted for the balances: of a URL's feed items, the first is
+    ``join.items.paired`` (when the archive holds its page) or a ``join-archive`` dead letter, the others are
+    ``join.items.repeats`` (the same URL listed again, by another capture of its feed or by another feed)."""
     url_key, groups = keyed
-    for outcome in pair_captures(url_key, groups["sightings"], groups["captures"], feed_outlets):
+    sightings = list(groups["sightings"])
+    captures = list(groups["captures"])
+    counter("join.items.repeats").inc(max(len(sightings) - 1, 0))
+    if sightings and captures:
+        counter("join.items.paired").inc()
+    for outcome in pair_captures(url_key, sightings, captures, feed_outlets):
         if isinstance(outcome, Failure):
             yield dead_letter(outcome)
         else:
@@ -42,15 +52,30 @@ def _pair(keyed: tuple[str, dict[str, Any]], feed_outlets: Mapping[str, str]) ->
             yield outcome
 
 
+def _key_item(item: FeedItem, edges: Mapping[str, str]) -> Iterator[Any]:
+    """(canonical URL after the archived redirects, item), or a ``join-archive`` dead letter for a link that is
+    not a URL (``http://[::1/x``)."""
+    try:
+        key = resolve_redirects(canonical_url(item.link), edges)
+    except ValueError as exc:
+        error = InvalidUrlError(f"feed item link is not a URL ({exc}), listed in {item.feed_url}", item.link)
+        yield dead_letter(
+            Failure.from_exception(Stage.JOIN_ARCHIVE, item.link, error, item.seen_at, payload_ref=item.feed_url)
+        )
+        return
+    yield key, item
+
+
 def pair_archived_pages(
     items: PCollection, pages: PCollection, redirects: PCollection, feed_outlets: Mapping[str, str] | None = None
-) -> beam.pvalue.DoOutputsTuple:
+) -> _Paired:
     """Join feed items with archived page captures on the canonical URL, following archived redirects; each page
     gets the outlet ``feed_outlets`` (canonical feed URL -> outlet) gives the feed that listed it."""
     hops = redirects | "RedirectEdges" >> beam.Map(redirect_edge)
-    sightings = items | "KeyItemsByUrl" >> beam.Map(
-        lambda i, edges: (resolve_redirects(canonical_url(i.link), edges), i), edges=beam.pvalue.AsDict(hops)
+    keyed_items = items | "KeyItemsByUrl" >> beam.FlatMap(_key_item, edges=beam.pvalue.AsDict(hops)).with_outputs(
+        DEAD_LETTERS, main="keyed"
     )
+    sightings = keyed_items.keyed
     captures = pages | "KeyPagesByUrl" >> beam.Map(lambda r: (canonical_url(r.url), r))
     outlets: Any = {}
     if feed_outlets:  # the feeds' final URLs need the archive's redirects: one dict, computed once
@@ -59,19 +84,44 @@ def pair_archived_pages(
             | "FeedOutlets" >> beam.Create([dict(feed_outlets)])
             | "FeedOutletsThroughRedirects" >> beam.Map(outlets_through_redirects, beam.pvalue.AsDict(hops))
         )
-    return (
+    paired = (
         {"sightings": sightings, "captures": captures}
         | "JoinOnUrl" >> beam.CoGroupByKey()
         | "PairCaptures" >> beam.FlatMap(_pair, outlets).with_outputs(DEAD_LETTERS, main="tasks")
     )
+    dead_letters = (keyed_items[DEAD_LETTERS], paired[DEAD_LETTERS]) | "JoinDeadLetters" >> beam.Flatten()
+    return _Paired(paired.tasks, dead_letters)
+
+
+class _Paired:
+    """The join's outputs: ``tasks`` and ``dead_letters`` (also by ``[DEAD_LETTERS]``)."""
+
+    def __init__(self, tasks: PCollection, dead_letters: PCollection) -> None:
+        self.tasks = tasks
+        self.dead_letters = dead_letters
+
+    def __getitem__(self, tag: str) -> PCollection:
+        if tag == DEAD_LETTERS:
+            return self.dead_letters
+        if tag == "tasks":
+            return self.tasks
+        raise KeyError(tag)
 
 
 def build_replay(
-    pipeline: beam.Pipeline, config: ReplayConfig, *, broker_outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT
+    pipeline: beam.Pipeline,
+    config: ReplayConfig,
+    *,
+    broker_outage_limit: timedelta = DEFAULT_OUTAGE_LIMIT,
+    max_items_per_feed: int = DEFAULT_MAX_ITEMS_PER_FEED,
+    now: datetime | None = None,
 ) -> StoryStreams:
-    """The replay graph; a Kafka sink waits up to ``broker_outage_limit`` for an unreachable broker."""
-    read = pipeline | "Archives" >> beam.Create(sorted(config.archives)) | ReadArchives(config.max_body_bytes)
-    feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds()
+    """The replay graph; a Kafka sink waits up to ``broker_outage_limit`` for an unreachable broker. At most
+    ``max_items_per_feed`` items of each feed document are joined (the rest counted); a capture time after
+    ``now`` (default: the wall clock) plus a day is refused (:func:`~storywire.pipelines.core.event_time.
+    capture_window`)."""
+    read = pipeline | "Archives" >> beam.Create(sorted(config.archives)) | ReadArchives(config.max_body_bytes, now=now)
+    feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds(max_items_per_feed)
     paired = pair_archived_pages(feeds.items, read[PAGES], read[REDIRECTS], dict(config.feed_outlets))
     extracted = paired.tasks | "ExtractArticles" >> ExtractArticles(config.min_text_chars)
     distinct = extracted.articles | "DedupeRevisions" >> DedupeRevisions()
