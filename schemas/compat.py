@@ -27,7 +27,14 @@ rule                     change                                                 
 ``format-changed``       a format was added, removed or changed                both
 ``closed``               additionalProperties became false                     backward
 ``opened``               additionalProperties became true (was false)          forward
+``not-understood``       any other keyword added, removed or changed           both
 =======================  ====================================================  ==========
+
+The checker understands the keywords of the table and the annotations (``title``, ``description``,
+``default``, ``examples``, ``$comment``, ``deprecated``, ``readOnly``, ``writeOnly``), which validate nothing.
+Any other keyword that differs (``allOf``, ``not``, ``multipleOf``, ``uniqueItems``, ``propertyNames``,
+``dependentRequired``, ``additionalProperties`` as a schema, a new ``$schema`` or ``$id``...) is reported as
+``not-understood``: the checker cannot prove it harmless, so it does not answer "compatible".
 """
 
 from __future__ import annotations
@@ -44,6 +51,12 @@ Direction = Literal["backward", "forward", "both"]
 
 _LOWER_BOUNDS: Final = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
 _UPPER_BOUNDS: Final = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+_UNDERSTOOD: Final = frozenset(
+    {"type", "enum", "const", "pattern", "format", "properties", "required", "items", *_LOWER_BOUNDS, *_UPPER_BOUNDS}
+)
+_ANNOTATIONS: Final = frozenset(
+    {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly", "writeOnly"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,7 @@ def compatibility_issues(old: Mapping[str, Any], new: Mapping[str, Any], path: s
     issues += _patterns_and_formats(old, new, path)
     issues += _bounds(old, new, path)
     issues += _objects(old, new, path)
+    issues += _not_understood(old, new, path)
     old_items, new_items = old.get("items"), new.get("items")
     if isinstance(old_items, Mapping) or isinstance(new_items, Mapping):
         # A missing items schema allows anything: compare against {} so adding or dropping one is caught.
@@ -172,3 +186,24 @@ def _objects(old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> list[
     if old_open is False and new_open is not False:
         issues.append(Incompatibility(f"{path}/additionalProperties", "opened", "forward", "unknown fields allowed"))
     return issues
+
+
+def _not_understood(old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> list[Incompatibility]:
+    issues = []
+    for keyword in sorted((set(old) | set(new)) - _UNDERSTOOD - _ANNOTATIONS):
+        before, after = old.get(keyword), new.get(keyword)
+        if keyword == "additionalProperties" and isinstance(before, bool | None) and isinstance(after, bool | None):
+            continue  # true/false/absent: the closed/opened rules above
+        if _canonical(before) != _canonical(after):
+            detail = f"{keyword!r} {_show(before)} -> {_show(after)}: a change the checker cannot judge"
+            issues.append(Incompatibility(f"{path}/{keyword}", "not-understood", "both", detail))
+    return issues
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _show(value: Any) -> str:
+    text = "absent" if value is None else _canonical(value).decode()
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -40,8 +40,28 @@ def _validator(kind: str, version: int) -> jsonschema.protocols.Validator:
     schema = load_schema(kind, version)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    checker = cls.FORMAT_CHECKER
+    # jsonschema skips a format it has no checker for (date-time needs rfc3339-validator): refuse to validate
+    # rather than pass values such as "yesterday".
+    if missing := sorted(_formats(schema) - set(checker.checkers)):
+        raise SchemaValidationError(
+            f"{kind} v{version}: this installation cannot check the format(s) {missing}; install "
+            "storywire's dependencies (pip install storywire brings rfc3339-validator)"
+        )
+    validator: jsonschema.protocols.Validator = cls(schema, format_checker=checker)
     return validator
+
+
+def _formats(schema: Any) -> set[str]:
+    """Every ``format`` used anywhere in ``schema``."""
+    if isinstance(schema, dict):
+        found = {schema["format"]} if isinstance(schema.get("format"), str) else set()
+        for value in schema.values():
+            found |= _formats(value)
+        return found
+    if isinstance(schema, list):
+        return set().union(*(_formats(item) for item in schema)) if schema else set()
+    return set()
 
 
 def validate(kind: str, message: dict[str, Any] | _Record, version: int = 1) -> None:

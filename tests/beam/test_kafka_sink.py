@@ -18,7 +18,7 @@ import orjson
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from storywire.connectors.kafka import DeliveryError, KafkaConfig, TopicNames
+from storywire.connectors.kafka import DeliveryError, KafkaConfig, TopicNames, broker_health
 from storywire.connectors.kafka.producer import OUTAGE_LOGGER
 from storywire.pipelines.beam.sinks import WriteKafka
 from storywire.schemas.records import Article, Story, _Record
@@ -51,12 +51,21 @@ class ScriptedProducer:
 
     acked: ClassVar[list[tuple[str, bytes | None, bytes | None]]] = []
     down: ClassVar[bool] = False
+    down_for_s: ClassVar[float | None] = None  # set: the broker comes back that long after the first refused send
+    _back: ClassVar[threading.Timer | None] = None
 
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs
 
     def send(self, topic: str, *, value: bytes | None, key: bytes | None, headers: Any, timestamp_ms: Any) -> Any:
         if ScriptedProducer.down:
+            if ScriptedProducer.down_for_s is not None and ScriptedProducer._back is None:
+                # Timed from the first send, not from the test's start: a slow pipeline start-up on a loaded
+                # machine must not let the broker come back before the sink ever met it down.
+                ScriptedProducer._back = threading.Timer(
+                    ScriptedProducer.down_for_s, lambda: setattr(ScriptedProducer, "down", False)
+                )
+                ScriptedProducer._back.start()
             return _Future(kafka_errors.KafkaTimeoutError("Batch expired"))
         if value is not None and b"REFUSE" in value and topic != TOPICS.dead_letters:
             return _Future(kafka_errors.MessageSizeTooLargeError("larger than the topic's max.message.bytes"))
@@ -74,6 +83,9 @@ class ScriptedProducer:
 def _reset() -> None:
     ScriptedProducer.acked = []
     ScriptedProducer.down = False
+    ScriptedProducer.down_for_s = None
+    ScriptedProducer._back = None
+    broker_health._HEALTH.clear()  # what writers of this process learnt of fake-broker in an earlier test
 
 
 def article(n: int, text: str) -> Article:
@@ -127,16 +139,16 @@ def test_a_broker_down_for_a_while_is_waited_for_and_everything_is_delivered_onc
 ) -> None:
     caplog.set_level(logging.INFO)
     ScriptedProducer.down = True
-    back = threading.Timer(1.5, lambda: setattr(ScriptedProducer, "down", False))
-    back.start()
+    ScriptedProducer.down_for_s = 1.5
     config = KafkaConfig("fake-broker:9092", delivery_attempts=2, delivery_backoff_ms=50)
     started = time.monotonic()
     try:
         run([article(n, "short") for n in range(5)], config)  # more than delivery_attempts rounds: waited for
     finally:
-        back.join()
+        if ScriptedProducer._back is not None:
+            ScriptedProducer._back.join()
 
-    assert time.monotonic() - started >= 1.5
+    assert ScriptedProducer._back is not None and time.monotonic() - started >= 1.5
     keys = sorted(key for _, key, _ in ScriptedProducer.acked)
     assert keys == [f"a_{n:024x}".encode() for n in range(5)]  # each exactly once
     lines = [r.getMessage() for r in caplog.records if r.name == OUTAGE_LOGGER]

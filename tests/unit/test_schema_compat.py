@@ -147,3 +147,41 @@ def test_current_schemas_are_compatible_with_the_released_v1(kind: str) -> None:
     released = orjson.loads((SNAPSHOTS / SCHEMA_FILES[kind]).read_bytes())
     issues = compatibility_issues(released, load_schema(kind))
     assert issues == [], "\n".join(str(i) for i in issues)
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda s: s["properties"]["tags"].update(uniqueItems=True), "/properties/tags/uniqueItems"),
+        (lambda s: s["properties"]["count"].update(multipleOf=2), "/properties/count/multipleOf"),
+        (lambda s: s.update(allOf=[{"required": ["count"]}]), "/allOf"),
+        (lambda s: s["properties"]["id"].update({"not": {"const": "a_x"}}), "/properties/id/not"),
+        (lambda s: s.update(dependentRequired={"count": ["tags"]}), "/dependentRequired"),
+        (lambda s: s.update(propertyNames={"maxLength": 10}), "/propertyNames"),
+        (lambda s: s.update(additionalProperties={"type": "string"}), "/additionalProperties"),
+        (lambda s: s.update({"$schema": "https://json-schema.org/draft/2019-09/schema"}), "/$schema"),
+        (lambda s: s.update(oneOf=[{"required": ["count"]}, {"required": ["tags"]}]), "/oneOf"),
+        (lambda s: s.update(unevaluatedProperties=False), "/unevaluatedProperties"),
+    ],
+    ids=[
+        "uniqueItems",
+        "multipleOf",
+        "allOf",
+        "not",
+        "dependentRequired",
+        "propertyNames",
+        "additionalProperties-schema",
+        "$schema",
+        "oneOf",
+        "unevaluatedProperties",
+    ],
+)
+def test_a_keyword_the_checker_does_not_understand_is_never_called_compatible(edit: Any, where: str) -> None:
+    assert rules(changed(edit)) == [(where, "not-understood", "both")]
+
+
+def test_annotations_do_not_count_and_an_unchanged_unknown_keyword_is_fine() -> None:
+    both = changed(lambda s: s.update(allOf=[{"required": ["count"]}]))
+    assert compatibility_issues(both, copy.deepcopy(both)) == []
+    annotated = changed(lambda s: s["properties"]["count"].update(examples=[3], deprecated=True, title="Count"))
+    assert rules(annotated) == []

@@ -74,3 +74,17 @@ def test_event_score_is_optional_and_must_be_a_number() -> None:
     bad = {**to_dict(EVENT), "score": "high"}
     with pytest.raises(SchemaValidationError, match="score"):
         validate("story_event", bad)
+
+
+def test_date_time_formats_are_checked_not_skipped() -> None:
+    from storywire.schemas.validation import SchemaValidationError, validate
+
+    event = {
+        "event_id": "e",
+        "event_type": "created",
+        "story_id": "s",
+        "article_id": "a",
+        "event_time": "yesterday",
+    }
+    with pytest.raises(SchemaValidationError, match=r"event_time: 'yesterday' is not a 'date-time'"):
+        validate("story_event", event)
