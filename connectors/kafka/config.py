@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import KafkaConfigError
+from kafka import codec
 
-__all__ = ["COMPRESSION_TYPES", "DEFAULT_PORT", "KafkaConfig"]
+from .errors import KafkaConfigError
+from .security import URL_SECURITY_PARAMS, KafkaSecurity, Secret, redact_url
+
+__all__ = ["COMPRESSION_TYPES", "DEFAULT_PORT", "KafkaConfig", "KafkaSecurity", "Secret", "redact_url"]
 
 DEFAULT_PORT: Final = 9092
 COMPRESSION_TYPES: Final = frozenset({"gzip", "snappy", "lz4", "zstd"})
+# codec -> (the package kafka-python imports for it, whether it is installed). storywire declares all three
+# (kafka-python's lz4, snappy and zstd extras); a missing one is refused when the config is built.
+_CODEC_PACKAGES: Final = {
+    "snappy": ("python-snappy", codec.has_snappy),
+    "lz4": ("lz4", codec.has_lz4),
+    "zstd": ("zstandard", codec.has_zstd),
+}
 _ACKS: Final = frozenset({"all", "1", "0"})
-_SECURITY_PROTOCOLS: Final = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
-_SECURITY_KEYS: Final = frozenset(
-    {
-        "security_protocol",
-        "ssl_context",
-        "ssl_check_hostname",
-        "ssl_cafile",
-        "ssl_certfile",
-        "ssl_keyfile",
-        "ssl_password",
-        "ssl_crlfile",
-        "sasl_mechanism",
-        "sasl_plain_username",
-        "sasl_plain_password",
-        "sasl_kerberos_name",
-        "sasl_kerberos_service_name",
-        "sasl_kerberos_domain_name",
-        "sasl_oauth_token_provider",
-    }
-)
 _CLIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 TOPIC_PREFIX_RE: Final = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*$")
 _URL_SCHEMES: Final = {"kafka": "PLAINTEXT", "kafka+ssl": "SSL"}
@@ -79,10 +69,11 @@ class KafkaConfig:
     """Settings shared by the writer, the admin helpers and the test consumer.
 
     ``bootstrap_servers`` is ``"host:port[,host:port...]"``. ``compression_type`` is ``None`` or one of
-    ``gzip``, ``snappy``, ``lz4``, ``zstd`` (the last three need their Python codec packages).
-    ``security`` passes TLS/SASL options straight to kafka-python (``security_protocol``, ``ssl_*``,
-    ``sasl_*``); it is left out of ``repr`` so credentials do not reach logs. Production defaults follow
-    Kafka's: ``acks="all"`` with idempotence, no topic auto-creation (create topics at start-up).
+    ``gzip``, ``snappy``, ``lz4``, ``zstd`` (each works: storywire declares their Python codec packages; one
+    that is missing anyway is refused here, naming the package). ``security`` is the TLS/SASL settings
+    (:class:`~storywire.connectors.kafka.security.KafkaSecurity`; a mapping of its field names is accepted);
+    passwords in it print as ``***``. :meth:`describe` lists every setting, safe to print. Production defaults
+    follow Kafka's: ``acks="all"`` with idempotence, no topic auto-creation (create topics at start-up).
 
     ``delivery_attempts`` and ``delivery_backoff_ms`` are storywire's own retry on top of kafka-python's:
     records that failed transiently (each after up to ``delivery_timeout_ms`` of the client's own retries)
@@ -110,11 +101,11 @@ class KafkaConfig:
     delivery_backoff_ms: int = 1_000
     enable_idempotence: bool = True
     allow_auto_create_topics: bool = False
-    security: Mapping[str, object] = field(default_factory=dict, hash=False, repr=False)
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bootstrap_servers", _normalise_bootstrap(self.bootstrap_servers))
-        object.__setattr__(self, "security", dict(self.security))
+        object.__setattr__(self, "security", _security(self.security))
         if not _CLIENT_ID_RE.match(self.client_id):
             _fail("client_id", self.client_id, "use 1-255 characters from [A-Za-z0-9._-]")
         if not TOPIC_PREFIX_RE.match(self.topic_prefix) or len(self.topic_prefix) > 200:
@@ -135,6 +126,7 @@ class KafkaConfig:
                 _fail("compression_type", self.compression_type, f"use none or {_sorted(COMPRESSION_TYPES)}")
             else:
                 object.__setattr__(self, "compression_type", compression)
+                _check_codec(compression)
         if self.enable_idempotence and acks != "all":
             _fail("acks", self.acks, "an idempotent producer needs acks='all' (or set enable_idempotence=False)")
         _check_range("linger_ms", self.linger_ms, 0, 60_000)
@@ -154,53 +146,64 @@ class KafkaConfig:
         for name in _BOOL_FIELDS:
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "must be a bool")
-        self._validate_security()
-
-    def _validate_security(self) -> None:
-        unknown = sorted(set(self.security) - _SECURITY_KEYS)
-        if unknown:
-            raise KafkaConfigError(
-                f"security: unknown setting(s) {unknown}; allowed: security_protocol, ssl_*, sasl_* "
-                f"({_sorted(_SECURITY_KEYS)})"
-            )
-        protocol = self.security.get("security_protocol", "PLAINTEXT")
-        if protocol not in _SECURITY_PROTOCOLS:
-            _fail("security.security_protocol", protocol, f"use one of {_sorted(_SECURITY_PROTOCOLS)}")
-        if str(protocol).startswith("SASL") and not self.security.get("sasl_mechanism"):
-            raise KafkaConfigError(f"security: security_protocol={protocol} needs sasl_mechanism")
 
     @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> KafkaConfig:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        security: KafkaSecurity | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> KafkaConfig:
         """Build from ``kafka://host:port[,host:port]?compression=gzip&client_id=x...``.
 
-        ``kafka+ssl://`` sets ``security_protocol=SSL``. Query parameters: the field names (``compression``
-        and ``prefix`` are accepted as aliases). Credentials are refused in the URL: pass them in
-        ``security``. Keyword ``overrides`` win over the URL.
+        Query parameters: the field names (``compression`` and ``prefix`` are accepted as aliases) and the
+        security settings of :data:`~storywire.connectors.kafka.security.URL_SECURITY_PARAMS`
+        (``sasl_mechanism``, ``sasl_username``, ``sasl_password_env``/``_file``, ``ssl_cafile``...), which go on
+        top of ``security`` (the YAML ``kafka:`` section). ``kafka+ssl://`` means TLS; a ``sasl_mechanism`` means
+        SASL; ``security_protocol`` may say it outright. Passwords are refused in the URL (user part or query):
+        give ``sasl_password_env=VAR`` (read from ``environ``, the process environment by default) or
+        ``sasl_password_file=PATH``. Keyword ``overrides`` win over the URL. Messages show the URL redacted.
         """
+        shown = redact_url(url.strip())
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
         if scheme not in _URL_SCHEMES:
-            raise KafkaConfigError(f"kafka URL {url!r}: scheme must be one of {sorted(_URL_SCHEMES)}")
+            raise KafkaConfigError(f"kafka URL {shown!r}: scheme must be one of {sorted(_URL_SCHEMES)}")
         if "@" in parts.netloc:
             raise KafkaConfigError(
-                "kafka URL: credentials are not accepted in the URL; pass SASL settings via `security`"
+                f"kafka URL {shown!r}: credentials are not accepted in the URL; give sasl_username=NAME and "
+                "sasl_password_env=VARIABLE or sasl_password_file=PATH as query parameters"
             )
         if not parts.netloc:
-            raise KafkaConfigError(f"kafka URL {url!r}: no host, expected kafka://host:port")
+            raise KafkaConfigError(f"kafka URL {shown!r}: no host, expected kafka://host:port")
         if parts.path not in ("", "/") or parts.fragment:
-            raise KafkaConfigError(f"kafka URL {url!r}: unexpected path or fragment")
+            raise KafkaConfigError(f"kafka URL {shown!r}: unexpected path or fragment")
         values: dict[str, Any] = {"bootstrap_servers": parts.netloc}
+        secure: dict[str, str] = {}
         for raw_key, raw_value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
-            name = _URL_PARAMS.get(raw_key.lower())
+            key = raw_key.lower()
+            if key in ("sasl_password", "ssl_password", "password", "sasl_plain_password"):
+                setting = "ssl_password" if key == "ssl_password" else "sasl_password"
+                raise KafkaConfigError(
+                    f"kafka URL {shown!r}: a password is never written in a URL (it ends up in shell history, "
+                    f"process lists and logs); give {setting}_env=VARIABLE or {setting}_file=PATH"
+                )
+            if key in URL_SECURITY_PARAMS:
+                if key in secure:
+                    raise KafkaConfigError(f"kafka URL: parameter {raw_key!r} given twice")
+                secure[key] = raw_value
+                continue
+            name = _URL_PARAMS.get(key)
             if name is None:
-                raise KafkaConfigError(f"kafka URL: unknown parameter {raw_key!r}; known: {sorted(_URL_PARAMS)}")
+                known = sorted({*_URL_PARAMS, *URL_SECURITY_PARAMS})
+                raise KafkaConfigError(f"kafka URL: unknown parameter {raw_key!r}; known: {known}")
             if name in values:
                 raise KafkaConfigError(f"kafka URL: parameter {raw_key!r} given twice")
             values[name] = _convert(name, raw_value)
-        if _URL_SCHEMES[scheme] != "PLAINTEXT":
-            security = dict(overrides.pop("security", {}) or {})
-            security.setdefault("security_protocol", _URL_SCHEMES[scheme])
-            values["security"] = security
+        base = security if security is not None else KafkaSecurity()
+        values["security"] = base.with_url_settings(secure, tls=_URL_SCHEMES[scheme] == "SSL", environ=environ)
         values.update(overrides)
         return cls(**values)
 
@@ -220,8 +223,15 @@ class KafkaConfig:
             "client_id": self.client_id,
             "request_timeout_ms": self.request_timeout_ms,
             "bootstrap_timeout_ms": self.bootstrap_timeout_ms,
-            **self.security,
+            **self.security.client_kwargs(),
         }
+
+    def describe(self) -> dict[str, str]:
+        """Every setting as text, safe to print or log (``storywire`` commands show this): passwords appear as
+        ``*** (from environment variable X)``."""
+        shown = {item.name: str(getattr(self, item.name)) for item in fields(self) if item.name != "security"}
+        shown.update(self.security.describe())
+        return shown
 
     def producer_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``kafka.KafkaProducer``."""
@@ -236,6 +246,28 @@ class KafkaConfig:
             "max_request_size": self.max_request_size,
             "allow_auto_create_topics": self.allow_auto_create_topics,
         }
+
+
+def _security(value: object) -> KafkaSecurity:
+    if isinstance(value, KafkaSecurity):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return KafkaSecurity(**value)
+        except TypeError:
+            known = ", ".join(item.name for item in fields(KafkaSecurity))
+            unknown = sorted(set(value) - {item.name for item in fields(KafkaSecurity)})
+            raise KafkaConfigError(f"security: unknown setting(s) {unknown}; known: {known}") from None
+    raise KafkaConfigError(f"security: expected KafkaSecurity settings, got {type(value).__name__}")
+
+
+def _check_codec(compression: str) -> None:
+    package = _CODEC_PACKAGES.get(compression)
+    if package is not None and not package[1]():
+        raise KafkaConfigError(
+            f"compression_type={compression!r} needs the Python package {package[0]}, which is not installed "
+            f"(storywire declares it: reinstall storywire, or pip install {package[0]}); or use gzip or none"
+        )
 
 
 def _normalise_bootstrap(value: object) -> str:

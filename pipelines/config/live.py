@@ -22,6 +22,8 @@ documents every key)::
               backoff_cap: 6h, seen_items: 200, startup_spread: 5m}
     state: {path: state/feed-state.json, checkpoint_interval: 60s, stories_path: auto, stories_snapshot_every: 2000}
     sinks: [kafka://127.0.0.1:19092, file://out/live]
+    kafka: {security_protocol: SASL_SSL, sasl_mechanism: SCRAM-SHA-512, sasl_username: svc,
+            sasl_password_env: KAFKA_PASSWORD, ssl_cafile: /etc/kafka/ca.pem}   # every kafka:// sink; default none
     archive: {dir: null, rotate_size: 1GB}
     progress: {interval: 60s}       # the progress line's period; 0s: none
     run: {stop_grace: 10s, max_parallel_fetches: 32, max_buffered_pages: 1000, broker_outage_limit: 15m}
@@ -41,7 +43,10 @@ Each section is one settings object (durations and sizes as in :mod:`storywire.p
   consumers that cannot follow ``merged_into``). Its other fields keep their defaults;
 - ``state:`` -> :class:`StateSettings`, ``archive:`` -> :class:`ArchiveSettings`, ``progress:`` ->
   :class:`ProgressSettings`, ``run:`` -> :class:`RunSettings`, ``metrics:``
-  -> :class:`MetricsSettings`.
+  -> :class:`MetricsSettings`;
+- ``kafka:`` -> :class:`~storywire.connectors.kafka.security.KafkaSecurity` (TLS and SASL of every ``kafka://``
+  sink; a sink URL's own security parameters win key by key). Passwords only as ``sasl_password_env`` /
+  ``ssl_password_env`` (an environment variable) or ``*_password_file`` (a file), never inline.
 
 Relative ``feed_files`` are relative to the config file; ``state.path``, ``archive.dir`` and ``file://`` sinks
 to the working directory (as for ``storywire replay``).
@@ -56,6 +61,7 @@ from datetime import timedelta
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.feeds.settings import FeedSpec, PollSettings
 from storywire.connectors.http.config import HttpConfig
+from storywire.connectors.kafka.security import KafkaSecurity
 from storywire.connectors.urls import canonical_url
 from storywire.pipelines.config.sinks import SinkSpec
 from storywire.pipelines.stories import StoryConfig
@@ -64,6 +70,7 @@ __all__ = [
     "ArchiveSettings",
     "FeedSpec",
     "HttpSettings",
+    "KafkaSecurity",
     "LiveConfig",
     "MetricsSettings",
     "PollSettings",
@@ -191,6 +198,8 @@ class LiveConfig:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     stories: StoryConfig = field(default_factory=StoryConfig)
     """The story core's settings, used as they are by the live graph and by ``storywire replay --config``."""
+    kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
+    """TLS and SASL settings of every ``kafka://`` sink (the ``kafka:`` section)."""
 
     def __post_init__(self) -> None:
         if not self.feeds:
@@ -214,4 +223,4 @@ class LiveConfig:
 
     def sink_specs(self) -> tuple[SinkSpec, ...]:
         """The sinks, parsed (``kafka://`` and ``file://``, as for replay)."""
-        return tuple(SinkSpec.parse(uri, self.topic_prefix) for uri in self.sinks)
+        return tuple(SinkSpec.parse(uri, self.topic_prefix, security=self.kafka) for uri in self.sinks)

@@ -24,6 +24,7 @@ import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ import yaml
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.feeds.settings import PollSettings
 from storywire.connectors.http.config import HttpConfig
+from storywire.connectors.kafka.security import URL_SECURITY_PARAMS, KafkaSecurity
 from storywire.pipelines.config import values
 from storywire.pipelines.config.environment import environment_overrides, storywire_environment
 from storywire.pipelines.config.feeds import (
@@ -186,6 +188,16 @@ _SECTIONS: Final[dict[str, _Section]] = {
         },
     ),
     "stories": _Section(StoryConfig, _STORY_KEYS, adapt=_story_arguments),
+    # TLS and SASL of every kafka:// sink; passwords only by *_password_env / *_password_file (KafkaSecurity)
+    "kafka": _Section(
+        KafkaSecurity.from_settings,
+        {
+            key: {"ssl_check_hostname": values.boolean, "security_protocol": values.string}.get(
+                key, values.optional_string
+            )
+            for key in sorted(URL_SECURITY_PARAMS)
+        },
+    ),
 }
 _TOP_SCALARS: Final[dict[str, Convert]] = {"sinks": values.string_list, "topic_prefix": values.string}
 _TOP_KEYS: Final = ["feeds", "feed_files", *_SECTIONS, *_TOP_SCALARS]
@@ -228,6 +240,8 @@ def parse_config(
     built: dict[str, Any] = {}
     for name, section in _SECTIONS.items():
         raw = top[name][1] if name in top else None
+        if name == "kafka":  # a password's *_password_env names a variable of the same environment as the overrides
+            section = dataclasses.replace(section, build=partial(KafkaSecurity.from_settings, environ=environ))  # noqa: PLW2901
         built[name] = _read_section(doc, raw, name, section, overrides)
     for key, convert in _TOP_SCALARS.items():
         env = overrides.get((key,))
@@ -294,6 +308,6 @@ def _check_top_scalar(doc: YamlDocument, key: str, raw: RawValue, built: dict[st
     items = raw.value if isinstance(raw, yaml.SequenceNode) else [raw] * len(built[key])
     for index, (uri, node) in enumerate(zip(built[key], items, strict=True)):
         try:
-            SinkSpec.parse(uri, "news", name="sink", bare_path=False)
+            SinkSpec.parse(uri, "news", name="sink", bare_path=False, security=built.get("kafka"))
         except ConfigError as exc:
             raise doc.fail(node, f"sinks[{index}]", str(exc)) from exc

@@ -64,10 +64,11 @@ def test_from_url_compression_none_and_overrides_win() -> None:
 
 
 def test_from_url_ssl_scheme_sets_security_protocol() -> None:
-    config = KafkaConfig.from_url("kafka+ssl://broker:9094", security={"ssl_cafile": "/etc/ca.pem"})
+    config = KafkaConfig.from_url("kafka+ssl://broker:9094")
 
-    assert config.security == {"ssl_cafile": "/etc/ca.pem", "security_protocol": "SSL"}
+    assert config.security.security_protocol == "SSL"
     assert config.client_kwargs()["security_protocol"] == "SSL"
+    assert config.client_kwargs()["ssl_check_hostname"] is True
 
 
 @pytest.mark.parametrize(
@@ -103,8 +104,9 @@ def test_from_url_rejects_bad_urls_with_clear_errors(url: str, message: str) -> 
         ({"max_request_size": True}, "max_request_size"),
         ({"delivery_timeout_ms": 5_000}, "delivery_timeout_ms"),
         ({"security": {"sasl_plain_password": "x", "bogus": 1}}, "unknown setting"),
-        ({"security": {"security_protocol": "SASL_SSL"}}, "needs sasl_mechanism"),
+        ({"security": {"security_protocol": "SASL_SSL"}}, "sasl_mechanism: security_protocol SASL_SSL needs"),
         ({"security": {"security_protocol": "TLS"}}, "security_protocol"),
+        ({"security": "SSL"}, "security: expected KafkaSecurity"),
         ({"enable_idempotence": "yes"}, "enable_idempotence"),
     ],
 )
@@ -116,14 +118,21 @@ def test_validation_errors_name_the_setting(changes: dict[str, Any], message: st
 
 
 def test_config_is_frozen_hashable_picklable_and_hides_secrets() -> None:
-    security = {"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN", "sasl_plain_password": "hunter2"}
+    security = {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "PLAIN",
+        "sasl_username": "svc",
+        "sasl_password": "hunter2",
+    }
     config = KafkaConfig("[::1]:9092", compression_type="GZIP", security=security)
-    security["sasl_plain_password"] = "changed"  # the config keeps its own copy
+    security["sasl_password"] = "changed"  # the config keeps its own copy
 
     assert config.bootstrap_servers == "[::1]:9092"
     assert config.compression_type == "gzip"
-    assert config.security["sasl_plain_password"] == "hunter2"
+    assert config.security.sasl_password is not None
+    assert config.security.sasl_password.reveal() == "hunter2"
     assert "hunter2" not in repr(config)
+    security["sasl_password"] = "hunter2"
     assert pickle.loads(pickle.dumps(config)) == config
     assert hash(config) == hash(KafkaConfig("[::1]:9092", compression_type="gzip", security=security))
     with pytest.raises(FrozenInstanceError):
