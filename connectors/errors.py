@@ -26,6 +26,9 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
     │   ├── UnsafeXmlError             a feed using DTD entities or external references             permanent
     │   ├── NotCapturedError           a listed item whose page is not in the archive               permanent
     │   ├── EmptyExtractionError       a page from which no extractor got enough text               permanent
+    │   ├── EncodingError              page text still garbled after charset correction (U+FFFD)    permanent
+    │   ├── ExtractionTimeoutError     a page the extractor spun on past the time limit: stopped    permanent
+    │   ├── ExtractorCrashedError      the extraction worker process died on a page                 permanent
     │   ├── FeedBrokenError            a feed failing so often it is polled rarely (feeds/poll.py)  permanent
     │   └── FetchError                 a live fetch without an answer we keep (http/errors.py)
     │       ├── InvalidUrlError        not a URL we can request (no host, bad port or characters)   permanent
@@ -67,6 +70,9 @@ __all__ = [
     "ConfigError",
     "DamagedStateError",
     "EmptyExtractionError",
+    "EncodingError",
+    "ExtractionTimeoutError",
+    "ExtractorCrashedError",
     "FeedParseError",
     "HttpStatusError",
     "InputError",
@@ -90,6 +96,9 @@ DEAD_LETTER_ERROR_TYPES: Final[frozenset[str]] = frozenset(
         "UnsafeXmlError",
         "NotCapturedError",
         "EmptyExtractionError",
+        "EncodingError",
+        "ExtractionTimeoutError",
+        "ExtractorCrashedError",
         "FeedBrokenError",
         "InvalidUrlError",
         "BlockedAddressError",
@@ -184,3 +193,16 @@ class NotCapturedError(InputError):
 
 class EmptyExtractionError(InputError):
     """No extractor produced enough article text from a page (paywall, video page, bot wall...)."""
+
+
+class EncodingError(InputError):
+    """Page text that is still made of replacement characters or mojibake after the charset was verified and,
+    where the declared one did not fit the bytes, corrected (connectors/articles/charset.py)."""
+
+
+class ExtractionTimeoutError(InputError):
+    """The extractor ran past the per-page time limit on a page; its worker process was killed and replaced."""
+
+
+class ExtractorCrashedError(InputError):
+    """The extraction worker process died while extracting a page (a crash, or killed for memory)."""

@@ -85,7 +85,8 @@ class Article(_Record):
     story_id: str | None = None
     duplicate_of: str | None = None
     schema_version: int = SCHEMA_VERSION
-    # Added in v1.1 (optional, default false): the Kafka sink cut ``text`` to fit the message size limit.
+    # Added in v1.1 (optional, default false): ``text`` is not the whole article, cut at extraction (markup or text
+    # over its size limit, connectors/articles/settings.py) or by the Kafka sink to fit the message size limit.
     text_truncated: bool = False
 
     @property

@@ -3,11 +3,16 @@
 trafilatura returns ``None`` instead of raising when it finds no article; we turn that, and text shorter than
 ``min_chars``, into :class:`~storywire.connectors.errors.EmptyExtractionError` after every fallback has been tried, and
 record in ``method`` which attempt succeeded.
+
+Hostile pages are bounded (:mod:`storywire.connectors.articles.settings`): the markup is cut to ``max_html_bytes``
+before extraction, the body is decoded with a charset that fits it (:mod:`storywire.connectors.articles.charset`),
+trafilatura runs in a worker process with a time limit when one is given (``worker``), the text is cut to
+``max_text_chars``, and garbled text is refused (``EncodingError``). A cut page or text is marked
+``text_truncated``.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,7 +20,9 @@ from typing import Any
 
 import trafilatura
 
-from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
+from storywire.connectors.articles.charset import check_text, decode_body
+from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS, ExtractionLimits
+from storywire.connectors.articles.worker import IsolatedWorker
 from storywire.connectors.errors import EmptyExtractionError, HttpStatusError, UnsupportedContentError
 from storywire.connectors.http_types import CapturedResponse
 
@@ -38,6 +45,24 @@ class ExtractedPage:
     language: str | None
     canonical_url: str | None
     method: str
+    text_truncated: bool = False
+    """The markup or the text was cut at its limit: ``text`` is not the whole article."""
+    charset: str | None = None
+    """The charset the body was decoded with (None: sniffed by trafilatura)."""
+    charset_corrected: bool = False
+    """The declared charset did not fit the bytes and another one was used."""
+
+
+@dataclass(frozen=True, slots=True)
+class _RawDocument:
+    """What the extractor found (the part that runs in the worker process): small and picklable."""
+
+    title: str
+    text: str
+    author: str | None
+    date: str | None
+    url: str | None
+    method: str
 
 
 def check_response(response: CapturedResponse) -> None:
@@ -48,13 +73,61 @@ def check_response(response: CapturedResponse) -> None:
         raise UnsupportedContentError(f"expected HTML, got {response.media_type!r} from {response.url}")
 
 
-def extract_page(response: CapturedResponse, *, min_chars: int = DEFAULT_MIN_CHARS) -> ExtractedPage:
-    """Extract the article of an HTML response; raises an InputError subclass when there is none."""
+def extract_page(
+    response: CapturedResponse,
+    *,
+    min_chars: int = DEFAULT_MIN_CHARS,
+    limits: ExtractionLimits | None = None,
+    worker: IsolatedWorker | None = None,
+) -> ExtractedPage:
+    """Extract the article of an HTML response; raises an InputError subclass when there is none.
+
+    ``limits`` (default: the defaults, with ``min_chars``) bound the work; with a ``worker`` trafilatura runs in
+    it, under its time limit, else in this process.
+    """
+    limits = limits or ExtractionLimits(min_chars=min_chars)
     check_response(response)
-    markup = _decode(response)
+    body = response.body
+    html_cut = len(body) > limits.max_html_bytes
+    if html_cut:
+        body = body[: limits.max_html_bytes]
+    decoded = decode_body(body, response.charset)
+    run = _run_trafilatura  # looked up at each call: tests replace it
+    if worker is not None:
+        raw = worker.call(run, decoded.markup, response.url, limits.min_chars, what=f"extracting {response.url}")
+    else:
+        raw = run(decoded.markup, response.url, limits.min_chars)
+    if raw is None:
+        raise EmptyExtractionError(
+            f"no extractor found {limits.min_chars}+ characters of article text in {response.url} "
+            "(video or gallery page, paywall, bot wall, or a layout trafilatura does not recognise)"
+        )
+    check_text(
+        f"{raw.title}\n{raw.text}",
+        max_replacement_ratio=limits.max_replacement_ratio,
+        max_mess_ratio=limits.max_mess_ratio,
+        charset=decoded.charset,
+    )
+    text, text_cut = _cap(raw.text, limits.max_text_chars)
+    return ExtractedPage(
+        title=raw.title,
+        text=text,
+        authors=_authors(raw.author),
+        published_at=_date(raw.date),
+        language=_html_language(response.body),
+        canonical_url=raw.url,
+        method=raw.method,
+        text_truncated=html_cut or text_cut,
+        charset=decoded.charset,
+        charset_corrected=decoded.corrected,
+    )
+
+
+def _run_trafilatura(markup: str | bytes, url: str, min_chars: int) -> _RawDocument | None:
+    """The attempts, in order, until one yields ``min_chars`` of text (runs in the worker process, if any)."""
     for method, options in _ATTEMPTS:
         document: Any = trafilatura.bare_extraction(
-            markup, url=response.url, with_metadata=True, include_comments=False, **options
+            markup, url=url, with_metadata=True, include_comments=False, **options
         )
         if document is None:
             continue
@@ -62,31 +135,26 @@ def extract_page(response: CapturedResponse, *, min_chars: int = DEFAULT_MIN_CHA
         text = _strip_leading_title(str(document.text or ""), title)
         if len(text) < min_chars:
             continue
-        return ExtractedPage(
+        return _RawDocument(
             title=title,
             text=text,
-            authors=_authors(document.author),
-            published_at=_date(document.date),
-            language=_html_language(response.body),
-            canonical_url=str(document.url) if document.url else None,
+            author=str(document.author) if document.author else None,
+            date=str(document.date) if document.date else None,
+            url=str(document.url) if document.url else None,
             method=method,
         )
-    raise EmptyExtractionError(
-        f"no extractor found {min_chars}+ characters of article text in {response.url} "
-        "(video or gallery page, paywall, bot wall, or a layout trafilatura does not recognise)"
-    )
+    return None
 
 
-def _decode(response: CapturedResponse) -> str | bytes:
-    """Decode with the declared charset when it is a known codec; else let trafilatura sniff the bytes."""
-    charset = response.charset
-    if charset:
-        try:
-            codecs.lookup(charset)
-        except LookupError:
-            return response.body
-        return response.body.decode(charset, errors="replace")
-    return response.body
+def _cap(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to at most ``limit`` characters, at the last whitespace when there is one near the end."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > limit * 0.9:
+        cut = cut[:space]
+    return cut.rstrip(), True
 
 
 def _strip_leading_title(text: str, title: str) -> str:
