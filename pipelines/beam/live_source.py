@@ -77,6 +77,11 @@ class _EndlessRange(RestrictionProvider):
     def restriction_size(self, element: Any, restriction: OffsetRange) -> int:
         return 1
 
+    def truncate(self, element: Any, restriction: OffsetRange) -> None:
+        """A drain (Dataflow) or a stop-with-drain ends the endless source: nothing of the range is left to do.
+        Pages not emitted by then are in the pending-pages file of the last checkpoint (teardown writes it)."""
+        return None
+
 
 _ENDLESS_RANGE = _EndlessRange()
 _MANUAL_WATERMARK = ManualWatermarkEstimator.default_provider()

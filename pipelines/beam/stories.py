@@ -247,6 +247,7 @@ class AssignStoriesStreaming(beam.PTransform):
         assign = _AssignStreamingFn(self._config, self._store_path, self._snapshot_every)
         return (
             articles
-            | "KeyByPartition" >> beam.Map(lambda a: (partition_key(a), a))
+            # Typed, so the state key (the language) gets a deterministic string coder, not a pickling one.
+            | "KeyByPartition" >> beam.Map(lambda a: (partition_key(a), a)).with_output_types(tuple[str, Any])
             | "AssignInArrivalOrder" >> beam.ParDo(assign).with_outputs(STORIES, EVENTS, main="articles")
         )

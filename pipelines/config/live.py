@@ -105,6 +105,8 @@ class StateSettings:
             raise ConfigError("stories_path must be auto, off or a file path, e.g. state/stories.sqlite")
         if self.stories_snapshot_every < 1:
             raise ConfigError(f"stories_snapshot_every must be at least 1, got {self.stories_snapshot_every}")
+        if self.checkpoint_interval <= timedelta(0):
+            raise ConfigError("checkpoint_interval must be a positive duration")
 
     def story_store_path(self) -> str | None:
         """Where the story state file is (None: ``off``)."""
@@ -113,8 +115,6 @@ class StateSettings:
         if self.stories_path == "auto":
             return os.path.join(os.path.dirname(self.path) or ".", "stories.sqlite")
         return self.stories_path
-        if self.checkpoint_interval <= timedelta(0):
-            raise ConfigError("checkpoint_interval must be a positive duration")
 
 
 @dataclass(frozen=True)

@@ -171,10 +171,5 @@ def test_story_state_is_beam_state_on_distributed_runners(runner: str) -> None:
     assert _story_store(auto, "FnApiRunner") == "/mnt/storywire-state/stories.sqlite"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the live source's OffsetRange is bounded to Beam and _EndlessRange does not override truncate(), so a "
-    "Dataflow drain would go on processing the endless range (docs/deploy.md, Stopping)",
-)
 def test_a_drain_truncates_the_live_source_to_nothing() -> None:
     assert _ENDLESS_RANGE.truncate(0, OffsetRange(5, _ENDLESS)) is None
