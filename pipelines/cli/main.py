@@ -149,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
         logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
         logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
+        # warcio warns about the damaged records the archive reader turns into dead letters (or a start-up error).
+        logging.getLogger("warcio").setLevel(logging.ERROR)
     # The Kafka sink's two state lines (broker unreachable, broker back) show without -v.
     logging.getLogger(OUTAGE_LOGGER).setLevel(logging.INFO)
     try:

@@ -1,12 +1,16 @@
 """Hostile and damaged archives (issue 15): each case ends as a read-archive dead letter, a counted skip, or a
 start-up error naming the file (exit 2), never a crash and never a silent loss.
 
-The archives are built here from ``tests/support/warc.py`` (``tests/fixtures/hostile/README.md`` lists the
-corpus); the same cases through the whole replay graph are in ``tests/beam/test_replay_hostile.py``.
+The archives are built here from ``tests/support/warc.py``; the same cases through the whole replay graph are in
+``tests/beam/test_replay_hostile.py``, and ``tests/fixtures/hostile/build.py`` writes the corpus to a directory to
+replay by hand.
 """
 
 from __future__ import annotations
 
+import gzip
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -135,6 +139,16 @@ def test_damaged_gzip_member_is_a_dead_letter(tmp_path: Path) -> None:
     assert [r.url for r in _responses(outcomes)] == [GOOD.url]
 
 
+def test_damaged_member_read_as_an_arc_header_is_a_dead_letter_not_a_skip(tmp_path: Path) -> None:
+    # warcio takes a first line of five fields for an ARC header: here its "URI" is binary garbage.
+    path = write_warc(tmp_path / "a.warc.gz", [GOOD])
+    junk = gzip.compress(b"\x8b\x08\xff\xfe 192.0.2.1 20230503080000 text/html 5\nhello\n", mtime=0)
+    path.write_bytes(path.read_bytes() + junk)
+    outcomes, stats = _read(path)
+    _only_failure(outcomes, "garbled WARC-Target-URI")
+    assert stats.skipped == 0 and len(_responses(outcomes)) == 1
+
+
 def test_digest_mismatch_is_a_dead_letter(tmp_path: Path) -> None:
     path = write_warc(tmp_path / "a.warc", [Capture("https://a.example/long", T0, LONG), GOOD], gzip=False)
     flip_body_byte(path, b"Every word")
@@ -223,6 +237,7 @@ def test_archive_damaged_after_its_first_record_passes_the_start_up_check(tmp_pa
     [
         (b"", "archive is empty: {path} (0 bytes; give a .warc or .warc.gz file"),
         (b"hello, world\n", "no WARC record can be read from {path}: not a WARC file"),
+        (b"these are my notes, not an archive\n", "no WARC record can be read from {path}: not a WARC file"),
     ],
 )
 def test_replay_of_an_unreadable_archive_exits_2_with_one_line(
@@ -234,3 +249,19 @@ def test_replay_of_an_unreadable_archive_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert err.startswith("storywire: error: " + message.format(path=path)) and err.count("\n") == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_start_up_refusal_is_one_line_on_stderr(tmp_path: Path) -> None:
+    # In a real process: warcio's own warning about the text it took for an ARC header stays quiet.
+    path = tmp_path / "notes.warc"
+    path.write_text("these are my notes, not an archive\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "storywire", "replay", str(path), "--sink", f"file://{tmp_path}/out"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("storywire: error: no WARC record can be read from")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
