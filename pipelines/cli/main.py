@@ -27,6 +27,7 @@ from storywire.connectors.kafka.producer import OUTAGE_LOGGER
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines import bundled
 from storywire.pipelines.cli import feeds as feeds_cli
+from storywire.pipelines.cli import report as report_cli
 from storywire.pipelines.cli import run as run_cli
 from storywire.pipelines.cli import status as status_cli
 from storywire.pipelines.cli import tail as tail_cli
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     feeds_cli.add_parser(sub)
     run_cli.add_parser(sub)
     status_cli.add_parser(sub)
+    report_cli.add_parsers(sub)  # report, stories, export
     return parser
 
 
@@ -166,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_live(args, beam_args)
         if args.command == "status":
             return status_cli.run(args)
+        if args.command in report_cli.COMMANDS:
+            return report_cli.run(args)
         archives = [args.archive] if args.command == "demo" else args.archives
         return _replay(args, archives, beam_args, demo=args.command == "demo")
     except DeliveryError as exc:  # raised outside a pipeline (a runner wraps the ones raised inside)
