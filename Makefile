@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+## install also puts Debian's chromium in place for the report's browser test (Playwright drives it, nothing is
+## downloaded by Playwright); without root or apt-get, or when apt-get fails, a note says the test will skip.
 install: $(STAMP)
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update && apt-get install -y --no-install-recommends chromium) \
+		|| echo "note: installing chromium failed: tests/integration/test_report_browser.py will skip"; \
+	else echo "note: chromium is not installed (needs root and apt-get): tests/integration/test_report_browser.py will skip"; fi; }
 
 ## demo: fresh local broker, replay the bundled sample to Kafka and JSONL files, print the stories
 demo: install
