@@ -31,6 +31,7 @@ h1 { margin: 1.2rem 0 0.2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid 
 table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
 th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #eceff4; vertical-align: top; }
 th { background: #f5f7fa; position: sticky; top: 0; }
+#story-list td:first-child { width: 30%; }
 td.num, th.num { text-align: right; white-space: nowrap; } td.when { white-space: nowrap; }
 #story-filter { font-size: 1rem; padding: 0.4rem 0.6rem; width: 24rem; max-width: 100%;
                 margin: 0.5rem 0.8rem 0.8rem 0; }

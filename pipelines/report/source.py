@@ -59,10 +59,11 @@ def read_topics(
     topics: TopicNames,
     *,
     idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
-    reader: Reader = iter_topic,
+    reader: Reader | None = None,
 ) -> TopicRead:
     """Read the four topics to their quiet end (see the module's note); broker and missing-topic errors
-    (``BrokerUnreachableError``, ``TopicSetupError``) propagate."""
+    (``BrokerUnreachableError``, ``TopicSetupError``) propagate. ``reader``: ``iter_topic`` unless given."""
+    read_with = reader or iter_topic
     wanted: list[tuple[str, type[Any]]] = [
         (topics.articles, Article),
         (topics.stories, Story),
@@ -70,7 +71,7 @@ def read_topics(
         (topics.dead_letters, DeadLetter),
     ]
     with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="report-read") as pool:
-        futures = [pool.submit(_read, reader, config, topic, kind, idle_timeout_s) for topic, kind in wanted]
+        futures = [pool.submit(_read, read_with, config, topic, kind, idle_timeout_s) for topic, kind in wanted]
         results = [future.result() for future in futures]
     (articles, stories, events, dead) = (result[0] for result in results)
     return TopicRead(
