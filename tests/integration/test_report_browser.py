@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 
 from bench.report_screenshot import build_sample_report, chromium_path, open_browser
+from storywire.connectors.kafka import KafkaConfig
 from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.bundled import SAMPLE_ARCHIVE
+from storywire.pipelines.cli.main import main
 from storywire.pipelines.core.summary import read_sink
+from storywire.pipelines.report.source import read_topics
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        chromium_path() is None,
-        reason="Debian's chromium is not installed (make install installs it as root: apt-get install chromium)",
-    ),
-]
+pytestmark = pytest.mark.integration
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None,
+    reason="Debian's chromium is not installed (make install installs it as root: apt-get install chromium)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,7 @@ def page(sample_report: Path) -> Iterator[tuple[Any, list[str], list[str]]]:
         yield tab, console, requests
 
 
+@needs_chromium
 def test_the_sample_report_renders_offline_with_plots_and_a_silent_console(
     sample_report: Path, page: tuple[Any, list[str], list[str]]
 ) -> None:
@@ -73,6 +76,7 @@ def test_the_sample_report_renders_offline_with_plots_and_a_silent_console(
     assert requests == []
 
 
+@needs_chromium
 def test_the_filter_box_filters_the_story_list_and_the_sections(page: tuple[Any, list[str], list[str]]) -> None:
     tab, console, _ = page
     visible_rows = tab.locator("#story-list tbody tr:visible")
@@ -88,3 +92,20 @@ def test_the_filter_box_filters_the_story_list_and_the_sections(page: tuple[Any,
     tab.fill("#story-filter", "")
     assert visible_rows.count() == 13 and tab.locator("section.story:visible").count() == 13
     assert console == []
+
+
+def test_the_report_from_the_topics_holds_what_the_file_sink_holds(
+    kafka_config: KafkaConfig, topic_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    bootstrap = kafka_config.bootstrap_servers
+    sinks = ["--sink", f"kafka://{bootstrap}", "--sink", f"file://{out}", "--topic-prefix", topic_prefix]
+    assert main(["replay", str(SAMPLE_ARCHIVE), *sinks]) == 0
+    files = read_sink(str(out), TopicNames(topic_prefix))
+    topics = read_topics(kafka_config, TopicNames(topic_prefix), idle_timeout_s=3.0)
+    assert topics.contents == files and topics.undecodable == {}
+    page = tmp_path / "report.html"
+    argv = ["report", "--from-kafka", f"kafka://{bootstrap}", "--topic-prefix", topic_prefix, "-o", str(page)]
+    assert main(argv) == 0
+    assert "13 stories, 43 articles" in capsys.readouterr().out
+    assert page.read_text(encoding="utf-8").count("<tr data-search=") == len(files.stories) == 13
