@@ -89,9 +89,11 @@ class ExtractArticles(beam.PTransform):
         max_replacement_ratio: float = DEFAULT_MAX_REPLACEMENT_RATIO,
         max_mess_ratio: float = DEFAULT_MAX_MESS_RATIO,
         worker_recycle_bytes: int = DEFAULT_WORKER_RECYCLE_BYTES,
+        limits: ExtractionLimits | None = None,
     ) -> None:
+        """``limits`` (the live config's ``extraction:``) replaces the keyword arguments when given."""
         super().__init__()
-        self._limits = ExtractionLimits(
+        self._limits = limits or ExtractionLimits(
             min_chars=min_chars,
             max_text_chars=max_text_chars,
             max_html_bytes=max_html_bytes,

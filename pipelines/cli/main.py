@@ -34,6 +34,7 @@ from storywire.pipelines.cli import tail as tail_cli
 from storywire.pipelines.cli import topics as topics_cli
 
 if TYPE_CHECKING:
+    from storywire.connectors.articles.settings import ExtractionLimits
     from storywire.pipelines.stories import StoryConfig
 
 DEFAULT_RUNNER = "FnApiRunner"
@@ -254,13 +255,14 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     if args.summary and not any(s.kind == "file" for s in sinks):
         summary_dir = tempfile.mkdtemp(prefix="storywire-summary-")
         sinks.append(SinkSpec.parse(f"file://{summary_dir}"))
-    stories, feed_outlets = _live_settings(getattr(args, "config", None))
+    stories, feed_outlets, extraction = _live_settings(getattr(args, "config", None))
     config = ReplayConfig(
         archives=tuple(archives),
         sinks=tuple(sinks),
         topic_prefix=args.topic_prefix,
         stories=stories,
         feed_outlets=ReplayConfig.outlets_by_feed(feed_outlets),
+        extraction=extraction,
     )
     _prepare_kafka(config, args.broker_timeout, create=args.create_topics)
     _probe_archives(archives)
@@ -318,15 +320,15 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     return 0
 
 
-def _live_settings(live_yaml: str | None) -> tuple[StoryConfig, dict[str, str]]:
-    """The story settings and the feeds' configured outlets (feed URL -> outlet) of a live config (the whole
-    file is validated: it is the file the live run used)."""
+def _live_settings(live_yaml: str | None) -> tuple[StoryConfig, dict[str, str], ExtractionLimits | None]:
+    """The story settings, the feeds' configured outlets (feed URL -> outlet) and the extraction limits of a live
+    config (the whole file is validated: it is the file the live run used)."""
     from storywire.pipelines.config.loading import load_config
     from storywire.pipelines.config.units import format_duration
     from storywire.pipelines.stories import StoryConfig
 
     if live_yaml is None:
-        return StoryConfig(), {}
+        return StoryConfig(), {}, None
     live = load_config(live_yaml)
     stories = live.stories
     merging = "on" if stories.merge_threshold is not None else "off"
@@ -336,7 +338,7 @@ def _live_settings(live_yaml: str | None) -> tuple[StoryConfig, dict[str, str]]:
     )
     outlets = {feed.url: feed.outlet for feed in live.feeds if feed.outlet}
     print(f"outlets from {live_yaml}: {len(outlets)} of {len(live.feeds)} feed(s) name one")
-    return stories, outlets
+    return stories, outlets, live.extraction
 
 
 def _compare_kafka_with_files(config: object) -> int:

@@ -28,6 +28,8 @@ documents every key)::
     progress: {interval: 60s}       # the progress line's period; 0s: none
     run: {stop_grace: 10s, max_parallel_fetches: 32, max_buffered_pages: 1000, broker_outage_limit: 15m}
     metrics: {port: null, host: 0.0.0.0}   # /metrics, /healthz, /readyz; null: off (--metrics-port)
+    extraction: {max_text_chars: 200000, max_html_bytes: 1MiB, timeout: 20s, max_replacement_ratio: 0.01,
+                 max_mess_ratio: 0.2}     # timeout 0s: in-process, no limit
     topic_prefix: news
     stories: {dormancy: 48h, horizon: 30d, trending_window: 6h, trending_baseline: 72h, trending_ratio: 3,
               trending_min_articles: 5, trending_min_outlets: 3, merging: true}
@@ -58,6 +60,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from storywire.connectors.articles.settings import ExtractionLimits
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.feeds.settings import FeedSpec, PollSettings
 from storywire.connectors.http.config import HttpConfig
@@ -196,6 +199,8 @@ class LiveConfig:
     progress: ProgressSettings = field(default_factory=ProgressSettings)
     run: RunSettings = field(default_factory=RunSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    extraction: ExtractionLimits = field(default_factory=ExtractionLimits)
+    """Per-page bounds of article extraction (text length, HTML size, time in a worker process, garbled text)."""
     stories: StoryConfig = field(default_factory=StoryConfig)
     """The story core's settings, used as they are by the live graph and by ``storywire replay --config``."""
     kafka: KafkaSecurity = field(default_factory=KafkaSecurity)

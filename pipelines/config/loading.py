@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import yaml
 
+from storywire.connectors.articles.settings import ExtractionLimits
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.feeds.settings import PollSettings
 from storywire.connectors.http.config import HttpConfig
@@ -188,6 +189,21 @@ _SECTIONS: Final[dict[str, _Section]] = {
         },
     ),
     "stories": _Section(StoryConfig, _STORY_KEYS, adapt=_story_arguments),
+    "extraction": _Section(
+        ExtractionLimits,
+        {
+            "min_chars": values.integer(1),
+            "max_text_chars": values.integer(1),
+            "max_html_bytes": values.size,
+            "timeout": values.seconds,
+            "max_replacement_ratio": values.non_negative,
+            "max_mess_ratio": values.non_negative,
+            "worker_recycle_bytes": values.size,
+        },
+        {"timeout": "timeout_s"},
+        # timeout: 0s runs extraction in the pipeline's own process, without a time limit
+        adapt=lambda kwargs: {**kwargs, "timeout_s": kwargs["timeout_s"] or None} if "timeout_s" in kwargs else kwargs,
+    ),
     # TLS and SASL of every kafka:// sink; passwords only by *_password_env / *_password_file (KafkaSecurity)
     "kafka": _Section(
         KafkaSecurity.from_settings,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from storywire.connectors.archives.warc_reader import DEFAULT_MAX_BODY_BYTES
-from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS
+from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS, ExtractionLimits
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.connectors.urls import canonical_url
@@ -24,6 +24,8 @@ class ReplayConfig:
     min_text_chars: int = DEFAULT_MIN_CHARS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     stories: StoryConfig = field(default_factory=StoryConfig)
+    extraction: ExtractionLimits | None = None
+    """The live config's ``extraction:`` limits (``--config``); None: the defaults with ``min_text_chars``."""
     feed_outlets: tuple[tuple[str, str], ...] = ()
     """(feed URL, outlet) of each feed of the live config that names an ``outlet``: the pages a feed listed are
     credited to its outlet, as the live run credited them. Stored sorted, with canonical URLs

@@ -95,6 +95,20 @@ def optional_integer(low: int) -> Convert:
     return convert
 
 
+def non_negative(value: object, from_env: bool) -> float:
+    """A number >= 0 (a share such as 0.01, or a score)."""
+    if from_env and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise BadValue(f"{value!r} must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue(f"{value!r} must be a number")
+    if value < 0:
+        raise BadValue(f"{value} must not be negative")
+    return float(value)
+
+
 def ratio(value: object, from_env: bool) -> float:
     """``stories.trending_ratio``: a number in the story core's
     :data:`~storywire.pipelines.stories.TRENDING_RATIO_RANGE`."""

@@ -40,7 +40,7 @@ def build_live(
         | "Shards" >> beam.Create(shard_ids(shards))
         | "PollFeeds" >> PollFeeds(config, shards, max_rounds, fetcher_factory)
     )
-    extracted = polled.tasks | "ExtractArticles" >> ExtractArticles()
+    extracted = polled.tasks | "ExtractArticles" >> ExtractArticles(limits=config.extraction)
     assigned = extracted.articles | "AssignStories" >> AssignStoriesStreaming(
         config.stories, store_path=story_store, snapshot_every=config.state.stories_snapshot_every
     )

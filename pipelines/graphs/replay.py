@@ -123,7 +123,7 @@ def build_replay(
     read = pipeline | "Archives" >> beam.Create(sorted(config.archives)) | ReadArchives(config.max_body_bytes, now=now)
     feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds(max_items_per_feed)
     paired = pair_archived_pages(feeds.items, read[PAGES], read[REDIRECTS], dict(config.feed_outlets))
-    extracted = paired.tasks | "ExtractArticles" >> ExtractArticles(config.min_text_chars)
+    extracted = paired.tasks | "ExtractArticles" >> ExtractArticles(config.min_text_chars, limits=config.extraction)
     distinct = extracted.articles | "DedupeRevisions" >> DedupeRevisions()
     assigned = distinct | "AssignStories" >> AssignStoriesBatch(config.stories)
     dead_letters = (read[DEAD_LETTERS], feeds[DEAD_LETTERS], paired[DEAD_LETTERS], extracted[DEAD_LETTERS])

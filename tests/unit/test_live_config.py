@@ -436,3 +436,21 @@ def test_run_section_defaults_overrides_and_limits() -> None:
     assert "stop_grace" in _error(base + "run: {stop_grace: 1h}\n")
     assert "max_parallel_fetches" in _error(base + "run: {max_parallel_fetches: 0}\n")
     assert "run.stop_graze" in _error(base + "run: {stop_graze: 5s}\n")
+
+
+def test_extraction_section_maps_onto_the_extraction_limits() -> None:
+    default = _parse(MINIMAL).extraction
+    assert default.timeout_s == 20.0 and default.max_text_chars == 200_000
+    custom = _parse(
+        MINIMAL + "extraction: {max_text_chars: 5000, max_html_bytes: 512KiB, timeout: 5s, max_mess_ratio: 0.5}\n"
+    ).extraction
+    assert (custom.max_text_chars, custom.max_html_bytes, custom.timeout_s, custom.max_mess_ratio) == (
+        5000,
+        512 * 1024,
+        5.0,
+        0.5,
+    )
+    assert _parse(MINIMAL + "extraction: {timeout: 0s}\n").extraction.timeout_s is None  # in-process, no limit
+    assert "extraction: max_text_chars (10) is below min_chars (50)" in _error(
+        MINIMAL + "extraction: {max_text_chars: 10, min_chars: 50}\n"
+    )
