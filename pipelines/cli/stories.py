@@ -109,5 +109,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         for text in format_table(chosen, width):
             print(text, file=out)
     shown = f"{len(chosen)} of {matching} matching" if len(chosen) < matching else f"{matching}"
-    print(f"{shown} stories ({total} in {args.directory})", file=out)
+    noun = "story" if matching == 1 else "stories"
+    print(f"{shown} {noun} ({total} in {args.directory})", file=out)
     return 0

@@ -45,6 +45,7 @@ def test_filters_by_text_dates_and_outlet(sink: str, capsys: pytest.CaptureFixtu
     assert ids("--until", "2023-04-30") == [PORT[:10]]
     assert ids("--since", "2023-05-03", "--until", "2023-05-03", "--sort", "first-seen") == [KREMLIN[:10], STRIKE[:10]]
     assert ids("--sort", "last-seen", "--limit", "2") == [PORT[:10], STRIKE[:10]]
+    assert _table(capsys, sink, "--text", "kremlin")[-1] == f"1 story (3 in {sink})"
     lines = _table(capsys, sink, "--text", "nothing-like-this")
     assert lines == [f"0 stories (3 in {sink})"]
     assert _table(capsys, sink, "--limit", "1")[-1] == f"1 of 3 matching stories (3 in {sink})"
