@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from .config import KafkaConfig
 from .errors import BrokerUnreachableError, KafkaConfigError, TopicSetupError
+from .security import unreachable_hint
 from .topics import TopicSpec
 
 __all__ = [
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 TopicOutcome = Literal["created", "exists"]
 _TOPIC_ALREADY_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
 _UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
+_TLS_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +64,51 @@ def admin_client(config: KafkaConfig, timeout_s: float | None = None) -> Iterato
     if timeout_s is not None:
         kwargs["bootstrap_timeout_ms"] = max(100, int(timeout_s * 1000))
     try:
-        client = KafkaAdminClient(**kwargs)
+        client = _bounded_tls_admin(config, kwargs) if config.security.uses_tls else KafkaAdminClient(**kwargs)
     except (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError) as exc:
-        raise BrokerUnreachableError(config.bootstrap_servers, str(exc)) from exc
+        raise BrokerUnreachableError(config.bootstrap_servers, str(exc) + unreachable_hint(config.security)) from exc
     except kafka_errors.KafkaConfigurationError as exc:
         raise KafkaConfigError(f"kafka-python rejected the admin settings: {exc}") from exc
     try:
         yield client
     finally:
         client.close()
+
+
+def _bounded_tls_admin(config: KafkaConfig, kwargs: dict[str, Any]) -> Any:
+    """``KafkaAdminClient(**kwargs)``, given up after the bootstrap timeout plus ``_TLS_MARGIN_S``.
+
+    kafka-python 3.0.12 bounds the TCP connect and the bootstrap, but not a TLS handshake: against a port that
+    accepts the connection and never answers the ClientHello (a plaintext listener of the bundled Tansu broker, a
+    black-holing proxy) the constructor waits forever. Apache Kafka's plaintext listener closes such a connection
+    at once, so this bound matters only for the silent ones; a client that connects after it is closed.
+    """
+    outcome: dict[str, Any] = {}
+    abandoned = threading.Event()
+
+    def connect() -> None:
+        try:
+            client = KafkaAdminClient(**kwargs)
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+            return
+        outcome["client"] = client
+        if abandoned.is_set():
+            client.close()
+
+    limit_s = kwargs["bootstrap_timeout_ms"] / 1000 + _TLS_MARGIN_S
+    thread = threading.Thread(target=connect, name="storywire-kafka-tls-bootstrap", daemon=True)
+    thread.start()
+    thread.join(limit_s)
+    if thread.is_alive():
+        abandoned.set()
+        raise BrokerUnreachableError(
+            config.bootstrap_servers,
+            f"no TLS handshake within {limit_s:.0f}s: is this port a TLS listener?{unreachable_hint(config.security)}",
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["client"]
 
 
 def check_reachable(config: KafkaConfig, timeout_s: float = 10.0) -> None:

@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from .config import KafkaConfig
 from .errors import BrokerUnreachableError, KafkaConfigError, KafkaConnectorError, TopicSetupError
+from .security import unreachable_hint
 
 __all__ = ["ConsumedMessage", "iter_topic", "read_topic"]
 
@@ -120,7 +121,7 @@ def _open_consumer(config: KafkaConfig, from_beginning: bool) -> Any:
             **config.client_kwargs(),
         )
     except (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError) as exc:
-        raise BrokerUnreachableError(config.bootstrap_servers, str(exc)) from exc
+        raise BrokerUnreachableError(config.bootstrap_servers, str(exc) + unreachable_hint(config.security)) from exc
     except kafka_errors.KafkaConfigurationError as exc:
         raise KafkaConfigError(f"kafka-python rejected the consumer settings: {exc}") from exc
 

@@ -38,6 +38,7 @@ __all__ = [
     "KafkaSecurity",
     "Secret",
     "redact_url",
+    "unreachable_hint",
 ]
 
 SECURITY_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -342,6 +343,23 @@ class KafkaSecurity:
         if self.ssl_certfile:
             parts.append(f"client certificate {self.ssl_certfile}")
         return ", ".join(parts)
+
+
+def unreachable_hint(security: KafkaSecurity) -> str:
+    """What to add to "broker unreachable" when the connection is secured: a failed TLS handshake or SASL
+    login looks like an unreachable broker to kafka-python (it retries until its bootstrap timeout)."""
+    if security.security_protocol == "PLAINTEXT":
+        return ""
+    checks = ["that this port is the broker's " + security.security_protocol + " listener"]
+    if security.uses_tls:
+        checks.append(
+            "the CA (ssl_cafile)" if security.ssl_cafile else "the CA: is it in the system store? (ssl_cafile)"
+        )
+    if security.uses_sasl:
+        checks.append(
+            f"the user name and the password from {security.sasl_password.source if security.sasl_password else '?'}"
+        )
+    return f" (connecting with {security.summary()}: check {', '.join(checks)})"
 
 
 def redact_url(url: str) -> str:

@@ -23,7 +23,7 @@ import orjson
 
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka import ConsumedMessage, TopicNames, iter_topic
-from storywire.pipelines.cli.topics import DEFAULT_BOOTSTRAP, config_from_bootstrap
+from storywire.pipelines.cli.topics import BOOTSTRAP_HELP, DEFAULT_BOOTSTRAP, config_from_bootstrap
 
 __all__ = ["SHORT_NAMES", "add_parser", "format_message", "resolve_topic", "run", "shorten"]
 
@@ -89,8 +89,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     tail.add_argument(
         "--bootstrap",
         default=DEFAULT_BOOTSTRAP,
-        metavar="HOST:PORT",
-        help=f"HOST:PORT[,HOST:PORT] or a kafka:// URL (default {DEFAULT_BOOTSTRAP})",
+        metavar="HOST:PORT|URL",
+        help=f"{BOOTSTRAP_HELP}; default {DEFAULT_BOOTSTRAP}",
     )
     tail.add_argument("--topic-prefix", default="news", help="prefix for the short topic names")
     tail.add_argument("--from-beginning", action="store_true", help="start at the earliest messages")

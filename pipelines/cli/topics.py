@@ -27,6 +27,7 @@ from storywire.connectors.kafka.errors import KafkaConfigError
 from storywire.connectors.kafka.topics import DEFAULT_PARTITIONS
 
 __all__ = [
+    "BOOTSTRAP_HELP",
     "DEFAULT_BOOTSTRAP",
     "TopicReport",
     "add_parser",
@@ -153,8 +154,11 @@ def render_describe(reports: Sequence[TopicReport], bootstrap: str) -> str:
     return "\n".join(lines)
 
 
-def render_check(reports: Sequence[TopicReport], bootstrap: str, prefix: str) -> tuple[str, str | None]:
-    """(stdout lines, one-line error or None when every topic exists)."""
+def render_check(
+    reports: Sequence[TopicReport], bootstrap: str, prefix: str, *, command_bootstrap: str | None = None
+) -> tuple[str, str | None]:
+    """(stdout lines, one-line error or None when every topic exists). ``command_bootstrap``: the ``--bootstrap``
+    for the suggested ``create`` command (the URL with its security settings; no password is ever in it)."""
     lines = []
     for report in reports:
         if report.described is None:
@@ -166,17 +170,28 @@ def render_check(reports: Sequence[TopicReport], bootstrap: str, prefix: str) ->
         return "\n".join(lines), None
     error = (
         f"{len(missing)} of {len(reports)} topics missing at {bootstrap}: {', '.join(missing)}; "
-        f"create them with: {create_command(bootstrap, prefix)}"
+        f"create them with: {create_command(command_bootstrap or bootstrap, prefix)}"
     )
     return "\n".join(lines), error
 
 
+BOOTSTRAP_HELP = (
+    "HOST:PORT[,HOST:PORT] or a kafka:// URL with client settings, the same as --sink: TLS and SASL too, e.g. "
+    "kafka+ssl://b1:9093?sasl_mechanism=SCRAM-SHA-512&sasl_username=svc&sasl_password_env=KAFKA_PASSWORD"
+    "&ssl_cafile=/etc/kafka/ca.pem (passwords only by *_password_env or *_password_file)"
+)
+
+
 def config_from_bootstrap(value: str, prefix: str, timeout_s: float) -> KafkaConfig:
-    """``HOST:PORT[,HOST:PORT]`` or a ``kafka://`` URL (for TLS and other client settings)."""
+    """``HOST:PORT[,HOST:PORT]`` or a ``kafka://``/``kafka+ssl://`` URL (TLS, SASL and other client settings,
+    as for ``--sink``); errors name ``--bootstrap`` and never show a password."""
     timeout_ms = max(100, int(timeout_s * 1000))
-    if "://" in value:
-        return KafkaConfig.from_url(value, topic_prefix=prefix, bootstrap_timeout_ms=timeout_ms)
-    return KafkaConfig(bootstrap_servers=value, topic_prefix=prefix, bootstrap_timeout_ms=timeout_ms)
+    try:
+        if "://" in value:
+            return KafkaConfig.from_url(value, topic_prefix=prefix, bootstrap_timeout_ms=timeout_ms)
+        return KafkaConfig(bootstrap_servers=value, topic_prefix=prefix, bootstrap_timeout_ms=timeout_ms)
+    except KafkaConfigError as exc:
+        raise KafkaConfigError(f"--bootstrap: {exc}") from exc
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -192,8 +207,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         parser.add_argument(
             "--bootstrap",
             default=DEFAULT_BOOTSTRAP,
-            metavar="HOST:PORT",
-            help=f"HOST:PORT[,HOST:PORT] or a kafka:// URL (default {DEFAULT_BOOTSTRAP}, the local broker)",
+            metavar="HOST:PORT|URL",
+            help=f"{BOOTSTRAP_HELP}; default {DEFAULT_BOOTSTRAP}, the local broker",
         )
         parser.add_argument("--topic-prefix", default="news", help="topic names are PREFIX.articles.v1 etc.")
         parser.add_argument(
@@ -229,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     if args.topics_command == "describe":
         print(render_describe(reports, bootstrap))
         return 0
-    text, error = render_check(reports, bootstrap, args.topic_prefix)
+    text, error = render_check(reports, bootstrap, args.topic_prefix, command_bootstrap=args.bootstrap)
     print(text)
     if error is not None:
         print(f"storywire: error: {error}", file=sys.stderr)
