@@ -210,6 +210,7 @@ class _PollFeedsFn(beam.DoFn):
             if runner.call(lambda engine: engine.running == 0 and not engine.has_output()):
                 break
         pending = runner.call(lambda engine: engine.abandon())
+        counter("live.pages.pending_at_end").inc(runner.call(lambda engine: len(engine.pending_pages)))
         if STOP.is_set():
             log.warning(
                 "live: stopping: %d page(s) not done yet are saved as pending and fetched after a restart", pending

@@ -128,6 +128,19 @@ class RunReport:
         )
         return balances
 
+    def live_balance(self) -> Balance:
+        """A live run's pages: those pending at the start and the items its polls took each left as an article,
+        a dead letter, or are pending at the end (saved for the restart)."""
+        return Balance(
+            "pending at start + items taken",
+            self.get("live.pages.pending_at_start") + self.get("live.items.new") + self.get("live.items.updated"),
+            (
+                ("articles", self.get("live.pages.emitted")),
+                ("dead letters", self.get("live.pages.dead_lettered")),
+                ("pending at end", self.get("live.pages.pending_at_end")),
+            ),
+        )
+
     def balances(self) -> dict[str, tuple[int, int]]:
         """Each balance's (in, out + skipped + dead letters); a pair that differs means an input was lost."""
         return {name: (b.total, b.accounted) for name, b in self.balance_details().items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -98,6 +99,10 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     print(f"storywire run stopped after {time.monotonic() - started:.1f}s")
     for name, value in sorted(report.counters.items()):
         print(f"  {name}: {value}")
+    balance = report.live_balance()
+    print(balance.render("live pages"))
+    if not balance.ok:
+        print(f"storywire run: warning: {balance.total - balance.accounted} page(s) unaccounted", file=sys.stderr)
     return 0
 
 

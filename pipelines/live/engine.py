@@ -171,6 +171,7 @@ class LiveEngine:
         self._retries: list[PendingPage] = [
             p if p.due_at <= latest else _due(p, latest) for p in self._pending_store.load()
         ]
+        self._counts["pages.pending_at_start"] = len(self._retries)
 
     # -- starting work ----------------------------------------------------------------------------------------
 
@@ -230,7 +231,8 @@ class LiveEngine:
         except Exception as exc:  # a surprise in handling one result is that input's dead letter, not a dead run
             log.exception("live: handling the result of %s failed", job.url)
             stage = Stage.POLL_FEED if job.request is not None else Stage.FETCH_ARTICLE
-            self._output(Failure.from_exception(stage, job.url, exc, self._now()), None)
+            pending = None if job.item is None else PendingPage(job.item, job.outlet, job.failed_attempts, self._now())
+            self._output(Failure.from_exception(stage, job.url, exc, self._now()), pending)
 
     def step(self) -> StepResult:
         """Do every job that may start now, one after the other, and hand out the results (tests, simple drivers)."""
@@ -256,6 +258,8 @@ class LiveEngine:
                 result.tasks.append(entry.record)
             else:
                 result.failures.append(entry.record)
+            if entry.pending is not None:  # an item's page leaves for good: the live balance counts it here
+                result.counts["pages.emitted" if isinstance(entry.record, PageTask) else "pages.dead_lettered"] += 1
         # The stream order replay sees (storywire.pipelines.core.revisions.order_key): first sighting, then article
         # id; story assignment depends on it.
         result.tasks.sort(key=lambda t: stream_order(t.first_seen_at, article_id_for(canonical_url(t.response.url))))

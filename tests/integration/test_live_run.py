@@ -170,6 +170,7 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     config = _config(tmp_path, site, kafka_config)
     first = _run(config, "--max-rounds", "3")
     assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(r"^balance live pages: (\d+) = \1 ok", first.stdout, re.MULTILINE), first.stdout
     # While it runs it says what it is doing, without -v: a progress line (progress.interval: 1s) on stderr;
     # the per-feed poll events only with -v (below).
     progress = [line for line in first.stderr.splitlines() if line.startswith("INFO live: ")]

@@ -104,6 +104,11 @@ def test_a_stalled_host_holds_nothing_and_sigterm_stops_within_the_grace_losing_
         assert stop_s <= GRACE_S + 1.0, f"stopped in {stop_s:.1f}s, grace {GRACE_S}s"
         assert "Traceback" not in stderr, stderr[-3000:]
         assert "1 page(s) not done yet are saved as pending" in stderr, stderr[-3000:]
+        # Every page the run took is an article, a dead letter or pending: an equation, not a hope.
+        assert (
+            "balance live pages: 3 = 3 ok (pending at start + items taken = articles 2 + dead letters 0 + "
+            "pending at end 1)" in stdout
+        ), stdout
         saved = orjson.loads((tmp_path / "state" / "feeds.json.pages").read_bytes())["pages"]
         assert [p["item"]["link"] for p in saved] == [stalled.url("/slow")]
 
@@ -118,6 +123,7 @@ def test_a_stalled_host_holds_nothing_and_sigterm_stops_within_the_grace_losing_
             cwd=ROOT,
         )
         assert restart.returncode == 0, restart.stdout + restart.stderr
+        assert "balance live pages: 1 = 1 ok" in restart.stdout and "articles 1 +" in restart.stdout, restart.stdout
         expected = sorted([alpha.url("/kremlin"), beta.url("/rates"), stalled.url("/slow")])
     urls = _article_urls(out)
     assert sorted(urls) == expected, urls
