@@ -1,6 +1,6 @@
 """The layout is a contract (docs/architecture.md): these tests keep the folders saying what a file is.
 
-- pure cores (``connectors``, ``schemas``, ``pipelines/{core,stories,live,config}``) import no Apache Beam; only
+- pure cores (``connectors``, ``schemas``, ``pipelines/{core,stories,live,config,report}``) import no Apache Beam; only
   ``pipelines/beam`` (adapters), ``pipelines/graphs`` (the two graphs) and ``pipelines/cli`` do;
 - dependencies point one way: ``schemas`` <- ``connectors`` <- ``pipelines``, and pure cores never reach into
   the Beam side;
@@ -74,6 +74,7 @@ def test_the_beam_folders_exist_and_use_beam() -> None:
         ("pipelines/stories", ("storywire.pipelines.beam", "storywire.pipelines.graphs", "storywire.pipelines.cli")),
         ("pipelines/live", ("storywire.pipelines.beam", "storywire.pipelines.graphs", "storywire.pipelines.cli")),
         ("pipelines/config", ("storywire.pipelines.beam", "storywire.pipelines.graphs", "storywire.pipelines.cli")),
+        ("pipelines/report", ("storywire.pipelines.beam", "storywire.pipelines.graphs", "storywire.pipelines.cli")),
     ],
 )
 def test_dependencies_point_one_way(folder: str, forbidden: tuple[str, ...]) -> None:
