@@ -137,7 +137,9 @@ class Secret:
 class KafkaSecurity:
     """TLS and SASL settings; the default is PLAINTEXT without authentication (the local broker).
 
-    ``security_protocol``: ``PLAINTEXT``, ``SSL`` (TLS), ``SASL_PLAINTEXT`` or ``SASL_SSL`` (SASL over TLS).
+    ``security_protocol``: ``PLAINTEXT``, ``SSL`` (TLS), ``SASL_PLAINTEXT`` or ``SASL_SSL`` (SASL over TLS); when
+    not given it is ``SASL_SSL`` if a mechanism is set (credentials never go in clear unless ``SASL_PLAINTEXT`` is
+    asked for by name), ``SSL`` if a TLS file or password is, else ``PLAINTEXT``.
     ``sasl_mechanism``: ``PLAIN``, ``SCRAM-SHA-256`` or ``SCRAM-SHA-512``, with ``sasl_username`` and
     ``sasl_password``. ``ssl_cafile``: a PEM file of the CA(s) to trust instead of the system's; ``ssl_certfile``
     and ``ssl_keyfile``: the client certificate and key for mutual TLS (the key may sit in the certificate file),
@@ -145,7 +147,7 @@ class KafkaSecurity:
     (still signed by a trusted CA): for brokers reached through a tunnel only.
     """
 
-    security_protocol: str = "PLAINTEXT"
+    security_protocol: str | None = None
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: Secret | None = None
@@ -156,6 +158,15 @@ class KafkaSecurity:
     ssl_check_hostname: bool = True
 
     def __post_init__(self) -> None:
+        # Not given: SASL_SSL when a mechanism is set (SASL_PLAINTEXT only when asked for by name), SSL when a TLS
+        # file or password is, else PLAINTEXT. Whether it was given decides how a URL's settings combine with it.
+        object.__setattr__(self, "_protocol_given", self.security_protocol is not None)
+        if self.security_protocol is None:
+            tls_given = any(
+                getattr(self, name) for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_password")
+            )
+            derived = "SASL_SSL" if self.sasl_mechanism else "SSL" if tls_given else "PLAINTEXT"
+            object.__setattr__(self, "security_protocol", derived)
         protocol = str(self.security_protocol).strip().upper()
         if protocol not in SECURITY_PROTOCOLS:
             _fail("security_protocol", f"{self.security_protocol!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
@@ -268,8 +279,9 @@ class KafkaSecurity:
         self, params: Mapping[str, str], *, tls: bool, environ: Mapping[str, str] | None = None
     ) -> KafkaSecurity:
         """These settings with a URL query's on top (``params``: names of :data:`URL_SECURITY_PARAMS`). ``tls``:
-        the scheme was ``kafka+ssl://``. Without an explicit ``security_protocol`` the protocol is derived: TLS
-        when the scheme or these settings use it, SASL when a mechanism is set (here or in the URL)."""
+        the scheme was ``kafka+ssl://``. Without a ``security_protocol`` given by name (here or in the URL) it is
+        derived from everything: SASL_SSL when a mechanism is set, SSL when the scheme or a TLS file asks for TLS,
+        else PLAINTEXT."""
         changes: dict[str, Any] = {}
         for name, raw in params.items():
             if name in ("sasl_password_env", "sasl_password_file", "ssl_password_env", "ssl_password_file"):
@@ -286,15 +298,20 @@ class KafkaSecurity:
             protocol = str(changes["security_protocol"]).strip().upper()
             if tls and protocol not in ("SSL", "SASL_SSL"):
                 _fail("security_protocol", f"{protocol} contradicts the kafka+ssl:// scheme; use SSL or SASL_SSL")
-        else:
+        elif getattr(self, "_protocol_given", True):  # given by name in the settings: the URL may add TLS or SASL
             with_tls = tls or self.uses_tls
             with_sasl = self.uses_sasl or changes.get("sasl_mechanism") is not None
+            if with_sasl and not self.uses_sasl and not with_tls:
+                with_tls = True  # a mechanism means SASL_SSL unless SASL_PLAINTEXT is asked for by name
             changes["security_protocol"] = {
                 (False, False): "PLAINTEXT",
                 (True, False): "SSL",
                 (False, True): "SASL_PLAINTEXT",
                 (True, True): "SASL_SSL",
             }[(with_tls, with_sasl)]
+        else:  # derived again from everything, the scheme included
+            mechanism = changes.get("sasl_mechanism", self.sasl_mechanism)
+            changes["security_protocol"] = "SSL" if tls and not mechanism else None
         return replace(self, **changes)
 
     @property
@@ -335,7 +352,7 @@ class KafkaSecurity:
 
     def summary(self) -> str:
         """One line for messages, e.g. ``SASL_SSL, SCRAM-SHA-512 as svc, CA /etc/ca.pem``."""
-        parts = [self.security_protocol]
+        parts = [str(self.security_protocol)]
         if self.uses_sasl:
             parts.append(f"{self.sasl_mechanism} as {self.sasl_username}")
         if self.ssl_cafile:
@@ -350,7 +367,7 @@ def unreachable_hint(security: KafkaSecurity) -> str:
     login looks like an unreachable broker to kafka-python (it retries until its bootstrap timeout)."""
     if security.security_protocol == "PLAINTEXT":
         return ""
-    checks = ["that this port is the broker's " + security.security_protocol + " listener"]
+    checks = [f"that this port is the broker's {security.security_protocol} listener"]
     if security.uses_tls:
         checks.append(
             "the CA (ssl_cafile)" if security.ssl_cafile else "the CA: is it in the system store? (ssl_cafile)"

@@ -36,7 +36,7 @@ def test_an_explicit_plaintext_url_works(kafka_broker: Any, topic_prefix: str) -
 
 def test_sasl_against_a_listener_without_it_is_one_clear_error(kafka_broker: Any) -> None:
     url = (
-        f"{kafka_broker.url}?sasl_mechanism=SCRAM-SHA-512&sasl_username=svc&sasl_password_env=KAFKA_PASSWORD"
+        f"{kafka_broker.url}?security_protocol=SASL_PLAINTEXT&sasl_mechanism=SCRAM-SHA-512&sasl_username=svc&sasl_password_env=KAFKA_PASSWORD"
         "&bootstrap_timeout_ms=2000"
     )
     config = KafkaConfig.from_url(url, environ={"KAFKA_PASSWORD": PASSWORD})

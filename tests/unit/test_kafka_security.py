@@ -89,7 +89,13 @@ def test_sasl_ssl_scram_from_a_url_reaches_kafka_python(pki: dict[str, str]) -> 
 @pytest.mark.parametrize(
     ("url", "protocol"),
     [
-        ("kafka://b:9092?sasl_mechanism=PLAIN&sasl_username=u&sasl_password_env=KAFKA_PASSWORD", "SASL_PLAINTEXT"),
+        ("kafka://b:9092?sasl_mechanism=PLAIN&sasl_username=u&sasl_password_env=KAFKA_PASSWORD", "SASL_SSL"),
+        (
+            "kafka://b:9092?security_protocol=SASL_PLAINTEXT&sasl_mechanism=PLAIN&sasl_username=u"
+            "&sasl_password_env=KAFKA_PASSWORD",
+            "SASL_PLAINTEXT",
+        ),
+        ("kafka://b:9092?ssl_cafile=/etc/ssl/certs/ca-certificates.crt", "SSL"),
         ("kafka+ssl://b:9093?sasl_mechanism=PLAIN&sasl_username=u&sasl_password_env=KAFKA_PASSWORD", "SASL_SSL"),
         ("kafka+ssl://b:9093", "SSL"),
         ("kafka://b:9092?security_protocol=ssl", "SSL"),
@@ -142,6 +148,26 @@ def test_url_settings_go_on_top_of_the_yaml_section_key_by_key(pki: dict[str, st
     assert other_user.security_protocol == "SASL_SSL" and other_user.sasl_password == base.sasl_password
 
 
+def test_an_unnamed_protocol_is_derived_and_never_sends_credentials_in_clear(pki: dict[str, str]) -> None:
+    section = KafkaSecurity.from_settings(
+        sasl_mechanism="PLAIN", sasl_username="u", sasl_password_env="KAFKA_PASSWORD", environ=ENV
+    )
+    tls_only = KafkaSecurity.from_settings(ssl_cafile=pki["ca"])
+    named = KafkaSecurity(
+        security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN", sasl_username="u", sasl_password="x"
+    )
+
+    assert section.security_protocol == "SASL_SSL"
+    assert tls_only.security_protocol == "SSL"
+    assert KafkaSecurity().security_protocol == "PLAINTEXT"
+    assert KafkaConfig.from_url("kafka://b:9092", security=section).security == section
+    assert KafkaConfig.from_url("kafka+ssl://b:9093", security=named).security.security_protocol == "SASL_SSL"
+    assert KafkaConfig.from_url("kafka://b:9092", security=named).security.security_protocol == "SASL_PLAINTEXT"
+    plain_base = KafkaConfig.from_url(f"kafka://b:9092?ssl_cafile={pki['ca']}", security=KafkaSecurity())
+    assert plain_base.security.security_protocol == "SSL"
+    assert pickle.loads(pickle.dumps(section)).with_url_settings({}, tls=False) == section
+
+
 def test_kafka_kwargs_are_accepted_by_every_kafka_python_client(pki: dict[str, str]) -> None:
     security = KafkaSecurity(
         security_protocol="SASL_SSL",
@@ -191,7 +217,14 @@ def test_secrets_survive_pickling_and_compare_by_value() -> None:
         ("kafka://b:9092?sasl_mechanism=PLAIN&sasl_username=u", "needs a password"),
         ("kafka://b:9092?security_protocol=SASL_SSL", "sasl_mechanism: security_protocol SASL_SSL needs"),
         ("kafka://b:9092?sasl_username=u", "sasl_username: is set but security_protocol is PLAINTEXT"),
-        ("kafka://b:9092?ssl_cafile=/etc/ssl/certs/ca-certificates.crt", "does not use TLS"),
+        (
+            "kafka://b:9092?security_protocol=PLAINTEXT&ssl_cafile=/etc/ssl/certs/ca-certificates.crt",
+            "ssl_cafile: is set but security_protocol is PLAINTEXT, which does not use TLS",
+        ),
+        (
+            "kafka://b:9092?security_protocol=SSL&sasl_mechanism=PLAIN&sasl_username=u&sasl_password_env=KAFKA_PASSWORD",
+            "sasl_mechanism: is set but security_protocol is SSL, which does not authenticate",
+        ),
         ("kafka+ssl://b:9093?security_protocol=PLAINTEXT", "contradicts the kafka+ssl"),
         ("kafka+ssl://b:9093?ssl_check_hostname=maybe", "ssl_check_hostname: expected true or false"),
         ("kafka+ssl://b:9093?ssl_cafile=/nonexistent/ca.pem", "ssl_cafile: file /nonexistent/ca.pem does not exist"),
@@ -339,7 +372,11 @@ def test_environment_overrides_set_the_kafka_section(pki: dict[str, str]) -> Non
             "kafka: {ssl_cafile: /nonexistent/ca.pem, security_protocol: SSL}\n",
             "line 3: kafka.ssl_cafile: file /nonexistent/ca.pem does not exist",
         ),
-        ("kafka: {sasl_mechanism: PLAIN}\n", "kafka.sasl_mechanism: is set but security_protocol is PLAINTEXT"),
+        ("kafka: {sasl_mechanism: PLAIN}\n", "kafka.sasl_username: sasl_mechanism PLAIN needs a user name"),
+        (
+            "kafka: {security_protocol: PLAINTEXT, sasl_mechanism: PLAIN}\n",
+            "kafka.sasl_mechanism: is set but security_protocol is PLAINTEXT",
+        ),
         ("sinks: ['kafka+ssl://b:9093?ssl_cafile=/nonexistent']\n", "line 3: sinks[0]: sink kafka+ssl://b:9093"),
     ],
 )
