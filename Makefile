@@ -7,7 +7,7 @@ BROKER_DIR ?= .run/broker
 # Reinstall when the dependency list changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test lint unit integration broker-start broker-stop sample bench bench-kafka bench-live clean
+.PHONY: install demo test lint unit integration fuzz soak broker-start broker-stop sample bench bench-kafka bench-live clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,18 @@ unit: install
 
 integration: install
 	$(BIN)/python -m pytest -m integration
+
+## fuzz: the property-based tests with the long hypothesis profile (thousands of examples each, random seeds;
+## failures kept in .run/hypothesis and tried first next time). `make test` runs them with the short fixed budget.
+FUZZ_WORKERS ?= 2
+fuzz: install
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n $(FUZZ_WORKERS) -m fuzz tests/fuzz
+
+## soak: storywire run polling a loopback site into the local broker and files for SOAK_MINUTES, storywire replay
+## looping beside it; samples the run's RSS and open fds and says whether they stay flat (docs/operations.md)
+SOAK_MINUTES ?= 10
+soak: install
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
 broker-start: install
 	$(BIN)/python deploy/local_broker.py start --port $(BROKER_PORT) --state-dir $(BROKER_DIR)
