@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/python deploy/local_broker.py stop --state-dir $(BROKER_DIR)
 	$(BIN)/python deploy/local_broker.py start --port $(BROKER_PORT) --state-dir $(BROKER_DIR)
 	$(BIN)/storywire demo --sink kafka://127.0.0.1:$(BROKER_PORT) --sink file://out/demo
-	@echo "The broker keeps running on 127.0.0.1:$(BROKER_PORT) for consumers (README); stop it with: make broker-stop"
+	@echo "The broker keeps running on 127.0.0.1:$(BROKER_PORT) for consumers (README), e.g. $(if $(filter-out 19092,$(BROKER_PORT)),STORYWIRE_BROKER=kafka://127.0.0.1:$(BROKER_PORT) )storywire tail stories; stop it with: make broker-stop$(if $(filter-out .run/broker,$(BROKER_DIR)), BROKER_DIR=$(BROKER_DIR))"
 
 ## test: lint, type-check, then the whole suite (fixtures start and stop the broker and HTTP servers). Four
 ## workers even on two cores: most integration tests wait on a broker or a server, and the waits overlap.

@@ -24,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Append the feeds of an OPML export to the feeds: list of a YAML file. URLs already there "
         "(same canonical URL) are not added twice; comments and other keys are kept; skipped outlines are listed. "
         "Each added feed gets an outlet: the host of the outline's htmlUrl, else of the feed URL (without www.).",
+        epilog="""examples:
+  storywire feeds import subscriptions.opml --config live.yaml
+  storywire feeds import subscriptions.opml -o feeds.yaml   # then feed_files: [feeds.yaml] in the config""",
     )
     importer.add_argument("opml", metavar="LIST.opml", help="the OPML file (a feed reader's export)")
     target = importer.add_mutually_exclusive_group(required=True)

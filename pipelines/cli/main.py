@@ -3,12 +3,16 @@
 Exit codes: 0 success, 1 the pipeline failed (e.g. the Kafka broker was lost mid-run and stayed away
 longer than the broker outage limit), 2 a usage or configuration problem (bad argument, missing archive,
 unreachable broker, missing topics): the one-line message says what is wrong and how to fix it.
+
+Conventions: the global options (``-v``, ``--log-level``, ``--log-format``) go anywhere on the line; Apache Beam's
+pipeline options only after ``--`` (``storywire run --config live.yaml --runner FlinkRunner --
+--flink_master=host:8081``): any other unknown option is an error with the closest known one (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import difflib
 import os
 import signal
 import sys
@@ -23,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 from storywire import __version__
 from storywire.connectors.errors import ConfigError, SourceUnavailableError, StorywireError
 from storywire.connectors.kafka.errors import DeliveryError, KafkaConnectorError
-from storywire.connectors.kafka.producer import OUTAGE_LOGGER
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines import bundled
+from storywire.pipelines.cli import config as config_cli
 from storywire.pipelines.cli import feeds as feeds_cli
+from storywire.pipelines.cli import logs
 from storywire.pipelines.cli import report as report_cli
 from storywire.pipelines.cli import run as run_cli
 from storywire.pipelines.cli import status as status_cli
@@ -45,9 +50,13 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="storywire", description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(
+        prog="storywire",
+        description=__doc__.split("\n", 1)[0],
+        epilog=_TOP_EPILOG,
+        formatter_class=_HelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"storywire {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (Beam's own logs included)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     replay = sub.add_parser("replay", help="replay WARC archives through the pipeline to Kafka and/or files")
@@ -80,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     feeds_cli.add_parser(sub)
     run_cli.add_parser(sub)
     status_cli.add_parser(sub)
+    config_cli.add_parser(sub)
     report_cli.add_parsers(sub)  # report, stories, export
+    _finish(parser)
     return parser
 
 
@@ -93,7 +104,11 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
         help="kafka://HOST:PORT[?compression=gzip] or file://DIRECTORY; repeat for several",
     )
     parser.add_argument("--topic-prefix", default="news", help="topic names are PREFIX.articles.v1 etc.")
-    parser.add_argument("--runner", default=DEFAULT_RUNNER, help="Beam runner (always explicit; default FnApiRunner)")
+    parser.add_argument(
+        "--runner",
+        default=DEFAULT_RUNNER,
+        help="Beam runner (always explicit; default FnApiRunner); its own options go after --",
+    )
     parser.add_argument(
         "--summary",
         action=argparse.BooleanOptionalAction,
@@ -141,21 +156,153 @@ def _duration(text: str) -> timedelta:
     return value
 
 
+BEAM_COMMANDS = frozenset({"run", "replay", "demo"})
+"""The commands that build a Beam pipeline: only they take Beam's options (after ``--``)."""
+
+_TOP_EPILOG = """\
+The global options work before or after the command. Apache Beam's pipeline options go after --, e.g.
+  storywire run --config live.yaml --runner FlinkRunner -- --flink_master=flink-jobmanager:8081
+
+examples:
+  storywire demo
+  storywire config check live.yaml
+  storywire run --config live.yaml --log-level info
+  storywire tail stories --broker kafka://127.0.0.1:19092 --from-beginning
+"""
+
+EXAMPLES: dict[str, str] = {
+    "replay": """\
+  storywire replay crawl.warc.gz --sink file://out/replay --summary
+  storywire replay a.warc.gz b.warc.gz --sink kafka://127.0.0.1:19092 --sink file://out/replay
+  storywire replay crawl.warc.gz --config live.yaml --sink file://out/replay   # the live run's story settings
+  storywire replay 'gs://bucket/crawl-*.warc.gz' --sink kafka://broker:9092 --runner FlinkRunner \\
+      -- --flink_master=flink-jobmanager:8081 --parallelism=8""",
+    "demo": """\
+  storywire demo                                   # the bundled sample to out/demo, then a story summary
+  storywire demo --sink kafka://127.0.0.1:19092    # and to the local broker, read back and compared""",
+    "summary": "  storywire summary out/demo\n  storywire summary out/live --topic-prefix staging.news",
+}
+"""Examples under ``--help`` of the commands defined here (the other modules give their own epilog)."""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-line texts as usual; keeps texts of several lines (examples) as they are written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse._SubParsersAction[argparse.ArgumentParser]]:
+    return [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command the global options (:func:`logs.add_options`) and the help formatter."""
+    logs.add_options(parser, depth=0)
+    seen: set[int] = {id(parser)}
+
+    def walk(current: argparse.ArgumentParser, depth: int) -> None:
+        for action in _subparsers(current):
+            for name, child in action.choices.items():
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    child.formatter_class = _HelpFormatter
+                    if child.epilog is None and name in EXAMPLES and depth == 0:
+                        child.epilog = f"examples:\n{EXAMPLES[name]}"
+                    logs.add_options(child, depth=depth + 1)
+                    walk(child, depth + 1)
+
+    walk(parser, 0)
+
+
+def parse_command_line(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """storywire's arguments and Beam's (those after ``--``). An option storywire does not know before ``--`` is
+    a ConfigError naming the closest known option (or saying where Beam's go); Beam options for a command that
+    builds no pipeline too. ``--runner`` after ``--`` is taken as storywire's ``--runner``."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "--" in words:
+        cut = words.index("--")
+        ours, beam_args = words[:cut], words[cut + 1 :]
+    else:
+        ours, beam_args = words, []
+    parser = _parser()
+    args, extras = parser.parse_known_args(ours)
+    args.verbose = logs.verbosity(args)
+    command, known = _chosen(parser, args)
+    if extras:
+        raise ConfigError(_unknown(extras, known, command, args.command in BEAM_COMMANDS))
+    if beam_args:
+        if args.command not in BEAM_COMMANDS:
+            raise ConfigError(
+                f"storywire {command} takes no Beam options (after --): {' '.join(beam_args)}; "
+                f"only {', '.join(sorted(BEAM_COMMANDS))} build a pipeline"
+            )
+        beam_args = _take_runner(args, beam_args)
+        loose = [word for word in beam_args if not word.startswith("-")]
+        if loose:
+            raise ConfigError(f"unexpected argument(s) after --: {' '.join(loose)}; write Beam options as --flag=value")
+    return args, beam_args
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The command ``args`` chose (``topics check``) and the long options of it and the commands above it."""
+    words: list[str] = []
+    options: set[str] = set()
+    current: argparse.ArgumentParser | None = parser
+    while current is not None:
+        shown = [action for action in current._actions if action.help != argparse.SUPPRESS]  # not the deprecated
+        options.update(o for action in shown for o in action.option_strings if o.startswith("--"))
+        actions = [a for a in _subparsers(current) if getattr(args, a.dest, None) in a.choices]
+        words += [getattr(args, a.dest) for a in actions]
+        current = actions[0].choices[getattr(args, actions[0].dest)] if actions else None
+    return " ".join(words), sorted(options - {"--help", "--version"})
+
+
+def _unknown(extras: list[str], known: list[str], command: str, takes_beam: bool) -> str:
+    flags = [word for word in extras if word.startswith("-")]
+    if not flags:
+        return f"unexpected argument(s) for storywire {command}: {' '.join(extras)}"
+    flag = flags[0]
+    name = flag.split("=", 1)[0]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown option {name} of storywire {command}; did you mean {close[0]}?"
+    if takes_beam:
+        return f"unknown option {name} of storywire {command}; Beam's options go after --: ... -- {flag}"
+    return f"unknown option {name} of storywire {command}; see storywire {command} --help"
+
+
+def _take_runner(args: argparse.Namespace, beam_args: list[str]) -> list[str]:
+    """``--runner=X`` (or ``--runner X``) among Beam's options sets storywire's ``--runner`` (the start-up checks
+    and the report need it); given both ways with different values it is an error."""
+    rest: list[str] = []
+    runners: list[str] = []
+    words = iter(beam_args)
+    for word in words:
+        if word == "--runner":
+            runners.append(next(words, ""))
+        elif word.startswith("--runner="):
+            runners.append(word.split("=", 1)[1])
+        else:
+            rest.append(word)
+    for runner in runners:
+        if args.runner not in (DEFAULT_RUNNER, runner):
+            raise ConfigError(f"--runner {args.runner} and --runner={runner} (after --) disagree; give one")
+        args.runner = runner
+    return rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args, beam_args = _parser().parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    # Beam logs this at import on every machine without Google Cloud libraries; it is not about storywire.
-    logging.getLogger().addFilter(lambda record: not str(record.msg).startswith("apitools not found"))
-    if not args.verbose:
-        # kafka-python logs every refused connection at ERROR, and Beam logs a failed bundle's traceback before
-        # raising it; our own one-line error says it better (-v shows them).
-        logging.getLogger("kafka").setLevel(logging.CRITICAL)
-        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
-        logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
-        # warcio warns about the damaged records the archive reader turns into dead letters (or a start-up error).
-        logging.getLogger("warcio").setLevel(logging.ERROR)
-    # The Kafka sink's two state lines (broker unreachable, broker back) show without -v.
-    logging.getLogger(OUTAGE_LOGGER).setLevel(logging.INFO)
+    try:
+        args, beam_args = parse_command_line(argv)
+        settings = logs.resolve(args.log_level, args.log_format, args.verbose)
+    except (ConfigError, ValueError) as exc:
+        print(f"storywire: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    args.verbose = settings.verbose
+    logs.configure(settings)
     try:
         if args.command == "summary":
             return _summary(args.directory, args.topic_prefix)
@@ -169,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_live(args, beam_args)
         if args.command == "status":
             return status_cli.run(args)
+        if args.command == "config":
+            return config_cli.run(args)
         if args.command in report_cli.COMMANDS:
             return report_cli.run(args)
         archives = [args.archive] if args.command == "demo" else args.archives
@@ -244,9 +393,6 @@ def _replay(args: argparse.Namespace, archives: list[str], beam_args: list[str],
     from storywire.pipelines.config.replay import ReplayConfig
     from storywire.pipelines.config.sinks import SinkSpec
 
-    unknown = [a for a in beam_args if not a.startswith("--")]
-    if unknown:
-        raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
     archives = _expand_archives(archives)
     sinks = [SinkSpec.parse(uri, args.topic_prefix) for uri in args.sink]
     if demo and not any(s.kind == "file" for s in sinks):

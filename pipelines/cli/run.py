@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -19,9 +18,21 @@ _WATCHDOG_SLACK_S = 2.0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="poll the configured feeds continuously and stream results to the sinks")
+    run = sub.add_parser(
+        "run",
+        help="poll the configured feeds continuously and stream results to the sinks",
+        epilog="""examples:
+  storywire run --config deploy/feeds.example.yaml
+  storywire run --config live.yaml --max-rounds 1 --log-format text
+  storywire run --config live.yaml --metrics-port 9464 --log-level info
+  storywire run --config live.yaml --runner FlinkRunner --shards 4 -- --flink_master=flink-jobmanager:8081""",
+    )
     run.add_argument("--config", required=True, help="YAML config (see deploy/feeds.example.yaml)")
-    run.add_argument("--runner", default="FnApiRunner", help="Beam runner (always explicit; default FnApiRunner)")
+    run.add_argument(
+        "--runner",
+        default="FnApiRunner",
+        help="Beam runner (always explicit; default FnApiRunner); its own options go after --",
+    )
     run.add_argument("--shards", type=int, default=1, help="split feeds by host into N polling shards (default 1)")
     run.add_argument(
         "--max-rounds",
@@ -29,7 +40,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=None,
         help="stop once every feed was polled N times (or failed its last poll) and its pages are done (demos, tests)",
     )
-    run.add_argument("--broker-timeout", type=float, default=10.0, help="seconds to wait for the broker")
+    run.add_argument(
+        "--broker-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for the broker at start (10)",
+    )
     run.add_argument(
         "--metrics-port",
         type=int,
@@ -57,9 +74,6 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from storywire.pipelines.graphs.live import build_live
     from storywire.pipelines.live import metrics, stop
 
-    unknown = [a for a in beam_args if not a.startswith("--")]
-    if unknown:
-        raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
     if args.shards < 1:
         raise ConfigError(f"--shards must be >= 1, got {args.shards}")
     config = load_config(args.config)
@@ -79,7 +93,6 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     health = _serve_metrics(config, args.metrics_port)
     if any(sink.kafka is not None for sink in config.sink_specs()):
         metrics.METRICS.set_broker_up(True)  # reached just above
-    _show_progress(verbose=bool(getattr(args, "verbose", False)))
     stop.reset()
     stop.set_grace(config.run.stop_grace.total_seconds())
     stop.install_signal_handlers()
@@ -90,7 +103,9 @@ def run(args: argparse.Namespace, beam_args: list[str]) -> int:
     build_live(
         pipeline, config, shards=args.shards, max_rounds=args.max_rounds, story_store=_story_store(config, args.runner)
     )
-    print(f"storywire run: polling {len(config.feeds)} feed(s); stop with SIGTERM or Ctrl-C", flush=True)
+    enabled, disabled = len(config.enabled_feeds), len(config.feeds) - len(config.enabled_feeds)
+    skipped = f" ({disabled} disabled, not polled)" if disabled else ""
+    print(f"storywire run: polling {enabled} feed(s){skipped}; stop with SIGTERM or Ctrl-C", flush=True)
     result = pipeline.run()
     result.wait_until_finish()
     if health is not None:
@@ -165,17 +180,3 @@ def _exit_if_stuck(grace_s: float) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="storywire-stop-watchdog", daemon=True).start()
-
-
-def _show_progress(*, verbose: bool) -> None:
-    """Let the progress line through without ``-v``, and the per-feed poll events only with it.
-
-    The command's root logger is at WARNING unless ``-v``; giving the ``storywire.live`` logger its own INFO
-    level lets its progress line reach the root handler (stderr, same format as every other message) while
-    Beam and Kafka stay quiet. Its ``storywire.live.feeds`` child would inherit that INFO, so it is set back to
-    WARNING unless ``-v`` asked for details.
-    """
-    from storywire.pipelines.live.progress import FEEDS_LOGGER, PROGRESS_LOGGER
-
-    logging.getLogger(PROGRESS_LOGGER).setLevel(logging.INFO)
-    logging.getLogger(FEEDS_LOGGER).setLevel(logging.INFO if verbose else logging.WARNING)

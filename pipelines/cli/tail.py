@@ -8,7 +8,7 @@ prints them whole). TOPIC is a full topic name or one of the short names ``artic
 Reading uses no consumer group (``storywire.connectors.kafka.consumer.iter_topic``): nothing is committed, any number
 of tails can run. Without ``--from-beginning`` it starts at the end offsets (on the bundled Tansu broker
 these point into the last batch of each partition, so a few older messages show first). Without
-``--follow`` it stops once no message arrived for ``--timeout`` seconds; ``--max N`` stops after N
+``--follow`` it stops once no message arrived for ``--idle-timeout`` seconds; ``--max N`` stops after N
 printed messages; ``--key K`` prints only messages whose key is K.
 """
 
@@ -23,7 +23,7 @@ import orjson
 
 from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka import ConsumedMessage, TopicNames, iter_topic
-from storywire.pipelines.cli.topics import BOOTSTRAP_HELP, DEFAULT_BOOTSTRAP, config_from_bootstrap
+from storywire.pipelines.cli.topics import DeprecatedAlias, add_broker_options, broker_config
 
 __all__ = ["SHORT_NAMES", "add_parser", "format_message", "resolve_topic", "run", "shorten"]
 
@@ -84,21 +84,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "tail",
         help="print a topic's messages (key, partition@offset, CloudEvents type/time, JSON body)",
         description=__doc__.split("\n\n", 1)[0] if __doc__ else None,
+        epilog="""examples:
+  storywire tail stories --from-beginning              # the local broker, or $STORYWIRE_BROKER
+  storywire tail articles --broker kafka://broker:9092 --follow --key a_6ac5738ca1448b93974086bc
+  storywire tail deadletter --config live.yaml --max 20 # the broker and prefix of a live config
+  STORYWIRE_BROKER=kafka://broker:9092 storywire tail story-events --idle-timeout 10""",
     )
     tail.add_argument("topic", metavar="TOPIC", help=f"a topic name or one of {', '.join(SHORT_NAMES)}")
-    tail.add_argument(
-        "--bootstrap",
-        default=DEFAULT_BOOTSTRAP,
-        metavar="HOST:PORT|URL",
-        help=f"{BOOTSTRAP_HELP}; default {DEFAULT_BOOTSTRAP}",
-    )
-    tail.add_argument("--topic-prefix", default="news", help="prefix for the short topic names")
+    add_broker_options(tail)
     tail.add_argument("--from-beginning", action="store_true", help="start at the earliest messages")
     tail.add_argument("--follow", action="store_true", help="keep waiting for new messages (Ctrl-C stops)")
     tail.add_argument("--key", default=None, metavar="K", help="only messages with this key")
     tail.add_argument("--max", type=int, default=None, metavar="N", help="stop after N printed messages")
     tail.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="without --follow: stop after S idle seconds (5)"
+        "--idle-timeout", type=float, default=5.0, metavar="S", help="without --follow: stop after S idle seconds (5)"
+    )
+    tail.add_argument(
+        "--timeout", dest="idle_timeout", type=float, action=DeprecatedAlias, replacement="--idle-timeout S"
     )
     tail.add_argument("--full", action="store_true", help="print long strings whole")
 
@@ -107,13 +109,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print the messages to ``out`` (stdout); broker and topic errors propagate to ``cli.main`` (exit 2)."""
     if args.max is not None and args.max < 1:
         raise ConfigError(f"--max must be >= 1, got {args.max}")
-    config = config_from_bootstrap(args.bootstrap, args.topic_prefix, max(args.timeout, 1.0))
+    if args.idle_timeout <= 0:
+        raise ConfigError(f"--idle-timeout must be > 0, got {args.idle_timeout:g}")
+    config, _ = broker_config(args)
     topic = resolve_topic(args.topic, args.topic_prefix)
     messages = iter_topic(
         config,
         topic,
         timeout_s=None,
-        idle_timeout_s=None if args.follow else args.timeout,
+        idle_timeout_s=None if args.follow else args.idle_timeout,
         from_beginning=args.from_beginning,
     )
     printed = _print(messages, args.key, args.max, args.full, out or sys.stdout)

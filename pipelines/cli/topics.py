@@ -20,7 +20,9 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka import KafkaConfig, TopicNames, TopicSpec, default_topic_specs
 from storywire.connectors.kafka.admin import TopicDescription, describe_topics, ensure_topics
 from storywire.connectors.kafka.errors import KafkaConfigError
@@ -28,11 +30,16 @@ from storywire.connectors.kafka.topics import DEFAULT_PARTITIONS
 
 __all__ = [
     "BOOTSTRAP_HELP",
+    "BROKER_ENV",
     "DEFAULT_BOOTSTRAP",
+    "DeprecatedAlias",
     "TopicReport",
+    "add_broker_options",
     "add_parser",
+    "broker_config",
     "compare",
     "config_from_bootstrap",
+    "config_from_broker",
     "create_command",
     "render_check",
     "render_describe",
@@ -108,8 +115,18 @@ def compare(spec: TopicSpec, described: TopicDescription | None) -> TopicReport:
 
 
 def create_command(bootstrap: str, prefix: str, partitions: int | None = None, rf: int | None = None) -> str:
-    """The ``storywire topics create`` command line for these settings."""
-    parts = ["storywire", "topics", "create", "--bootstrap", bootstrap]
+    """The ``storywire topics create`` command line for these settings (``bootstrap``: HOST:PORT, a URL, or
+    ``--config FILE`` when the broker came from a config)."""
+    if bootstrap.startswith("--config "):
+        parts = ["storywire", "topics", "create", "--config", bootstrap.removeprefix("--config ")]
+    else:
+        parts = [
+            "storywire",
+            "topics",
+            "create",
+            "--broker",
+            bootstrap if "://" in bootstrap else f"kafka://{bootstrap}",
+        ]
     if prefix != "news":
         parts += ["--topic-prefix", prefix]
     if partitions is not None and partitions != DEFAULT_PARTITIONS:
@@ -157,7 +174,7 @@ def render_describe(reports: Sequence[TopicReport], bootstrap: str) -> str:
 def render_check(
     reports: Sequence[TopicReport], bootstrap: str, prefix: str, *, command_bootstrap: str | None = None
 ) -> tuple[str, str | None]:
-    """(stdout lines, one-line error or None when every topic exists). ``command_bootstrap``: the ``--bootstrap``
+    """(stdout lines, one-line error or None when every topic exists). ``command_bootstrap``: the ``--broker``
     for the suggested ``create`` command (the URL with its security settings; no password is ever in it)."""
     lines = []
     for report in reports:
@@ -176,22 +193,100 @@ def render_check(
 
 
 BOOTSTRAP_HELP = (
-    "HOST:PORT[,HOST:PORT] or a kafka:// URL with client settings, the same as --sink: TLS and SASL too, e.g. "
-    "kafka+ssl://b1:9093?sasl_mechanism=SCRAM-SHA-512&sasl_username=svc&sasl_password_env=KAFKA_PASSWORD"
+    "a kafka:// URL with client settings, the same as --sink (HOST:PORT[,HOST:PORT] works too): TLS and SASL, "
+    "e.g. kafka+ssl://b1:9093?sasl_mechanism=SCRAM-SHA-512&sasl_username=svc&sasl_password_env=KAFKA_PASSWORD"
     "&ssl_cafile=/etc/kafka/ca.pem (passwords only by *_password_env or *_password_file)"
+)
+BROKER_ENV = "STORYWIRE_BROKER"
+BROKER_HELP = (
+    f"{BOOTSTRAP_HELP}. Default: ${BROKER_ENV}, else the first kafka:// sink of --config, else the bundled "
+    f"local broker ({DEFAULT_BOOTSTRAP})"
 )
 
 
-def config_from_bootstrap(value: str, prefix: str, timeout_s: float) -> KafkaConfig:
+def config_from_broker(value: str, prefix: str, timeout_s: float, *, flag: str = "--broker") -> KafkaConfig:
     """``HOST:PORT[,HOST:PORT]`` or a ``kafka://``/``kafka+ssl://`` URL (TLS, SASL and other client settings,
-    as for ``--sink``); errors name ``--bootstrap`` and never show a password."""
+    as for ``--sink``); errors name ``flag`` (where the value came from) and never show a password."""
     timeout_ms = max(100, int(timeout_s * 1000))
     try:
         if "://" in value:
             return KafkaConfig.from_url(value, topic_prefix=prefix, bootstrap_timeout_ms=timeout_ms)
         return KafkaConfig(bootstrap_servers=value, topic_prefix=prefix, bootstrap_timeout_ms=timeout_ms)
     except KafkaConfigError as exc:
-        raise KafkaConfigError(f"--bootstrap: {exc}") from exc
+        raise KafkaConfigError(f"{flag}: {exc}") from exc
+
+
+def config_from_bootstrap(value: str, prefix: str, timeout_s: float) -> KafkaConfig:
+    """:func:`config_from_broker` for a value given as ``--bootstrap`` (the deprecated name of ``--broker``)."""
+    return config_from_broker(value, prefix, timeout_s, flag="--bootstrap")
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name: stores like the new one (``dest``) and says, on one stderr line, what to write now."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, replacement: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+        self.replacement = replacement
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None
+    ) -> None:
+        print(f"storywire: warning: {option} is deprecated; use {self.replacement}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_flag", option)
+
+
+def add_broker_options(parser: argparse.ArgumentParser) -> None:
+    """``--broker URL`` (``--bootstrap``: deprecated), ``--config FILE``, ``--broker-timeout S`` and
+    ``--topic-prefix`` of the commands that talk to the broker directly (``topics``, ``tail``)."""
+    parser.add_argument("--broker", metavar="URL", default=None, help=BROKER_HELP)
+    parser.add_argument("--bootstrap", dest="broker", action=DeprecatedAlias, replacement="--broker URL")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="a live config: its first kafka:// sink (with the kafka: section's TLS/SASL) is the broker, its "
+        "topic_prefix the prefix (--broker and --topic-prefix win)",
+    )
+    parser.add_argument(
+        "--broker-timeout", type=float, default=10.0, metavar="S", help="seconds to wait for the broker (10)"
+    )
+    parser.add_argument(
+        "--topic-prefix", default=None, help="topic names are PREFIX.articles.v1 etc. (default news, or --config's)"
+    )
+
+
+def broker_config(args: argparse.Namespace) -> tuple[KafkaConfig, str]:
+    """The broker of ``args`` (``--broker``, else ``$STORYWIRE_BROKER``, else ``--config``'s first kafka:// sink,
+    else the local broker) and how to write it in a suggested command; sets ``args.topic_prefix`` when unset."""
+    from storywire.pipelines.config.environment import storywire_environment
+
+    live = None
+    if args.config is not None:
+        from storywire.pipelines.config.loading import load_config
+
+        live = load_config(args.config)
+    if args.topic_prefix is None:
+        args.topic_prefix = live.topic_prefix if live is not None else "news"
+    timeout_s = args.broker_timeout
+    if timeout_s <= 0:
+        raise ConfigError(f"--broker-timeout must be > 0, got {timeout_s:g}")
+    if args.broker is not None:
+        flag = getattr(args, "broker_flag", "--broker")
+        return config_from_broker(args.broker, args.topic_prefix, timeout_s, flag=flag), args.broker
+    environment = storywire_environment().get(BROKER_ENV, "").strip()
+    if environment:
+        return config_from_broker(environment, args.topic_prefix, timeout_s, flag=BROKER_ENV), environment
+    if live is not None:
+        sink = next((sink for sink in live.sink_specs() if sink.kafka is not None), None)
+        if sink is None or sink.kafka is None:
+            raise ConfigError(f"{args.config} has no kafka:// sink; give the broker with --broker kafka://HOST:PORT")
+        kafka = sink.kafka.with_overrides(
+            topic_prefix=args.topic_prefix, bootstrap_timeout_ms=max(100, int(timeout_s * 1000))
+        )
+        return kafka, f"--config {args.config}"
+    return config_from_broker(DEFAULT_BOOTSTRAP, args.topic_prefix, timeout_s), DEFAULT_BOOTSTRAP
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -203,26 +298,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("describe", "partitions and configs: what storywire asks for vs what the broker reports"),
         ("check", "exit 0 if every topic exists, else 2 naming the missing ones"),
     ):
-        parser = actions.add_parser(name, help=text, description=text)
-        parser.add_argument(
-            "--bootstrap",
-            default=DEFAULT_BOOTSTRAP,
-            metavar="HOST:PORT|URL",
-            help=f"{BOOTSTRAP_HELP}; default {DEFAULT_BOOTSTRAP}, the local broker",
-        )
-        parser.add_argument("--topic-prefix", default="news", help="topic names are PREFIX.articles.v1 etc.")
+        parser = actions.add_parser(name, help=text, description=text, epilog=_EXAMPLES.format(name=name))
+        add_broker_options(parser)
         parser.add_argument(
             "--partitions", type=int, default=DEFAULT_PARTITIONS, help=f"partitions (default {DEFAULT_PARTITIONS})"
         )
         parser.add_argument(
             "--replication-factor", type=int, default=None, metavar="R", help="default: the broker's default"
         )
-        parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker")
+        parser.add_argument(
+            "--timeout", dest="broker_timeout", type=float, action=DeprecatedAlias, replacement="--broker-timeout S"
+        )
+
+
+_EXAMPLES = """examples:
+  storywire topics {name} --broker kafka://broker:9092
+  storywire topics {name} --broker kafka://broker:9092 --partitions 12 --replication-factor 3
+  storywire topics {name} --config live.yaml        # the broker, TLS/SASL settings and prefix of the config
+  STORYWIRE_BROKER=kafka://broker:9092 storywire topics {name}"""
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one ``topics`` subcommand; broker and config errors propagate to ``cli.main`` (exit 2)."""
-    config = config_from_bootstrap(args.bootstrap, args.topic_prefix, args.timeout)
+    config, given = broker_config(args)
+    timeout = args.broker_timeout
     try:
         specs = default_topic_specs(
             TopicNames(args.topic_prefix), partitions=args.partitions, replication_factor=args.replication_factor
@@ -231,8 +330,8 @@ def run(args: argparse.Namespace) -> int:
         raise KafkaConfigError(f"topics {args.topics_command}: {exc}") from exc
     bootstrap = config.bootstrap_servers
     if args.topics_command == "create":
-        outcomes = ensure_topics(config, specs, timeout_s=max(args.timeout, 1.0))
-        reports = _reports(config, specs, args.timeout)
+        outcomes = ensure_topics(config, specs, timeout_s=max(timeout, 1.0))
+        reports = _reports(config, specs, timeout)
         for report in reports:
             name = report.spec.name
             verb = "created" if outcomes[name] == "created" else "exists "
@@ -240,11 +339,11 @@ def run(args: argparse.Namespace) -> int:
             note = f" (left as it is: {'; '.join(differences)})" if differences else ""
             print(f"{verb} {name}{note}")
         return 0
-    reports = _reports(config, specs, args.timeout)
+    reports = _reports(config, specs, timeout)
     if args.topics_command == "describe":
         print(render_describe(reports, bootstrap))
         return 0
-    text, error = render_check(reports, bootstrap, args.topic_prefix, command_bootstrap=args.bootstrap)
+    text, error = render_check(reports, bootstrap, args.topic_prefix, command_bootstrap=given)
     print(text)
     if error is not None:
         print(f"storywire: error: {error}", file=sys.stderr)

@@ -8,8 +8,13 @@ Every mistake raises :class:`~storywire.connectors.errors.ConfigError` naming th
 environment variable), the key path and how to fix it, e.g. ``live.yaml line 12: feeds[2].min_interval:
 '5 minutes' is not a duration; write a number and a unit, e.g. 90s, 5m, 6h or 1d``; an unknown key gets the
 closest known one (``did you mean 'min_interval'?``). A missing file is a
-:class:`~storywire.connectors.errors.SourceUnavailableError`. The file format is described in
-:mod:`storywire.pipelines.config.live`, the overrides in :mod:`storywire.pipelines.config.environment`.
+:class:`~storywire.connectors.errors.SourceUnavailableError`. Loading stops at the first mistake;
+:func:`check_config` goes on and returns every one it finds (``storywire config check``)::
+
+    problems = check_config("live.yaml")    # [] or ["live.yaml line 4: feeds[1].min_interval: ...", ...]
+
+The file format is described in :mod:`storywire.pipelines.config.live`, the overrides in
+:mod:`storywire.pipelines.config.environment`.
 
 Each section's values are converted where they are written (:mod:`~storywire.pipelines.config.values`) and
 then given to the section's own settings class, whose validation (ConfigError, or ValueError/TypeError for the
@@ -31,18 +36,18 @@ from typing import Any, Final
 import yaml
 
 from storywire.connectors.articles.settings import ExtractionLimits
-from storywire.connectors.errors import ConfigError
-from storywire.connectors.feeds.settings import PollSettings
+from storywire.connectors.errors import ConfigError, SourceUnavailableError, StorywireError
+from storywire.connectors.feeds.settings import FeedSpec, PollSettings
 from storywire.connectors.http.config import HttpConfig
 from storywire.connectors.kafka.security import URL_SECURITY_PARAMS, KafkaSecurity
 from storywire.pipelines.config import values
 from storywire.pipelines.config.environment import environment_overrides, storywire_environment
 from storywire.pipelines.config.feeds import (
+    FEED_KEYS,
     FeedAt,
     check_duplicates,
     check_feed_bounds,
     read_feed_file,
-    read_feeds,
 )
 from storywire.pipelines.config.live import (
     ArchiveSettings,
@@ -65,7 +70,7 @@ from storywire.pipelines.config.yaml_reader import (
 )
 from storywire.pipelines.stories import StoryConfig
 
-__all__ = ["load_config", "parse_config"]
+__all__ = ["check_config", "load_config", "parse_config"]
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,37 @@ _TOP_SCALARS: Final[dict[str, Convert]] = {"sinks": values.string_list, "topic_p
 _TOP_KEYS: Final = ["feeds", "feed_files", *_SECTIONS, *_TOP_SCALARS]
 
 
+class _Problems:
+    """Where mistakes go: raised at once (loading), or collected to go on with the next part (checking).
+
+    ``attempt(step, ...)`` runs one independent part of the reading; when collecting, a ConfigError (or a missing
+    feed file) is noted and ``_FAILED`` returned, so the caller skips what depended on it."""
+
+    def __init__(self, collect: bool) -> None:
+        self.collect = collect
+        self.found: list[str] = []
+
+    def add(self, error: StorywireError) -> None:
+        if not self.collect:
+            raise error
+        message = str(error)
+        if message not in self.found:
+            self.found.append(message)
+
+    def attempt(self, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return step(*args, **kwargs)
+        except StorywireError as exc:
+            if not self.collect or not isinstance(exc, ConfigError | SourceUnavailableError):
+                raise
+            self.add(exc)
+            return _FAILED
+
+
+_FAILED: Final = object()
+"""What :meth:`_Problems.attempt` returns for a part that had a mistake (noted)."""
+
+
 def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LiveConfig:
     """Read the YAML file at ``path`` and apply the ``STORYWIRE__*`` overrides of ``environ`` (the process
     environment when None)."""
@@ -228,48 +264,146 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
     return parse_config(text, str(path), env, base_dir=file.parent)
 
 
+def check_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every mistake of the config at ``path`` (with its ``STORYWIRE__*`` overrides), each a one-line message
+    naming file, line and key as :func:`load_config` would; an empty list when it loads. Nothing is fetched or
+    written (no broker, no directory is touched)."""
+    env = storywire_environment() if environ is None else environ
+    file = Path(path)
+    try:
+        text = read_text_file(file, "config file", "give the path of a YAML file")
+    except (ConfigError, SourceUnavailableError) as exc:
+        return [str(exc)]
+    problems = _Problems(collect=True)
+    try:
+        config = _parse(text, str(path), env, file.parent, problems)
+    except ConfigError as exc:  # a mistake that leaves nothing to go on with (YAML syntax, not a mapping)
+        problems.found.append(str(exc))
+        return problems.found
+    if config is None and not problems.found:  # cannot happen: a None config comes with its reason
+        problems.found.append(f"{path}: not a valid config")
+    return sorted(problems.found, key=_line_of)
+
+
+def _line_of(message: str) -> int:
+    """Messages in the order of the file (environment variables and whole-file ones first)."""
+    found = re.match(r"\S.*? line (\d+): ", message)
+    return int(found.group(1)) if found else 0
+
+
 def parse_config(
     text: str, source: str, environ: Mapping[str, str], base_dir: str | os.PathLike[str] = "."
 ) -> LiveConfig:
     """Build the config from YAML text; ``source`` names it in messages, ``base_dir`` anchors ``feed_files``."""
+    config = _parse(text, source, environ, base_dir, _Problems(collect=False))
+    assert config is not None  # without collecting, every mistake raised
+    return config
+
+
+def _parse(
+    text: str, source: str, environ: Mapping[str, str], base_dir: str | os.PathLike[str], problems: _Problems
+) -> LiveConfig | None:
+    """The config, or None when ``problems`` collected mistakes (each part is read even after one failed)."""
     doc = YamlDocument(text, source)
     if doc.root is None:
         raise ConfigError(f"{source}: the file is empty; start from deploy/feeds.example.yaml")
     top = doc.mapping(doc.root, "")
     for key, (key_node, _) in top.items():
         if key not in _TOP_KEYS:
-            raise unknown_key(doc, key_node, "", key, _TOP_KEYS)
-    overrides = environment_overrides(
-        environ, _TOP_SCALARS, {name: list(section.keys) for name, section in _SECTIONS.items()}
-    )
+            problems.add(unknown_key(doc, key_node, "", key, _TOP_KEYS))
+    known_keys = {name: list(section.keys) for name, section in _SECTIONS.items()}
+    overrides = problems.attempt(environment_overrides, environ, _TOP_SCALARS, known_keys)
+    if overrides is _FAILED:
+        overrides = {}
 
     feeds: list[FeedAt] = []
     if "feeds" in top:
-        feeds.extend(read_feeds(doc, top["feeds"][1]))
+        feeds.extend(_read_feeds(doc, top["feeds"][1], problems))
     if "feed_files" in top:
-        for name in doc.convert(top["feed_files"][1], "feed_files", values.string_list):
+        names = problems.attempt(doc.convert, top["feed_files"][1], "feed_files", values.string_list)
+        for name in () if names is _FAILED else names:
             included = Path(base_dir) / name
             advice = f"fix feed_files in {source} (paths are relative to it)"
-            feeds.extend(read_feed_file(read_text_file(included, "feed file", advice), str(included)))
-    check_duplicates(feeds)
+            read = problems.attempt(_read_included, included, advice)
+            if read is not _FAILED:
+                feeds.extend(read)
+    problems.attempt(check_duplicates, feeds)
 
     built: dict[str, Any] = {}
+    failed: set[str] = set()
     for name, section in _SECTIONS.items():
         raw = top[name][1] if name in top else None
         if name == "kafka":  # a password's *_password_env names a variable of the same environment as the overrides
             section = dataclasses.replace(section, build=partial(KafkaSecurity.from_settings, environ=environ))  # noqa: PLW2901
-        built[name] = _read_section(doc, raw, name, section, overrides)
+        value = problems.attempt(_read_section, doc, raw, name, section, overrides, problems)
+        if value is _FAILED or value is None:
+            failed.add(name)
+        else:
+            built[name] = value
     for key, convert in _TOP_SCALARS.items():
         env = overrides.get((key,))
         raw_value: RawValue | None = env if env is not None else (top[key][1] if key in top else None)
         if raw_value is not None:
-            built[key] = doc.convert(raw_value, key, convert)
-            _check_top_scalar(doc, key, raw_value, built)
-    check_feed_bounds(feeds, built["polling"])
+            value = problems.attempt(doc.convert, raw_value, key, convert)
+            if value is _FAILED:
+                failed.add(key)
+                continue
+            built[key] = value
+            if problems.attempt(_check_top_scalar, doc, key, raw_value, built) is _FAILED:
+                failed.add(key)
+    if "polling" in built:
+        problems.attempt(check_feed_bounds, feeds, built["polling"])
+    if problems.found:
+        return None
     try:
         return LiveConfig(feeds=tuple(spec for spec, _ in feeds), **built)
     except ConfigError as exc:  # what is left to find here is whole-file: no feeds at all
-        raise doc.fail(top["feeds"][0] if "feeds" in top else doc.root, "", str(exc)) from exc
+        problems.add(doc.fail(top["feeds"][0] if "feeds" in top else doc.root, "", str(exc)))
+        return None
+
+
+def _read_included(path: Path, advice: str) -> list[FeedAt]:
+    return read_feed_file(read_text_file(path, "feed file", advice), str(path))
+
+
+def _read_feeds(doc: YamlDocument, raw: yaml.Node, problems: _Problems) -> list[FeedAt]:
+    """The feeds of a ``feeds:`` list node (as :func:`~storywire.pipelines.config.feeds.read_feeds`), each entry
+    and each of its keys read on its own so that a check reports them all."""
+    items = problems.attempt(doc.sequence, raw, "feeds")
+    feeds: list[FeedAt] = []
+    for index, item in enumerate(() if items is _FAILED else items):
+        path = f"feeds[{index}]"
+        kwargs: dict[str, Any] = {}
+        bad = False
+        if isinstance(item, yaml.ScalarNode):
+            url = problems.attempt(doc.convert, item, path, values.string)
+            bad = url is _FAILED
+            kwargs["url"] = url
+        else:
+            entries = problems.attempt(doc.mapping, item, path)
+            if entries is _FAILED:
+                continue
+            for key, (key_node, value_node) in entries.items():
+                if key not in FEED_KEYS:
+                    problems.add(unknown_key(doc, key_node, path, key, list(FEED_KEYS)))
+                    bad = True
+                    continue
+                value = problems.attempt(doc.convert, value_node, f"{path}.{key}", FEED_KEYS[key])
+                if value is _FAILED:
+                    bad = True
+                kwargs[key] = value
+            if "url" not in kwargs:
+                problems.add(doc.fail(item, path, "no url; every feed needs url: https://..."))
+                bad = True
+        if bad:
+            continue
+        try:
+            spec = FeedSpec(**kwargs)
+        except ConfigError as exc:
+            problems.add(doc.fail(item, path, str(exc)))
+            continue
+        feeds.append((spec, f"{doc.where(item)}: {path}"))
+    return feeds
 
 
 def _read_section(
@@ -278,21 +412,32 @@ def _read_section(
     name: str,
     section: _Section,
     overrides: dict[tuple[str, ...], EnvValue],
+    problems: _Problems | None = None,
 ) -> Any:
-    """The settings object of one section; its constructor's complaint is reported at the key it names."""
+    """The settings object of one section; its constructor's complaint is reported at the key it names. With
+    ``problems`` collecting, every unknown key and bad value of the section is noted, and None returned."""
+    problems = problems or _Problems(collect=False)
     given: dict[str, RawValue] = {}
+    bad = False
     if raw is not None:
         for key, (key_node, value_node) in doc.mapping(raw, name).items():
             if key not in section.keys:
-                raise unknown_key(doc, key_node, name, key, list(section.keys))
+                problems.add(unknown_key(doc, key_node, name, key, list(section.keys)))
+                bad = True
+                continue
             given[key] = value_node
     for (section_name, *rest), env in overrides.items():
         if section_name == name and rest:
             given[rest[0]] = env
-    converted = {
-        section.arguments.get(key, key): doc.convert(value, f"{name}.{key}", section.keys[key])
-        for key, value in given.items()
-    }
+    converted: dict[str, Any] = {}
+    for key, value in given.items():
+        result = problems.attempt(doc.convert, value, f"{name}.{key}", section.keys[key])
+        if result is _FAILED:
+            bad = True
+            continue
+        converted[section.arguments.get(key, key)] = result
+    if bad:
+        return None
     try:
         return section.build(**section.adapt(converted))
     except (ConfigError, ValueError, TypeError) as exc:

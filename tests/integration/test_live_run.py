@@ -4,6 +4,7 @@ archive written while polling replays to the same article ids and stories."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,6 +162,17 @@ def _run(config: Path, *extra: str, timeout: float = 120, verbose: bool = False)
     )
 
 
+def _log_lines(stderr: str) -> list[dict[str, Any]]:
+    """The JSON log lines of a run's stderr (not a terminal: JSON is the default), other lines skipped."""
+    entries = []
+    for line in stderr.splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            assert {"timestamp", "level", "logger", "message"} <= set(entry), line
+            entries.append(entry)
+    return entries
+
+
 def _articles(out: Path, prefix: str) -> SinkContents:
     return read_sink(str(out), TopicNames(prefix))
 
@@ -171,9 +184,10 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     first = _run(config, "--max-rounds", "3")
     assert first.returncode == 0, first.stdout + first.stderr
     assert re.search(r"^balance live pages: (\d+) = \1 ok", first.stdout, re.MULTILINE), first.stdout
-    # While it runs it says what it is doing, without -v: a progress line (progress.interval: 1s) on stderr;
-    # the per-feed poll events only with -v (below).
-    progress = [line for line in first.stderr.splitlines() if line.startswith("INFO live: ")]
+    # While it runs it says what it is doing, without -v: a progress line (progress.interval: 1s) on stderr, a
+    # JSON line as stderr is not a terminal; the per-feed poll events only with -v (below).
+    live = [e["message"] for e in _log_lines(first.stderr) if e["logger"] == "storywire.live"]
+    progress = [message for message in live if message.startswith("live: ")]
     assert progress, first.stderr
     assert re.search(r"; since start \d+ polls \(\d+% unchanged", progress[-1]), progress
     assert "since start 0 polls" not in progress[-1] and " new items" in progress[-1], progress
@@ -216,9 +230,10 @@ def test_live_run_streams_revisions_restarts_without_duplicates_and_replays(
     # A restart polls again (the servers now repeat their last answer) and emits nothing new.
     second = _run(config, "--max-rounds", "2", verbose=True)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert re.search(
-        rf"INFO feed {re.escape(site.beta.url('/feed.xml'))}: \w+, \d+ new, \d+ edited, next poll \S+Z", second.stderr
-    ), second.stderr[-3000:]
+    polls = [e for e in _log_lines(second.stderr) if e.get("feed_url") == site.beta.url("/feed.xml")]
+    assert polls and polls[0]["level"] == "INFO" and polls[0]["logger"] == "storywire.live.feeds", second.stderr[-3000:]
+    assert re.fullmatch(r"feed \S+: \w+, \d+ new, \d+ edited, next poll \S+Z", polls[0]["message"]), polls[0]
+    assert {"outcome", "new_items", "timestamp"} <= set(polls[0]), polls[0]
     assert _articles(tmp_path / "out", kafka_config.topic_prefix).articles == contents.articles
     assert len(site.alpha.requests_for("/rss.xml")) >= 4
 

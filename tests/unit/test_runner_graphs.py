@@ -1,10 +1,10 @@
 """The Flink and Dataflow commands of docs/deploy.md: their Beam options parse, and both graphs build for them.
 
 Neither runner can run here (Flink's job server is a download, Dataflow is Google Cloud): nothing calls
-``run()``. Each command is taken from the page, split into storywire's arguments and Beam's the way the CLI does
-it (``parse_known_args``), its options are built as ``storywire run`` / ``replay`` build them, and the live or
-replay graph is applied to a ``beam.Pipeline`` on that runner and turned into the runner API proto, the form a
-runner receives. ``apache-beam[gcp]`` is not needed: the Dataflow runner builds pipelines without it.
+``run()``. Each command is taken from the page, split into storywire's arguments and Beam's (those after ``--``)
+the way the CLI does it (``parse_command_line``), its options are built as ``storywire run`` / ``replay`` build
+them, and the live or replay graph is applied to a ``beam.Pipeline`` on that runner and turned into the runner API
+proto, the form a runner receives. ``apache-beam[gcp]`` is not needed: the Dataflow runner builds pipelines without it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from apache_beam.transforms.environments import DockerEnvironment, Environment, 
 from storywire import __version__
 from storywire.connectors.errors import ConfigError
 from storywire.pipelines.beam.live_source import _ENDLESS, _ENDLESS_RANGE
-from storywire.pipelines.cli.main import _parser
+from storywire.pipelines.cli.main import parse_command_line
 from storywire.pipelines.cli.run import _story_store
 from storywire.pipelines.config.live import LiveConfig
 from storywire.pipelines.config.loading import parse_config
@@ -76,9 +76,8 @@ def _commands_for(runner: str) -> list[list[str]]:
 
 def _cli_options(words: list[str]) -> tuple[Any, PipelineOptions]:
     """storywire's arguments and the PipelineOptions the command builds (as pipelines/cli builds them)."""
-    args, beam_args = _parser().parse_known_args(words)
-    loose = [a for a in beam_args if not a.startswith("--")]
-    assert loose == [], f"the CLI refuses these (write Beam flags as --flag=value): {loose}"
+    assert "--" in words, f"Beam's options go after -- (storywire refuses unknown options before it): {words}"
+    args, beam_args = parse_command_line(words)  # refuses loose words and unknown options (ConfigError)
     streaming = ["--streaming"] if args.command == "run" else []
     return args, PipelineOptions([f"--runner={args.runner}", *streaming, *beam_args])
 

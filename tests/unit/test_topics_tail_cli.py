@@ -59,11 +59,11 @@ def test_check_lists_exactly_the_missing_topics_and_the_command() -> None:
     assert text.splitlines()[0] == f"ok      {ARTICLES.name} (6 partitions)"
     assert error == (
         f"3 of 4 topics missing at b:9092: {', '.join(s.name for s in SPECS[1:])}; "
-        "create them with: storywire topics create --bootstrap b:9092 --topic-prefix staging.news"
+        "create them with: storywire topics create --broker kafka://b:9092 --topic-prefix staging.news"
     )
     assert render_check(reports[:1], "b:9092", "news")[1] is None
     assert create_command("b:9092", "news", 12, 3) == (
-        "storywire topics create --bootstrap b:9092 --partitions 12 --replication-factor 3"
+        "storywire topics create --broker kafka://b:9092 --partitions 12 --replication-factor 3"
     )
 
 
