@@ -248,11 +248,17 @@ class Verdict:
         return self.rss_flat and self.fds_flat
 
 
-def verdict(samples: list[Sample], rss_tolerance: float, fd_tolerance: float) -> Verdict:
-    """Thirds by time; the second third against the last (module docstring)."""
+def thirds(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """The samples of the second and of the last third of the soak, by time."""
     end = samples[-1].t_s
     second = [s for s in samples if end / 3 <= s.t_s < 2 * end / 3] or samples
     last = [s for s in samples if s.t_s >= 2 * end / 3] or samples
+    return second, last
+
+
+def verdict(samples: list[Sample], rss_tolerance: float, fd_tolerance: float) -> Verdict:
+    """Thirds by time; the second third against the last (module docstring)."""
+    second, last = thirds(samples)
     rss_second = statistics.fmean(s.rss_kib for s in second)
     rss_last = statistics.fmean(s.rss_kib for s in last)
     fds_second = statistics.fmean(s.fds for s in second)
@@ -270,6 +276,7 @@ def verdict(samples: list[Sample], rss_tolerance: float, fd_tolerance: float) ->
 def report(samples: list[Sample], tally: Replays, args: argparse.Namespace, exit_code: int | None) -> bool:
     print(
         f"soak: storywire run for {args.minutes:g} min, {args.hosts} healthy hosts"
+        + ("" if args.items_for >= 1 else f" (items for the first {args.items_for * args.minutes:g} min)")
         + ("" if args.no_bad else " + 4 bad")
         + f", every feed polled every {args.interval:g}s, sinks kafka + file; "
         + ("no replays" if args.no_replay else "storywire replay of the bundled sample looping beside it")
@@ -302,10 +309,18 @@ def report(samples: list[Sample], tally: Replays, args: argparse.Namespace, exit
         print("verdict: too few samples")
         return False
     v = verdict(samples, args.rss_tolerance, args.fd_tolerance)
+    second, last = thirds(samples)
     print(
         f"RSS: mean of the second third {v.rss_second / 1024:.1f} MiB, last third {v.rss_last / 1024:.1f} MiB "
         f"({(v.rss_last / v.rss_second - 1) * 100:+.1f}%, tolerance +{args.rss_tolerance * 100:.0f}%): "
         + ("flat" if v.rss_flat else "GROWING")
+    )
+    articles = statistics.fmean(s.articles for s in last) - statistics.fmean(s.articles for s in second)
+    minutes = (statistics.fmean(s.t_s for s in last) - statistics.fmean(s.t_s for s in second)) / 60
+    per_article = f"{(v.rss_last - v.rss_second) / articles:.0f} KiB per article" if articles > 0 else "no articles"
+    print(
+        f"  between the two: {(v.rss_last - v.rss_second) / 1024 / minutes:+.2f} MiB a minute, "
+        f"{articles:.0f} more articles ({per_article})"
     )
     print(
         f"fds: mean of the second third {v.fds_second:.1f}, last third {v.fds_last:.1f} "
@@ -330,8 +345,9 @@ def checkout(rev: str, target: Path) -> Path:
 
 
 def soak(args: argparse.Namespace, workdir: Path) -> tuple[list[Sample], Replays, int | None]:
+    window_s = args.minutes * 60 * args.items_for
     outlets = build_outlets(
-        args.hosts, window_s=args.minutes * 60, item_every_s=args.item_every, bad=not args.no_bad, probe=False
+        args.hosts, window_s=window_s, item_every_s=args.item_every, bad=not args.no_bad, probe=False
     )
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
@@ -408,6 +424,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long the run polls (default 10)")
     parser.add_argument("--hosts", type=int, default=20, help="healthy hosts (default 20; the bad ones on top)")
     parser.add_argument("--item-every", type=float, default=30.0, help="mean seconds between items of one host")
+    parser.add_argument(
+        "--items-for",
+        type=float,
+        default=1.0,
+        help="share of the soak over which items appear (default 1: all along; 0.5: the second half only polls)",
+    )
     parser.add_argument("--interval", type=float, default=10.0, help="poll interval of every feed (default 10s)")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples (default 5)")
     parser.add_argument("--rss-tolerance", type=float, default=0.10, help="last third vs second (default 0.10)")

@@ -49,6 +49,9 @@ _TOKENS = [
     b"<entry>",
     b"<guid>",
     b"<link>http://x/</link>",
+    b"<item><link>http://x/a</link></item>",
+    b"<entry><link href='http://x/b'/></entry>",
+    b"<title></title>",
     b"\xc3\x28",
     b"\xe2\x82",
 ]
