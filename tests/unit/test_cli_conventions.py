@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from storywire.pipelines.cli.main import _parser, main, parse_command_line
 from storywire.pipelines.cli.topics import broker_config, create_command
 
 ROOT = Path(__file__).resolve().parents[2]
+TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 LIVE = 'feeds: [https://a.example/rss]\nhttp: {user_agent: "t/1.0 (+https://t.example)"}\n'
 
 
@@ -179,3 +184,36 @@ def test_make_demo_hint_keeps_a_custom_broker_dir() -> None:
     assert "make broker-stop BROKER_DIR=/tmp/other-broker" in hint("BROKER_DIR=/tmp/other-broker")
     assert "BROKER_DIR=" not in hint()
     assert "STORYWIRE_BROKER=kafka://127.0.0.1:29092" in hint("BROKER_PORT=29092")
+
+
+def test_run_counts_enabled_feeds_and_logs_json_off_a_terminal(tmp_path: Path) -> None:
+    """A real (short) run: no broker, a feed on a port nothing listens on; -v after the command; stderr a pipe."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    live = tmp_path / "live.yaml"
+    live.write_text(
+        f"""
+feeds:
+  - http://127.0.0.1:{port}/rss.xml
+  - {{url: "http://127.0.0.1:{port}/other.xml", enabled: false}}
+http: {{user_agent: "t/1.0 (+https://t.example)", allowed_networks: [127.0.0.0/8], min_delay: 0s, connect_timeout: 1s}}
+polling: {{startup_spread: 0s}}
+state: {{path: {tmp_path / "state" / "feeds.json"}}}
+sinks: [file://{tmp_path / "out"}]
+"""
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "storywire", "run", "--config", str(live), "--max-rounds", "1", "-v"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "storywire run: polling 1 feed(s) (1 disabled, not polled);" in result.stdout
+    entries = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    polls = [e for e in entries if e["logger"] == "storywire.live.feeds"]
+    assert polls and polls[0]["feed_url"] == f"http://127.0.0.1:{port}/rss.xml", result.stderr
+    assert polls[0]["level"] == "INFO" and polls[0]["outcome"] and re.fullmatch(TIMESTAMP, polls[0]["timestamp"])
+    assert all(not e["logger"].startswith(("apache_beam", "kafka")) or e["level"] != "INFO" for e in entries)
