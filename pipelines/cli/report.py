@@ -104,11 +104,11 @@ def run_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _from_kafka(args: argparse.Namespace, out: TextIO) -> SinkContents:
-    from storywire.pipelines.cli.topics import config_from_bootstrap
+    from storywire.pipelines.cli.topics import config_from_broker
     from storywire.pipelines.report.source import read_topics
 
     url = args.from_kafka
-    config = config_from_bootstrap(url, args.topic_prefix, max(args.idle_timeout, 5.0))
+    config = config_from_broker(url, args.topic_prefix, max(args.idle_timeout, 5.0), flag="--from-kafka")
     print(f"reading {args.topic_prefix}.* topics at {url} until each is quiet for {args.idle_timeout:g}s...", file=out)
     read = read_topics(config, TopicNames(args.topic_prefix), idle_timeout_s=args.idle_timeout)
     counts = ", ".join(f"{topic} {count}" for topic, count in read.messages.items())

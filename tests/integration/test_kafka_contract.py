@@ -138,14 +138,14 @@ def test_topics_check_create_describe(
 ) -> None:
     bootstrap = kafka_config.bootstrap_servers
     names = TopicNames(topic_prefix).all()
-    base = ["--bootstrap", bootstrap, "--topic-prefix", topic_prefix, "--timeout", "5"]
+    base = ["--broker", f"kafka://{bootstrap}", "--topic-prefix", topic_prefix, "--broker-timeout", "5"]
 
     assert main(["topics", "check", *base]) == 2
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [f"MISSING {name}" for name in names]
     assert captured.err.strip() == (
         f"storywire: error: 4 of 4 topics missing at {bootstrap}: {', '.join(names)}; "
-        f"create them with: storywire topics create --bootstrap {bootstrap} --topic-prefix {topic_prefix}"
+        f"create them with: storywire topics create --broker kafka://{bootstrap} --topic-prefix {topic_prefix}"
     )
 
     ensure_topics(kafka_config, default_topic_specs(TopicNames(topic_prefix), partitions=2)[:1])  # articles only
@@ -183,7 +183,7 @@ def test_replay_without_topic_creation_names_the_missing_topics(
     names = ", ".join(TopicNames(topic_prefix).all())
     assert error.startswith(f"storywire: error: 4 Kafka topic(s) missing at {kafka_config.bootstrap_servers}: {names}")
     assert error.endswith(
-        f"storywire topics create --bootstrap {kafka_config.bootstrap_servers} --topic-prefix {topic_prefix}"
+        f"storywire topics create --broker kafka://{kafka_config.bootstrap_servers} --topic-prefix {topic_prefix}"
     )
     assert missing_topics(kafka_config, TopicNames(topic_prefix).all()) == list(TopicNames(topic_prefix).all())
 
@@ -200,8 +200,8 @@ def test_tail_prints_key_position_type_time_and_a_compact_body(
         other = message_for(kremlin_article("other").replace(article_id="a_" + "9" * 24), topics)
         writer.send(other.topic, other.key, other.value, other.headers)
 
-    base = ["tail", "articles", "--bootstrap", kafka_config.bootstrap_servers, "--topic-prefix", topic_prefix]
-    assert main([*base, "--from-beginning", "--timeout", "2"]) == 0
+    base = ["tail", "articles", "--broker", f"kafka://{kafka_config.bootstrap_servers}", "--topic-prefix", topic_prefix]
+    assert main([*base, "--from-beginning", "--idle-timeout", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
     key = "a_" + "1" * 24

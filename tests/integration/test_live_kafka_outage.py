@@ -252,12 +252,16 @@ def test_a_live_run_reports_a_dead_broker_within_seconds_and_delivers_every_arti
     err = stderr.text()
     assert process.returncode == 0, stdout.text() + "\n" + err
     assert "Traceback" not in err, err
-    unreachable = stderr.matching(" unreachable (")
-    back = stderr.matching(" back after ")
+    # Off a terminal the run logs JSON lines: one record per state change, with its level.
+    unreachable = [orjson.loads(line) for line in stderr.matching(" unreachable (")]
+    back = [orjson.loads(line) for line in stderr.matching(" back after ")]
     assert len(unreachable) == 1 and len(back) == 1, err
-    assert unreachable[0].startswith(f"WARNING Kafka broker {broker.bootstrap} unreachable (nothing acknowledged for ")
-    assert unreachable[0].endswith("retrying; giving up after 2m"), unreachable
-    assert back[0].startswith(f"INFO Kafka broker {broker.bootstrap} back after "), back
+    assert unreachable[0]["level"] == "WARNING" and unreachable[0]["logger"] == "storywire.kafka", unreachable
+    assert unreachable[0]["message"].startswith(
+        f"Kafka broker {broker.bootstrap} unreachable (nothing acknowledged for "
+    ), unreachable
+    assert unreachable[0]["message"].endswith("retrying; giving up after 2m"), unreachable
+    assert back[0]["level"] == "INFO" and back[0]["message"].startswith(f"Kafka broker {broker.bootstrap} back after ")
 
     on_file = read_sink(str(tmp_path / "out"), topics).articles
     on_kafka = Counter(m.key.decode() for m in [*before, *after] if m.key is not None)

@@ -277,7 +277,7 @@ def test_compose_consumer_is_a_storywire_command_on_the_same_image() -> None:
     assert consumer["healthcheck"] == {"disable": True}
     args, extra = _parser().parse_known_args(consumer["command"])
     assert extra == []
-    assert args.command == "tail" and args.follow and args.bootstrap == "kafka:9092"
+    assert args.command == "tail" and args.follow and args.broker == "kafka://kafka:9092"
 
 
 # -- deploy/k8s/ -------------------------------------------------------------------------------------------------

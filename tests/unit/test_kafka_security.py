@@ -399,7 +399,7 @@ def test_topics_and_tail_take_the_sink_url_with_security(pki: dict[str, str], mo
 
     assert config.client_kwargs()["security_protocol"] == "SASL_SSL"
     assert config.bootstrap_timeout_ms == 5_000
-    assert "--bootstrap 'kafka+ssl://b:9093?" in create_command(url, "news")
+    assert "--broker 'kafka+ssl://b:9093?" in create_command(url, "news")
     with pytest.raises(KafkaConfigError, match=r"^--bootstrap: kafka URL .*sasl_password=\*\*\*"):
         config_from_bootstrap(f"kafka://b?sasl_password={PASSWORD}", "news", 5.0)
 
