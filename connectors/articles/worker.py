@@ -2,8 +2,8 @@
 
 trafilatura cannot be interrupted from inside (pure Python and lxml loops, no cancellation) and is not thread-safe;
 a process is the only unit that can be stopped, and it isolates the extractor's memory too. One
-:class:`IsolatedWorker` serves one caller at a time (a Beam DoFn instance owns one, from ``setup`` to
-``teardown``); Beam's own parallelism gives several DoFn instances, so several workers.
+:class:`IsolatedWorker` serves one caller at a time; a Beam DoFn instance owns one (``workers=1``) or a pool of
+them, one per core (:mod:`storywire.connectors.articles.pool`), from ``setup`` to ``teardown``.
 
 - Start: ``forkserver`` where the platform has it (Linux, macOS), ``spawn`` elsewhere; never ``fork``, which is
   unsafe in a process with threads (Beam's runners have many). The fork server preloads the extractor, so a

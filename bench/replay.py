@@ -1,0 +1,181 @@
+"""Replay throughput: a synthetic crawl archive replayed to the file sink, against a single-process floor.
+
+    python bench/replay.py                       # 100,000 articles (the issue's size: about an hour on 2 cores)
+    python bench/replay.py --articles 5000       # a quicker look
+    python bench/replay.py --archive crawl.warc.gz --serial
+
+Builds the archive with :mod:`bench.replay_archive` (feeds and ~32 KB news pages; not timed), then times, each in
+a fresh Python process and end to end (interpreter start, imports, the work, writing):
+
+- **floor**: the same per-article work in a plain single-process loop: read the archive, parse every feed, pair
+  items with pages, extract every page with trafilatura in-process, build the articles, assign stories in stream
+  order. No Beam, no worker processes, no dedupe or sinks: the least a one-core program has to do;
+- **replay**: the replay graph (:func:`storywire.pipelines.graphs.replay.build_replay`) on the FnApiRunner, to a
+  file sink, with ``--workers`` extraction processes (default: one per core);
+- with ``--serial``, the replay with one extraction process as well (the behaviour before the pool).
+
+It prints articles/s of each and the replay's ratio to the floor measured in the same run (>= 1.0: the replay
+beats a single-core loop). ``--check`` also compares the serial and parallel replays' files byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FILES = ("news.articles.v1.jsonl", "news.stories.v1.jsonl", "news.story-events.v1.jsonl", "news.deadletter.v1.jsonl")
+
+
+def floor(archive: str) -> int:
+    """The single-process loop; returns the number of articles built."""
+    from collections import defaultdict
+
+    from storywire.connectors.archives.warc_reader import classify, read_archive
+    from storywire.connectors.articles.extract import extract_page
+    from storywire.connectors.failures import Failure
+    from storywire.connectors.feeds.parse import FeedItem, parse_feed
+    from storywire.connectors.http_types import CapturedResponse
+    from storywire.connectors.urls import canonical_url
+    from storywire.pipelines.core.normalise import PageTask, build_article
+    from storywire.pipelines.core.pairing import pair_captures
+    from storywire.pipelines.core.revisions import order_key, stream_time
+    from storywire.pipelines.stories import StoryAssigner, StoryConfig
+    from storywire.schemas.records import Article
+
+    sightings: dict[str, list[FeedItem]] = defaultdict(list)
+    pages: dict[str, list[CapturedResponse]] = defaultdict(list)
+    for record in read_archive(archive):
+        if isinstance(record, Failure):
+            continue
+        kind = classify(record)
+        if kind == "feed":
+            try:
+                parsed = parse_feed(record.body, record.url, record.captured_at, record.header("Content-Type"))
+            except Exception:
+                continue
+            for item in parsed.items:
+                sightings[canonical_url(item.link)].append(item)
+        elif kind == "page":
+            pages[canonical_url(record.url)].append(record)
+    articles: list[Article] = []
+    for key, captures in pages.items():
+        for task in pair_captures(key, sightings.get(key, []), captures):
+            if not isinstance(task, PageTask):
+                continue
+            try:
+                articles.append(build_article(task, extract_page(task.response)))
+            except Exception:
+                continue
+    assigner = StoryAssigner(StoryConfig())
+    for article in sorted(articles, key=order_key):
+        assigner.advance(stream_time(article))
+        assigner.assign(article)
+    return len(articles)
+
+
+def replay(archive: str, out: str, workers: int) -> None:
+    """The replay graph to a file sink in ``out``, ``workers`` extraction processes."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from storywire.pipelines.beam import articles
+    from storywire.pipelines.config.replay import ReplayConfig
+    from storywire.pipelines.config.sinks import SinkSpec
+    from storywire.pipelines.graphs.replay import build_replay
+
+    articles.DEFAULT_WORKERS = workers
+    config = ReplayConfig(archives=(archive,), sinks=(SinkSpec.parse(f"file://{out}"),))
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    build_replay(pipeline, config)
+    result: Any = pipeline.run()
+    result.wait_until_finish()
+
+
+def _timed(*args: str) -> tuple[float, str]:
+    """Wall seconds of ``python bench/replay.py ARGS`` in a fresh process, and its last line of stdout."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{done.stderr[-3000:]}")
+    lines = done.stdout.strip().splitlines()
+    return elapsed, lines[-1] if lines else ""
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--articles", type=int, default=100_000, help="articles in the generated archive")
+    parser.add_argument("--archive", help="replay this archive instead of generating one")
+    parser.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per core)")
+    parser.add_argument("--serial", action="store_true", help="also time the replay with one extraction process")
+    parser.add_argument("--check", action="store_true", help="with --serial: compare both replays' files")
+    parser.add_argument("--floor-only", dest="floor_archive", help=argparse.SUPPRESS)
+    parser.add_argument("--replay-only", dest="replay_args", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_archive:  # the child processes
+        print(floor(args.floor_archive))
+        return 0
+    if args.replay_args:
+        archive, out, workers = args.replay_args
+        replay(archive, out, int(workers))
+        return 0
+
+    from storywire.connectors.articles.pool import default_workers
+
+    workers = args.workers if args.workers is not None else default_workers()
+    with tempfile.TemporaryDirectory(prefix="storywire-bench-replay-") as scratch:
+        work = Path(scratch)
+        archive = args.archive
+        if archive is None:
+            from bench.replay_archive import write_archive
+
+            archive = str(work / "synthetic.warc.gz")
+            started = time.perf_counter()
+            records, body_bytes = write_archive(Path(archive), args.articles)
+            print(
+                f"archive: {args.articles} articles, {records} records, {body_bytes / 1e6:.0f} MB of bodies "
+                f"(built in {time.perf_counter() - started:.0f} s, not timed)"
+            )
+        print(f"cores: {os.cpu_count()}, extraction workers: {workers}")
+        floor_s, floor_out = _timed("--floor-only", archive)
+        floor_articles = int(floor_out)
+        floor_rate = floor_articles / floor_s
+        print(f"floor  (single-process loop):      {floor_s:7.1f} s  {floor_articles:6d} articles  {floor_rate:6.1f}/s")
+        runs = [("replay", workers)] + ([("serial", 1)] if args.serial else [])
+        outputs = {}
+        for name, count in runs:
+            out = work / name
+            seconds, _ = _timed("--replay-only", archive, str(out), str(count))
+            built = _count_lines(out / FILES[0])
+            rate = built / seconds
+            label = f"replay ({count} worker{'s' if count != 1 else ''}):"
+            ratio = rate / floor_rate
+            print(f"{label:35s} {seconds:7.1f} s  {built:6d} articles  {rate:6.1f}/s  ratio to floor {ratio:.2f}")
+            outputs[name] = out
+        if args.check and args.serial:
+            same = all(filecmp.cmp(outputs["replay"] / f, outputs["serial"] / f, shallow=False) for f in FILES)
+            print(f"parallel and serial files identical: {same}")
+            if not same:
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
