@@ -47,8 +47,9 @@ _WAIT_SLICE_S = 0.2
 # Pages per bundle: small, so the first of a burst is not held while the rest are extracted.
 _BATCH = 16
 _STOP_BATCH = 4
-# Of the stop grace, what is kept for the sinks' last flush and the exit (at most 30% of the grace).
-_STOP_RESERVE_S = 3.0
+# Of the stop grace, what is kept for the sinks' last flush, the final checkpoint and Beam's shutdown (at most
+# half the grace): about 2 s on a loaded 2-core machine.
+_STOP_RESERVE_S = 4.0
 
 # How long a checkpoint waits for the feed-state topic (a best-effort mirror of the state file).
 _MIRROR_FLUSH_S = 2.0
@@ -197,7 +198,7 @@ class _PollFeedsFn(beam.DoFn):
     def _stopping_batch(self, runner: LaneRunner) -> StepResult:
         runner.call(lambda engine: engine.stop_intake())
         grace = self._config.run.stop_grace.total_seconds()
-        reserve = min(_STOP_RESERVE_S, 0.3 * grace)
+        reserve = min(_STOP_RESERVE_S, 0.5 * grace)
         while True:
             left = seconds_left()
             if left is not None and left <= reserve:

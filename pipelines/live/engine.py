@@ -77,6 +77,9 @@ __all__ = [
 
 log = logging.getLogger("storywire.live")
 
+REORDER_HOLD_S = 1.0
+"""The longest a fetched page waits for pages first seen before it (so assignment follows the stream order)."""
+
 
 class Fetcher(Protocol):
     """What the engine needs of :class:`storywire.connectors.http.HttpFetcher` (tests pass a fake)."""
@@ -112,6 +115,8 @@ class _Buffered:
 
     record: PageTask | Failure
     pending: PendingPage | None
+    done_at: float = 0.0
+    """When it was buffered (monotonic seconds): a page is held at most :data:`REORDER_HOLD_S` for earlier ones."""
 
 
 class LiveEngine:
@@ -244,12 +249,22 @@ class LiveEngine:
     # -- handing results out ----------------------------------------------------------------------------------
 
     def has_output(self) -> bool:
-        return bool(self._buffer)
+        """Whether :meth:`take_output` would hand something out now."""
+        return any(self._releasable(time.monotonic()))
 
     def take_output(self, limit: int | None = None) -> StepResult:
-        """Up to ``limit`` buffered results (page tasks sorted in stream order) and the counts since the last call."""
-        taken = self._buffer if limit is None else self._buffer[:limit]
-        self._buffer = [] if limit is None else self._buffer[limit:]
+        """Up to ``limit`` buffered results (page tasks sorted in stream order) and the counts since the last call.
+
+        A fetched page waits (at most :data:`REORDER_HOLD_S`) while a page first seen earlier, or at the same
+        time with a smaller article id, is still queued or being fetched: story assignment then sees the pages
+        in the stream order a replay of the archive uses, so both give the same story ids.
+        """
+        ready = self._releasable(time.monotonic())
+        taken = [entry for entry, release in zip(self._buffer, ready, strict=True) if release]
+        if limit is not None:
+            taken = taken[:limit]
+        chosen = {id(entry) for entry in taken}
+        self._buffer = [entry for entry in self._buffer if id(entry) not in chosen]
         result = StepResult(counts=self._counts, fetch_seconds=self._fetch_seconds)
         self._counts = Counter()
         self._fetch_seconds = []
@@ -402,6 +417,7 @@ class LiveEngine:
             outlet=outlet,
             failed_attempts=failed,
             queued_at=now,
+            order=_page_order(item),
         )
         self._lanes.add(job, front=front)
 
@@ -470,8 +486,22 @@ class LiveEngine:
         failure = Failure.from_exception(Stage.FETCH_ARTICLE, item.link, error, item.seen_at, payload_ref=item.feed_url)
         self._output(failure, pending)
 
+    def _releasable(self, now: float) -> list[bool]:
+        """For each buffered entry, whether it may leave now (see :meth:`take_output`)."""
+        unfinished = [j.order for j in (*self._lanes.queued(), *self._running.values()) if j.order is not None]
+        earliest = min(unfinished) if unfinished else None
+        ready = []
+        for entry in self._buffer:
+            record = entry.record
+            if earliest is None or not isinstance(record, PageTask) or now - entry.done_at >= REORDER_HOLD_S:
+                ready.append(True)
+                continue
+            order = stream_order(record.first_seen_at, article_id_for(canonical_url(record.response.url)))
+            ready.append(order < earliest)
+        return ready
+
     def _output(self, record: PageTask | Failure, pending: PendingPage | None) -> None:
-        self._buffer.append(_Buffered(record, pending))
+        self._buffer.append(_Buffered(record, pending, time.monotonic()))
         if self._paused_at is None and self._buffer_full():
             self._paused_at = time.monotonic()
             log.warning(
@@ -503,6 +533,14 @@ class LiveEngine:
             )
             source = target
         self._archive.write(response)
+
+
+def _page_order(item: FeedItem) -> tuple[str, str, int, str] | None:
+    """Where the item's page falls in the stream order (None: not placeable, never waited for)."""
+    try:
+        return stream_order(item.seen_at, article_id_for(canonical_url(item.link)))
+    except Exception:  # a link canonicalisation refuses fails its fetch anyway; it holds nothing back
+        return None
 
 
 def politeness_wait(fetcher: object) -> Callable[[str], float]:

@@ -38,6 +38,8 @@ class FetchJob:
     outlet: str | None = None
     failed_attempts: int = 0
     queued_at: datetime | None = None
+    order: tuple[str, str, int, str] | None = None
+    """A page's place in the stream order (first seen, article id), for the engine's reordering."""
 
 
 def host_of(url: str) -> str:

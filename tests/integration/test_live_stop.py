@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 HTML = "text/html; charset=utf-8"
 DATE = "Wed, 03 May 2023 07:00:00 GMT"
-GRACE_S = 4.0
+GRACE_S = 6.0
 
 
 def _feed(server: LoopbackHttpServer, *paths: str) -> bytes:

@@ -14,6 +14,7 @@ from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.http.fetcher import FetchResult, Kind
 from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines.config.loading import parse_config
+from storywire.pipelines.live import engine as engine_module
 from storywire.pipelines.live.engine import LiveEngine
 from storywire.pipelines.live.lanes import FetchJob, HostLanes, host_of
 from storywire.pipelines.live.runner import LaneRunner
@@ -195,7 +196,10 @@ def test_a_stop_saves_running_queued_and_buffered_pages_and_the_restart_emits_ea
     restarted.close()
 
 
-def test_a_checkpoint_taken_while_pages_are_running_or_buffered_keeps_them_pending(tmp_path: Path) -> None:
+def test_a_checkpoint_taken_while_pages_are_running_or_buffered_keeps_them_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "REORDER_HOLD_S", 0.0)  # not about the stream order: no waiting for it
     links = [f"https://alpha.example/{n}" for n in range(3)]
     routes = {A_FEED: _feed("alpha", *links), B_FEED: _feed("beta"), **{u: page(u, PARAS) for u in links}}
     engine = _engine(tmp_path, GatedFetcher(routes))
@@ -287,3 +291,35 @@ def test_a_host_answering_every_other_request_with_429_still_gets_its_page_throu
         articles += [t.response.url for t in engine.step().tasks]
         clock[0] += timedelta(seconds=5)
     assert articles == [link]
+
+
+def test_a_page_waits_briefly_for_pages_first_seen_before_it_so_stories_see_the_stream_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of polls made at the same second: assignment sees them in article-id order, as a replay of the
+    archive does, whichever is fetched first; a page is held at most REORDER_HOLD_S for a slower one."""
+    from storywire.connectors.urls import article_id_for, canonical_url
+
+    a_page, b_page = "https://alpha.example/a", "https://beta.example/b"
+    earlier, later = sorted((a_page, b_page), key=lambda u: article_id_for(canonical_url(u)))
+    clock = [100.0]
+    monkeypatch.setattr(engine_module.time, "monotonic", lambda: clock[0])
+    engine = _engine(tmp_path, GatedFetcher(_two_sites(a_page, b_page)))
+    for job in engine.start_jobs():
+        engine.complete(job, engine.fetch(job))
+    pages = {j.url: j for j in engine.start_jobs() if j.kind == "page"}
+    assert set(pages) == {a_page, b_page}  # both running, one per host
+    engine.complete(pages[later], engine.fetch(pages[later]))
+    assert not engine.has_output() and engine.take_output().tasks == []  # held: an earlier page is running
+    engine.complete(pages[earlier], engine.fetch(pages[earlier]))
+    assert [t.response.url for t in engine.take_output().tasks] == [earlier, later]
+
+    # The same again, but the earlier page is slow: the later one waits REORDER_HOLD_S, not longer.
+    restarted = _engine(tmp_path / "again", GatedFetcher(_two_sites(a_page, b_page)))
+    for job in restarted.start_jobs():
+        restarted.complete(job, restarted.fetch(job))
+    pages = {j.url: j for j in restarted.start_jobs() if j.kind == "page"}
+    restarted.complete(pages[later], restarted.fetch(pages[later]))
+    assert restarted.take_output().tasks == []
+    clock[0] += engine_module.REORDER_HOLD_S
+    assert [t.response.url for t in restarted.take_output().tasks] == [later]
