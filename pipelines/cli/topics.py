@@ -7,8 +7,9 @@
   next to the value the broker reports and its source. A value reported as the broker's default rather
   than as a topic override (``DEFAULT_CONFIG``) is flagged: the broker may not apply it (the bundled Tansu
   broker reports the configs it was given this way and enforces none: no compaction, no retention).
-- ``check`` exits 0 when all four topics exist, else 2, naming exactly the missing ones and the command
-  that creates them.
+- ``check`` exits 0 when all four topics exist with the partition count and cleanup policy storywire expects,
+  else 2, naming exactly the missing ones and the command that creates them, or the topics that differ and
+  how (an auto-created topic with another partition count, or a stories topic that is not compacted).
 
 The comparison (``compare``) and the rendering are pure; only ``run`` talks to the broker.
 """
@@ -177,19 +178,50 @@ def render_check(
     """(stdout lines, one-line error or None when every topic exists). ``command_bootstrap``: the ``--broker``
     for the suggested ``create`` command (the URL with its security settings; no password is ever in it)."""
     lines = []
+    wrong: list[str] = []
     for report in reports:
+        problems = check_problems(report)
         if report.described is None:
             lines.append(f"MISSING {report.spec.name}")
+        elif problems:
+            lines.append(f"DIFFERS {report.spec.name}: {'; '.join(problems)}")
+            wrong.append(f"{report.spec.name} ({'; '.join(problems)})")
         else:
             lines.append(f"ok      {report.spec.name} ({report.described.partitions} partitions)")
     missing = [r.spec.name for r in reports if r.described is None]
-    if not missing:
-        return "\n".join(lines), None
-    error = (
-        f"{len(missing)} of {len(reports)} topics missing at {bootstrap}: {', '.join(missing)}; "
-        f"create them with: {create_command(command_bootstrap or bootstrap, prefix)}"
-    )
-    return "\n".join(lines), error
+    if missing:
+        error = (
+            f"{len(missing)} of {len(reports)} topics missing at {bootstrap}: {', '.join(missing)}; "
+            f"create them with: {create_command(command_bootstrap or bootstrap, prefix)}"
+        )
+        return "\n".join(lines), error
+    if wrong:
+        error = (
+            f"{len(wrong)} of {len(reports)} topics differ from what storywire expects at {bootstrap}: "
+            f"{', '.join(wrong)}; an existing topic is never altered: recreate it, or change its partitions or "
+            "cleanup.policy with the cluster's own tools"
+        )
+        return "\n".join(lines), error
+    return "\n".join(lines), None
+
+
+def check_problems(report: TopicReport) -> list[str]:
+    """What ``topics check`` refuses in an existing topic: another partition count (keys would move between
+    partitions), or a cleanup policy that is not the one asked (a stories topic that is not compacted grows
+    for ever and a consumer replaying it sees every old version)."""
+    described = report.described
+    if described is None:
+        return []
+    problems = []
+    if described.partitions != report.spec.partitions:
+        problems.append(f"{described.partitions} partitions, expected {report.spec.partitions}")
+    asked = report.spec.configs.get("cleanup.policy")
+    reported = next((c.reported for c in report.configs if c.key == "cleanup.policy"), None)
+    if asked == "compact" and reported != "compact":
+        problems.append(f"cleanup.policy {reported or 'not reported (the broker default)'}, expected compact")
+    elif asked is not None and reported is not None and reported != asked:
+        problems.append(f"cleanup.policy {reported}, expected {asked}")
+    return problems
 
 
 BOOTSTRAP_HELP = (

@@ -161,8 +161,14 @@ def test_topics_check_create_describe(
     assert main(["topics", "create", *base, "--partitions", "3"]) == 0  # idempotent
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["exists"] * 4
 
-    assert main(["topics", "check", *base]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == f"ok      {names[1]} (3 partitions)"
+    # The articles topic was made with 2 partitions, the others with 3: check expects what --partitions says.
+    assert main(["topics", "check", *base, "--partitions", "3"]) == 2
+    checked = capsys.readouterr()
+    assert checked.out.splitlines()[:2] == [
+        f"DIFFERS {names[0]}: 2 partitions, expected 3",
+        f"ok      {names[1]} (3 partitions)",
+    ]
+    assert f"1 of 4 topics differ from what storywire expects at {bootstrap}: {names[0]} (2 partitions" in checked.err
 
     assert main(["topics", "describe", *base, "--partitions", "3"]) == 0
     described = capsys.readouterr().out

@@ -53,6 +53,28 @@ def test_describe_flags_configs_the_broker_reports_as_defaults() -> None:
     assert "not a topic override" not in honest and "note:" not in honest
 
 
+def test_check_refuses_a_topic_with_other_partitions_or_an_uncompacted_stories_topic() -> None:
+    good = [
+        compare(spec, described(spec.name, 6, cleanup_policy=(spec.configs["cleanup.policy"], "X"))) for spec in SPECS
+    ]
+    assert render_check(good, "b:9092", "news")[1] is None
+    auto_created = [
+        compare(STORIES, described(STORIES.name, 1)),  # auto-created: 1 partition, default (delete) policy
+        compare(ARTICLES, described(ARTICLES.name, 6)),  # delete is the default: not reported is fine
+    ]
+    text, error = render_check(auto_created, "b:9092", "news")
+    assert text.splitlines() == [
+        f"DIFFERS {STORIES.name}: 1 partitions, expected 6; cleanup.policy not reported (the broker default), "
+        "expected compact",
+        f"ok      {ARTICLES.name} (6 partitions)",
+    ]
+    assert error is not None and error.startswith(
+        f"1 of 2 topics differ from what storywire expects at b:9092: {STORIES.name}"
+    )
+    deleting = compare(STORIES, described(STORIES.name, 6, cleanup_policy=("delete", "DYNAMIC_TOPIC_CONFIG")))
+    assert render_check([deleting], "b:9092", "news")[1] is not None
+
+
 def test_check_lists_exactly_the_missing_topics_and_the_command() -> None:
     reports = [compare(spec, described(spec.name, 6) if spec is ARTICLES else None) for spec in SPECS]
     text, error = render_check(reports, "b:9092", "staging.news")
