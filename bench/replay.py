@@ -11,7 +11,7 @@ a fresh Python process and end to end (interpreter start, imports, the work, wri
   items with pages, extract every page with trafilatura in-process, build the articles, assign stories in stream
   order. No Beam, no worker processes, no dedupe or sinks: the least a one-core program has to do;
 - **replay**: the replay graph (:func:`storywire.pipelines.graphs.replay.build_replay`) on the FnApiRunner, to a
-  file sink, with ``--workers`` extraction processes (default: one per core);
+  file sink, with ``--workers`` extraction (and feed parsing) processes (default: one per core);
 - with ``--serial``, the replay with one extraction process as well (the behaviour before the pool).
 
 It prints articles/s of each and the replay's ratio to the floor measured in the same run (>= 1.0: the replay
@@ -114,6 +114,10 @@ def _timed(*args: str) -> tuple[float, str]:
     return elapsed, lines[-1] if lines else ""
 
 
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(1 for _ in handle)
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"archive: {args.articles} articles, {records} records, {body_bytes / 1e6:.0f} MB of bodies "
                 f"(built in {time.perf_counter() - started:.0f} s, not timed)"
             )
-        print(f"cores: {os.cpu_count()}, extraction workers: {workers}")
+        print(f"cores: {os.cpu_count()}, extraction workers: {workers}, load average {_load()}")
         floor_s, floor_out = _timed("--floor-only", archive)
         floor_articles = int(floor_out)
         floor_rate = floor_articles / floor_s
@@ -169,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = rate / floor_rate
             print(f"{label:35s} {seconds:7.1f} s  {built:6d} articles  {rate:6.1f}/s  ratio to floor {ratio:.2f}")
             outputs[name] = out
+        print(f"load average at the end: {_load()} (other programs' load slows the parallel replay most)")
         if args.check and args.serial:
             same = all(filecmp.cmp(outputs["replay"] / f, outputs["serial"] / f, shallow=False) for f in FILES)
             print(f"parallel and serial files identical: {same}")

@@ -28,13 +28,17 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from storywire.connectors.articles.extract import ExtractedPage, extract_page
 from storywire.connectors.articles.settings import ExtractionLimits
 from storywire.connectors.articles.worker import IsolatedWorker
 from storywire.connectors.errors import InputError
 from storywire.connectors.http_types import CapturedResponse
+
+if TYPE_CHECKING:
+    from storywire.connectors.feeds.parse import ParsedFeed
 
 PAGES_PER_WORKER = 16
 """Pages that may wait in the pool per worker (``max_pending`` = ``workers`` x this): enough to keep every
@@ -64,6 +68,21 @@ def extract_isolated(response: CapturedResponse, limits: ExtractionLimits) -> Ex
         return extract_page(response, limits=limits)
     except Exception as exc:
         return RaisedError(type(exc).__name__, str(exc) or type(exc).__name__, isinstance(exc, InputError))
+
+
+def parse_feed_isolated(body: bytes, url: str, seen_at: datetime, content_type: str | None) -> ParsedFeed | RaisedError:
+    """Runs in a worker process: :func:`~storywire.connectors.feeds.parse.parse_feed`, errors as values (the replay
+    parses feeds on the same pool of processes as pages)."""
+    from storywire.connectors.feeds.parse import parse_feed
+
+    try:
+        return parse_feed(body, url, seen_at, content_type)
+    except Exception as exc:
+        return RaisedError(type(exc).__name__, str(exc) or type(exc).__name__, isinstance(exc, InputError))
+
+
+def _no_call() -> None:  # the function of an answer given with put_done: never called
+    return None
 
 
 @dataclass(slots=True)
@@ -133,6 +152,11 @@ class ExtractionPool:
         job = _Job(function, args, what)
         self._order.append((job, tag))
         self._queue.put(job)
+
+    def put_done(self, tag: Any, ok: bool, value: Any) -> None:
+        """An answer known without a worker (a refusal decided by the caller), given back in its place in the
+        order like the others."""
+        self._order.append((_Job(_no_call, (), "", done=True, ok=ok, value=value), tag))
 
     def ready(self) -> Iterator[tuple[Any, bool, Any]]:
         """The answers ready now, in submission order, as ``(tag, ok, value)`` (``value``: the exception when

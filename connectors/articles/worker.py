@@ -41,7 +41,13 @@ from typing import Any
 
 from storywire.connectors.errors import ExtractionTimeoutError, ExtractorCrashedError
 
-_PRELOAD = ["storywire.connectors.articles.warm"]  # imports the extractor and runs it once
+# Imports the extractor and runs it once; the pool's functions and the feed parser (replay parses feeds on the
+# pool too) are imported once here rather than in each worker.
+_PRELOAD = [
+    "storywire.connectors.articles.warm",
+    "storywire.connectors.articles.pool",
+    "storywire.connectors.feeds.parse",
+]
 _KB = 1024
 
 

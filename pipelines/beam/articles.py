@@ -103,7 +103,7 @@ class _ExtractFn(beam.DoFn):
                 if not self._held and stamp == timestamp and place == window:
                     yield output
                 else:
-                    self._held.append(_windowed(output, stamp, place))
+                    self._held.append(windowed(output, stamp, place))
 
     def start_bundle(self) -> None:
         self._held = []
@@ -114,7 +114,7 @@ class _ExtractFn(beam.DoFn):
         if self._pool is not None:
             for (done, stamp, place), ok, value in self._pool.drain():
                 for output in self._outputs(done, ok, value):
-                    yield _windowed(output, stamp, place)
+                    yield windowed(output, stamp, place)
 
     def _serial(self, task: PageTask) -> Iterator[Any]:
         response = task.response
@@ -170,7 +170,7 @@ def _counted(article: Any, page: ExtractedPage) -> Iterator[Any]:
     yield article
 
 
-def _windowed(output: Any, timestamp: Any, window: Any) -> Any:
+def windowed(output: Any, timestamp: Any, window: Any) -> Any:
     """An output of an earlier element, re-stamped with that element's timestamp and window."""
     if isinstance(output, beam.pvalue.TaggedOutput):
         return beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, timestamp, (window,)))

@@ -1,4 +1,5 @@
-"""Extraction on a pool of worker processes (issue 17, point 4) gives exactly what one worker gives."""
+"""Extraction and feed parsing on a pool of worker processes (issue 17, point 4) give exactly what one process
+gives."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
-from bench.replay_archive import article_page, video_page, write_archive
+from bench.replay_archive import article_page, feed, video_page, write_archive
 from storywire.connectors.articles.settings import ExtractionLimits
 from storywire.connectors.errors import ExtractionTimeoutError
 from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines import bundled
-from storywire.pipelines.beam import articles
+from storywire.pipelines.beam import articles, feeds
 from storywire.pipelines.beam.run_report import RunReport
 from storywire.pipelines.config.replay import ReplayConfig
 from storywire.pipelines.config.sinks import SinkSpec
@@ -151,3 +152,34 @@ def test_workers_default_to_the_cores_and_refuse_negative_counts(monkeypatch: py
     with pytest.raises(ValueError, match="workers"):
         articles.ExtractArticles(workers=-1)
     assert articles._ExtractFn(ExtractionLimits(timeout_s=None), workers=4)._workers == 1  # no limit: in-process
+
+
+def _feed(url: str, body: bytes, status: int = 200) -> CapturedResponse:
+    headers = (("Content-Type", "application/rss+xml; charset=utf-8"),)
+    return CapturedResponse(url=url, captured_at=AT, status=status, headers=headers, body=body, source_ref=url)
+
+
+ITEMS = [("Levee holds", "https://o.example/a", AT, "The river rose."), ("Rates", "https://o.example/r", AT, "Up.")]
+FEEDS = [
+    _feed("https://o.example/rss", feed("Outlet", "https://o.example", ITEMS)),
+    _feed("https://o.example/gone.xml", b"", status=404),
+    _feed("https://o.example/bad.xml", feed("Outlet", "https://o.example", ITEMS)[:-40]),  # cut: malformed
+    _feed("https://o.example/not-a-feed", b"<html><body>hello</body></html>"),
+    _feed("https://o.example/rss2", feed("Outlet", "https://o.example", ITEMS[:1])),
+]
+
+
+def test_feeds_parsed_on_the_pool_give_the_same_items_and_dead_letters_in_order() -> None:
+    serial = feeds._ParseFeedFn(2, workers=1)
+    pooled = feeds._ParseFeedFn(2, workers=2)
+    pooled.setup()
+    try:
+        expected = [output for response in FEEDS for output in serial.process(response)]
+        pooled.start_bundle()
+        got = [out for response in FEEDS for out in pooled.process(response, Timestamp.of(0), GlobalWindow())]
+        got += list(pooled.finish_bundle())
+    finally:
+        pooled.teardown()
+    assert _values(got) == _values(expected)
+    tags = [tag for tag, _ in _values(expected)]
+    assert tags.count(None) == 5 and tags.count("dead_letters") == 3  # 2 + 2 (one malformed) + 1 items
