@@ -1,5 +1,6 @@
 """Story assignment invariants on random article streams (topics that overlap, duplicates, revisions,
-redeliveries, gaps past the dormancy, other languages), with merging on and made likely:
+redeliveries, gaps past the dormancy, other languages; all within the 30-day horizon), with merging on and made
+likely:
 
 - deterministic: the same articles in the same order give the same story ids, snapshots and events twice;
 - every article gets exactly one story: a story id of the documented form, and every delivery of one article id
@@ -24,7 +25,8 @@ from storywire.schemas.records import Article, Story
 from tests.fuzz.support import examples
 from tests.support.articles import T0, make_article
 
-pytestmark = pytest.mark.fuzz
+# A failing stream of 40 articles is a long repr; Hypothesis warns about it, and the warnings filter makes that fatal.
+pytestmark = [pytest.mark.fuzz, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
 
 STORY_ID = re.compile(r"s_[0-9a-f]{24}\Z")
 TOPICS = [
@@ -34,6 +36,7 @@ TOPICS = [
     "harbour strike crane operators roster union ships anchor breakwater exporters timber mediator",
     "wildfire evacuation firefighters drought heatwave villages smoke containment acres helicopters winds",
 ]
+SPAN_END = T0 + timedelta(days=27)
 SHARED = ["said", "officials", "week", "report", "monday", "tuesday", "government", "statement", "people", "city"]
 CONFIGS = {
     "default": StoryConfig(),
@@ -48,12 +51,15 @@ def streams(draw: st.DrawFn) -> list[Article]:
     articles: list[Article] = []
     at = T0
     for n in range(draw(st.integers(1, 40))):
-        at += draw(
+        gap = draw(
             st.one_of(
                 st.integers(0, 720).map(lambda m: timedelta(minutes=m)),
                 st.just(timedelta(days=3)),  # past the dormancy: stories go dormant, then resurface
             )
         )
+        # Within the horizon (30 days): past it a story is compacted and forgets its older article ids, so a
+        # revision or copy of them is assigned like a new article (stories/story.py, compact), by design.
+        at = min(at + gap, SPAN_END)
         kind = draw(st.sampled_from(["new", "new", "new", "duplicate", "revision", "redelivery"]))
         if articles and kind != "new":
             earlier = draw(st.sampled_from(articles))
