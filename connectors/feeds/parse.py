@@ -31,7 +31,7 @@ import lxml.html
 from feedparser.encodings import convert_to_utf8
 from feedparser.sanitizer import replace_doctype
 
-from storywire.connectors.errors import FeedParseError, UnsafeXmlError
+from storywire.connectors.errors import FeedParseError, InputError, UnsafeXmlError
 from storywire.connectors.urls import canonical_url
 
 MAX_SUMMARY_CHARS = 2000
@@ -68,8 +68,13 @@ def parse_feed(body: bytes, feed_url: str, seen_at: datetime, content_type: str 
     headers = {"content-location": feed_url}
     if content_type:
         headers["content-type"] = content_type
-    _refuse_entities(body, feed_url, headers)
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    try:
+        _refuse_entities(body, feed_url, headers)
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    except (ValueError, LookupError) as exc:  # a damaged encoding name in the XML declaration (fuzzing found it)
+        if isinstance(exc, InputError):
+            raise
+        raise FeedParseError(f"cannot decode the feed: {type(exc).__name__}: {exc}") from exc
     entries: list[Any] = list(parsed.get("entries") or [])
     bozo_reason = _bozo_reason(parsed)
     if not entries:

@@ -226,6 +226,9 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
+_OURS = "_storywire_handler"
+
+
 def configure(settings: LogSettings, stream: TextIO | None = None) -> logging.Handler:
     """Install the one stderr handler on the root logger (replacing earlier ones) and set the levels.
 
@@ -235,8 +238,12 @@ def configure(settings: LogSettings, stream: TextIO | None = None) -> logging.Ha
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     handler.addFilter(_not_ignored)
     root = logging.getLogger()
+    # Replace the handler an earlier call installed (a second command in one process), not others' (pytest's
+    # capture handler, an embedding application's).
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if getattr(old, _OURS, False):
+            root.removeHandler(old)
+    setattr(handler, _OURS, True)
     root.addHandler(handler)
     level = logging.WARNING if settings.level is None else settings.level
     root.setLevel(level)

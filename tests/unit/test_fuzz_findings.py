@@ -6,12 +6,11 @@ fix removes the mark (and the matching exclusion in tests/fuzz).
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timezone
 
 import pytest
 
-from storywire.connectors.errors import InputError
+from storywire.connectors.errors import FeedParseError
 from storywire.connectors.feeds.parse import parse_feed
 from storywire.connectors.urls import article_id_for, canonical_url
 
@@ -35,21 +34,13 @@ def test_default_port_with_a_punycode_last_label(url: str) -> None:
     assert article_id_for(once) == article_id_for(canonical_url(without_port))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a damaged encoding name in the XML declaration escapes parse_feed as a plain ValueError: a NUL byte "
-        "('embedded null character', from bytes.decode in feedparser.encodings.convert_to_utf8, line 273) or a "
-        "byte that is not UTF-8 (UnicodeDecodeError, line 192), raised in _refuse_entities (and by feedparser.parse "
-        "itself); the poll core and the Beam DoFn catch Exception, so the run goes on, but the dead letter's "
-        "error_type is ValueError / UnicodeDecodeError, not a DEAD_LETTER_ERROR_TYPES name (FeedParseError)"
-    ),
-)
 @pytest.mark.parametrize("encoding", [b"\x00tf-8", b"\xf5tf-8"])
 def test_damaged_encoding_name_in_the_xml_declaration(encoding: bytes) -> None:
     body = (
         b'<?xml version="1.0" encoding="' + encoding + b'"?><rss version="2.0"><channel><title>t</title>'
         b"<item><title>x</title><link>https://a.example/1</link></item></channel></rss>"
     )
-    with contextlib.suppress(InputError):  # a result or an InputError: both fine, anything else is the defect
+    # A damaged encoding name in the XML declaration (a NUL byte, a byte that is not UTF-8) escaped parse_feed as
+    # a plain ValueError; it is a FeedParseError now, a dead letter with a public error type.
+    with pytest.raises(FeedParseError, match="cannot decode the feed"):
         parse_feed(body, "https://a.example/feed.xml", datetime(2024, 3, 1, tzinfo=timezone.utc))
