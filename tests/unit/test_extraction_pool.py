@@ -98,8 +98,9 @@ def test_the_pool_says_when_it_holds_enough() -> None:
 
 
 def test_a_spinning_page_times_out_alone_and_its_worker_is_replaced() -> None:
-    # 2 s: a replacement worker imports this test module (and pytest) at its first call, inside the limit.
-    with ExtractionPool(2, timeout_s=2.0) as pool:
+    # 5 s: a replacement worker imports this test module (and pytest) at its first call, inside the limit, even
+    # on a loaded 2-core machine running the suite on 4 workers (2 s was not always enough there).
+    with ExtractionPool(2, timeout_s=5.0) as pool:
         started = time.perf_counter()
         for value in (1, 13, 2, 3, 4):
             pool.submit(value, _spin_on, value, what=f"page {value}")
@@ -107,8 +108,8 @@ def test_a_spinning_page_times_out_alone_and_its_worker_is_replaced() -> None:
         elapsed = time.perf_counter() - started
     assert [(tag, ok) for tag, ok, _ in answers] == [(1, True), (13, False), (2, True), (3, True), (4, True)]
     error = answers[1][2]
-    assert isinstance(error, ExtractionTimeoutError) and "page 13 ran past the 2 s extraction time limit" in str(error)
-    assert 2.0 <= elapsed < 10.0
+    assert isinstance(error, ExtractionTimeoutError) and "page 13 ran past the 5 s extraction time limit" in str(error)
+    assert 5.0 <= elapsed < 20.0
     assert pool.restarts == 1
 
 
