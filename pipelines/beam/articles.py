@@ -44,14 +44,16 @@ from storywire.pipelines.core.normalise import PageTask, build_article
 
 DEFAULT_WORKERS: int | None = None
 """Extraction processes when ``ExtractArticles(workers=None)``; None: one per core
-(:func:`~storywire.connectors.articles.pool.default_workers`). Read when the transform is built."""
+(:func:`~storywire.connectors.articles.pool.default_workers`) of the machine that runs the step, counted there
+in ``setup``. Read when the transform is built; ``ParseFeeds`` follows it too."""
 
 
 class _ExtractFn(beam.DoFn):
     """``workers`` <= 1: one page at a time, on one worker process (or in-process without a time limit).
     ``workers`` > 1: an :class:`~storywire.connectors.articles.pool.ExtractionPool` of that many processes."""
 
-    def __init__(self, limits: ExtractionLimits, workers: int = 1) -> None:
+    def __init__(self, limits: ExtractionLimits, workers: int | None = 1) -> None:
+        """``workers`` None: one per core of the machine that runs the DoFn (resolved in ``setup``)."""
         self._limits = limits
         self._workers = workers if limits.timeout_s else 1  # no time limit: in-process, one page at a time
         self._worker: IsolatedWorker | None = None
@@ -61,9 +63,10 @@ class _ExtractFn(beam.DoFn):
     def setup(self) -> None:
         if not self._limits.timeout_s:
             return
-        if self._workers > 1:
+        workers = self._workers if self._workers is not None else default_workers()
+        if workers > 1:
             self._pool = ExtractionPool(
-                self._workers, timeout_s=self._limits.timeout_s, recycle_bytes=self._limits.worker_recycle_bytes
+                workers, timeout_s=self._limits.timeout_s, recycle_bytes=self._limits.worker_recycle_bytes
             )
             self._pool.start()
         else:
@@ -199,14 +202,15 @@ class ExtractArticles(beam.PTransform):
         workers: int | None = None,
     ) -> None:
         """``limits`` (the live config's ``extraction:``) replaces the keyword arguments when given. ``workers``:
-        extraction processes per DoFn instance (None: :data:`DEFAULT_WORKERS`, else one per core; 0 or 1: one,
-        pages one at a time)."""
+        extraction processes per DoFn instance (None: :data:`DEFAULT_WORKERS`, else one per core of the machine
+        running the step; 0 or 1: one, pages one at a time). On a distributed runner that runs several DoFn
+        instances per machine, set 1 and let the runner's parallelism use the cores."""
         super().__init__()
         if workers is None:
-            workers = DEFAULT_WORKERS if DEFAULT_WORKERS is not None else default_workers()
-        if workers < 0:
+            workers = DEFAULT_WORKERS
+        if workers is not None and workers < 0:
             raise ValueError(f"workers must be >= 0, got {workers}")
-        self._workers = max(workers, 1)
+        self._workers = None if workers is None else max(workers, 1)
         self._limits = limits or ExtractionLimits(
             min_chars=min_chars,
             max_text_chars=max_text_chars,

@@ -113,15 +113,16 @@ class _ParseFeedFn(beam.DoFn):
     in (those ready in ``process``, the rest in ``finish_bundle``), so the items and dead letters are the same, in
     the same order, as with one; this DoFn's process is left to read the archive meanwhile."""
 
-    def __init__(self, max_items: int, workers: int = 1) -> None:
+    def __init__(self, max_items: int, workers: int | None = 1) -> None:
         self._max_items = max_items
         self._workers = workers
         self._pool: ExtractionPool | None = None
         self._held: list[Any] = []
 
     def setup(self) -> None:
-        if self._workers > 1:
-            self._pool = ExtractionPool(self._workers, timeout_s=FEED_TIMEOUT_S)
+        workers = self._workers if self._workers is not None else default_workers()
+        if workers > 1:
+            self._pool = ExtractionPool(workers, timeout_s=FEED_TIMEOUT_S)
             self._pool.start()
 
     def teardown(self) -> None:
@@ -168,15 +169,17 @@ class ParseFeeds(beam.PTransform):
     """CapturedResponse (feed) -> FeedItem, plus ``dead_letters`` for unusable feeds."""
 
     def __init__(self, max_items_per_feed: int = DEFAULT_MAX_ITEMS_PER_FEED, workers: int | None = None) -> None:
-        """``workers``: parsing processes (None: as many as the extraction's, one per core by default; 0 or 1:
-        parsed in the DoFn's own process)."""
+        """``workers``: parsing processes (None: as many as the extraction's, by default one per core of the
+        machine running the step; 0 or 1: parsed in the DoFn's own process)."""
         super().__init__()
         if max_items_per_feed < 1:
             raise ValueError(f"max_items_per_feed must be >= 1, got {max_items_per_feed}")
         self._max_items = max_items_per_feed
         if workers is None:
-            workers = articles.DEFAULT_WORKERS if articles.DEFAULT_WORKERS is not None else default_workers()
-        self._workers = max(workers, 1)
+            workers = articles.DEFAULT_WORKERS
+        if workers is not None and workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
+        self._workers = None if workers is None else max(workers, 1)
 
     def expand(self, responses: PCollection) -> beam.pvalue.DoOutputsTuple:
         parse = _ParseFeedFn(self._max_items, self._workers)

@@ -15,6 +15,7 @@ from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from bench.replay_archive import article_page, feed, video_page, write_archive
+from storywire.connectors.articles.pool import default_workers
 from storywire.connectors.articles.settings import ExtractionLimits
 from storywire.connectors.errors import ExtractionTimeoutError
 from storywire.connectors.http_types import CapturedResponse
@@ -147,7 +148,13 @@ def test_a_page_past_the_time_limit_is_the_same_dead_letter_as_with_one_worker()
 
 def test_workers_default_to_the_cores_and_refuse_negative_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(articles, "DEFAULT_WORKERS", None)
-    assert articles.ExtractArticles()._workers >= 1
+    assert articles.ExtractArticles()._workers is None  # counted where the step runs, in setup
+    fn = articles._ExtractFn(ExtractionLimits(), None)
+    fn.setup()
+    try:
+        assert (fn._pool.workers if fn._pool else 1) == default_workers()
+    finally:
+        fn.teardown()
     assert articles.ExtractArticles(workers=0)._workers == 1
     with pytest.raises(ValueError, match="workers"):
         articles.ExtractArticles(workers=-1)
