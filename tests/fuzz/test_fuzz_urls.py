@@ -4,7 +4,6 @@ form that do not depend on how often a URL was canonicalised."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import example, given, settings
@@ -56,20 +55,6 @@ def news_urls(draw: st.DrawFn) -> str:
     return f"{space}{scheme}://{host}{port}/{path}{trailing}{query}{fragment}{space}"
 
 
-def known_punycode_port(url: str) -> bool:
-    """The known non-idempotence (tests/unit/test_fuzz_findings.py): the scheme's default port with a punycode last
-    host label (``https://example.xn--p1ai:443/``). courlan decodes punycode label by label before it strips the
-    port, so ``xn--p1ai:443`` is left encoded; the port goes, and the next pass decodes the label."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return False
-    host = parts.hostname or ""
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return port is not None and port == default and host.rsplit(".", 1)[-1].startswith("xn--")
-
-
 def _canonical_or_value_error(url: str) -> str | None:
     try:
         return canonical_url(url)
@@ -85,7 +70,7 @@ def _canonical_or_value_error(url: str) -> str | None:
 @example("http://[::1]:80/")
 def test_canonical_url_is_idempotent(url: str) -> None:
     once = _canonical_or_value_error(url)
-    if once is None or known_punycode_port(url):
+    if once is None:
         return
     assert canonical_url(once) == once
 
@@ -106,7 +91,7 @@ def test_canonical_url_raises_only_value_error(text: str) -> None:
 @given(news_urls())
 def test_article_id_is_stable_and_of_the_documented_form(url: str) -> None:
     canonical = _canonical_or_value_error(url)
-    if canonical is None or known_punycode_port(url):
+    if canonical is None:
         return
     article_id = article_id_for(canonical)
     assert ARTICLE_ID.match(article_id), article_id

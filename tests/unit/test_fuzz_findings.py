@@ -1,7 +1,7 @@
 """Defects the property-based tests (tests/fuzz) found, kept as plain regression tests until they are fixed.
 
-Each is ``xfail(strict=True)``: the day the code is fixed the test passes, strict makes that a failure, and the
-fix removes the mark (and the matching exclusion in tests/fuzz).
+A defect still open is ``xfail(strict=True)``: the day the code is fixed the test passes, strict makes that a
+failure, and the fix removes the mark (and the matching exclusion in tests/fuzz). Both found so far are fixed.
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ from storywire.connectors.feeds.parse import parse_feed
 from storywire.connectors.urls import article_id_for, canonical_url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "courlan 1.4 decodes punycode host labels before it strips the default port: in 'example.xn--p1ai:443' the "
-        "last label 'xn--p1ai:443' is not valid IDNA and stays encoded, then ':443' goes; the next pass decodes it "
-        "to 'рф'. canonical_url is not idempotent there, and the URL with and without :443 get two article ids"
-    ),
-)
 @pytest.mark.parametrize(
     "url",
     ["https://0.xn--p1ai:443/", "https://example.xn--p1ai:443/a", "http://xn--bcher-kva.xn--p1ai:80/story/1"],
 )
 def test_default_port_with_a_punycode_last_label(url: str) -> None:
+    # courlan 1.4 decodes punycode host labels before it strips the default port, so 'xn--p1ai:443' stayed
+    # encoded and a second pass decoded it: canonical_url was not idempotent, and the URL with and without :443
+    # had two article ids. canonical_url now drops a default port first.
     once = canonical_url(url)
     assert canonical_url(once) == once
     without_port = url.replace(":443/", "/").replace(":80/", "/")
