@@ -57,7 +57,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loopback_site import Behaviour, Item, LoopbackSite, Outlet, build_outlets
+from bench.loopback_site import Behaviour, Item, LoopbackSite, Outlet, build_outlets, live_config
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.feeds.state import item_key_hash
 from storywire.connectors.feeds.state_store import CheckpointStore
@@ -137,33 +137,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def config_text(outlets: list[Outlet], workdir: Path, interval_s: float, min_delay_s: float = 5.0) -> str:
-    interval = f"{round(interval_s)}s"
-    feeds = "\n".join(f"  - {{url: '{o.feed_url}', outlet: {o.name}, language: en}}" for o in outlets)
-    return f"""feeds:
-{feeds}
-http:
-  user_agent: "{UA}"
-  allow_private_addresses: true      # loopback site; every other http setting is the default
-  min_delay: {min_delay_s:g}s                      # the default is 5s
-polling:                             # a compressed clock: every feed every {interval}
-  min_interval: {interval}
-  max_interval: {interval}
-  initial_interval: {interval}
-  startup_spread: 2s
-  backoff_base: {interval}
-  backoff_cap: 60s
-  page_retry_base: {interval}
-  page_retry_max_delay: 60s
-state:
-  path: {workdir / "state" / "feed-state.json"}
-  checkpoint_interval: 5s
-sinks:
-  - file://{workdir / "out"}
-archive:
-  dir: null
-progress:
-  interval: 10s
-"""
+    return live_config(
+        outlets, workdir, interval_s, user_agent=UA, sinks=[f"file://{workdir / 'out'}"], min_delay_s=min_delay_s
+    )
 
 
 def probe_fetch(site: LoopbackSite, probe: Outlet) -> float | None:

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 FEED_WINDOW = 30
@@ -344,3 +345,46 @@ async def _trickle(writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data[offset : offset + 1])
         await writer.drain()
         await asyncio.sleep(STALL_STEP_S)
+
+
+def live_config(
+    outlets: Sequence[Outlet],
+    workdir: Path,
+    interval_s: float,
+    *,
+    user_agent: str,
+    sinks: Sequence[str],
+    min_delay_s: float = 5.0,
+    archive: str = "  dir: null",
+    progress_interval: str = "10s",
+) -> str:
+    """The YAML of a `storywire run` against ``outlets``: the loopback site allowed, every feed polled every
+    ``interval_s`` (backoffs and page retries compressed to match), state under ``workdir``."""
+    interval = f"{round(interval_s)}s"
+    feeds = "\n".join(f"  - {{url: '{o.feed_url}', outlet: {o.name}, language: en}}" for o in outlets)
+    sink_lines = "\n".join(f"  - {sink}" for sink in sinks)
+    return f"""feeds:
+{feeds}
+http:
+  user_agent: "{user_agent}"
+  allow_private_addresses: true      # the loopback site; every other http setting is the default
+  min_delay: {min_delay_s:g}s                      # the default is 5s
+polling:                             # a compressed clock: every feed every {interval}
+  min_interval: {interval}
+  max_interval: {interval}
+  initial_interval: {interval}
+  startup_spread: 2s
+  backoff_base: {interval}
+  backoff_cap: 60s
+  page_retry_base: {interval}
+  page_retry_max_delay: 60s
+state:
+  path: {workdir / "state" / "feed-state.json"}
+  checkpoint_interval: 5s
+sinks:
+{sink_lines}
+archive:
+{archive}
+progress:
+  interval: {progress_interval}
+"""

@@ -54,7 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loopback_site import LoopbackSite, Outlet, build_outlets  # noqa: E402
+from bench.loopback_site import LoopbackSite, Outlet, build_outlets, live_config  # noqa: E402
 
 UA = "storywire-soak/0.1 (+https://example.org/bot)"
 SAMPLE = ROOT / "pipelines" / "bundled" / "storywire-sample.warc.gz"
@@ -160,34 +160,15 @@ def broker(command: str, state_dir: Path, port: int | None = None) -> None:
 
 
 def config_text(outlets: list[Outlet], workdir: Path, interval_s: float, bootstrap: str) -> str:
-    interval = f"{round(interval_s)}s"
-    feeds = "\n".join(f"  - {{url: '{o.feed_url}', outlet: {o.name}, language: en}}" for o in outlets)
-    return f"""feeds:
-{feeds}
-http:
-  user_agent: "{UA}"
-  allow_private_addresses: true      # the loopback site; every other http setting is the default
-polling:                             # a compressed clock: every feed every {interval}
-  min_interval: {interval}
-  max_interval: {interval}
-  initial_interval: {interval}
-  startup_spread: 2s
-  backoff_base: {interval}
-  backoff_cap: 60s
-  page_retry_base: {interval}
-  page_retry_max_delay: 60s
-state:
-  path: {workdir / "state" / "feed-state.json"}
-  checkpoint_interval: 5s
-sinks:
-  - kafka://{bootstrap}
-  - file://{workdir / "out"}
-archive:
-  dir: {workdir / "archive"}
-  rotate_size: 2MB
-progress:
-  interval: 30s
-"""
+    return live_config(
+        outlets,
+        workdir,
+        interval_s,
+        user_agent=UA,
+        sinks=[f"kafka://{bootstrap}", f"file://{workdir / 'out'}"],
+        archive=f"  dir: {workdir / 'archive'}\n  rotate_size: 2MB",
+        progress_interval="30s",
+    )
 
 
 def replay_loop(
