@@ -70,37 +70,15 @@ class Lifecycle:
 
     def make_dormant(self, now: datetime, stories: LiveStories, dormancy: timedelta) -> list[LiveStory]:
         """The active stories idle past ``dormancy`` by ``now``, now dormant (in order of last activity)."""
-        by_seq = stories.by_seq
-        active = self.active
-        went: list[LiveStory] = []
-        dormant_before = now - dormancy
-        while active:
-            seq = next(iter(active))
-            story = by_seq[seq]
-            if story.last_clock > dormant_before:
-                break
-            del active[seq]
-            self.dormant[seq] = None
+        went = _move_idle(self.active, self.dormant, stories, now - dormancy)
+        for story in went:
             story.status = "dormant"
-            went.append(story)
         return went
 
     def archive(self, now: datetime, stories: LiveStories, horizon: timedelta) -> list[LiveStory]:
         """The dormant stories idle past ``horizon`` by ``now``, now archived (in order of last activity; the caller
         compacts them)."""
-        by_seq = stories.by_seq
-        dormant = self.dormant
-        archived: list[LiveStory] = []
-        archive_before = now - horizon
-        while dormant:
-            seq = next(iter(dormant))
-            story = by_seq[seq]
-            if story.last_clock > archive_before:
-                break
-            del dormant[seq]
-            self.archived[seq] = None
-            archived.append(story)
-        return archived
+        return _move_idle(self.dormant, self.archived, stories, now - horizon)
 
     def expire(self, now: datetime, stories: LiveStories, memory: timedelta, cap: int) -> list[tuple[LiveStory, bool]]:
         """The archived stories idle past ``memory`` by ``now``, then the longest idle beyond ``cap`` archived
@@ -120,6 +98,23 @@ class Lifecycle:
             story.status = "expired"
             expired.append((story, story.last_clock > expire_before))
         return expired
+
+
+def _move_idle(
+    source: OrderedDict[int, None], target: OrderedDict[int, None], stories: LiveStories, idle_before: datetime
+) -> list[LiveStory]:
+    """Move the stories of ``source`` (ordered by last activity) whose last activity is not after ``idle_before``
+    to the end of ``target``; return them in that order."""
+    moved: list[LiveStory] = []
+    while source:
+        seq = next(iter(source))
+        story = stories.by_seq[seq]
+        if story.last_clock > idle_before:
+            break
+        del source[seq]
+        target[seq] = None
+        moved.append(story)
+    return moved
 
 
 class TrendingRule:
