@@ -22,7 +22,7 @@ class _CountFn(beam.DoFn):
         if isinstance(record, Article):
             live.articles.labels(record.extraction_method).inc()
         elif isinstance(record, DeadLetter):
-            live.dead_letters.labels(str(record.stage), record.error_type).inc()
+            live.count_dead_letter(str(record.stage), record.error_type)
         elif isinstance(record, StoryEvent):
             live.story_events.labels(str(record.event_type)).inc()
         yield from ()

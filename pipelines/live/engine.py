@@ -149,7 +149,6 @@ class LiveEngine:
         if config.archive.dir:
             prefix = "storywire" if shards == 1 else f"storywire-shard{shard}"
             self._archive = RotatingWarcWriter(config.archive.dir, prefix=prefix, max_bytes=config.archive.rotate_size)
-        self.feed_count = len(feeds)
         self.max_parallel = max(1, workers if workers is not None else config.run.max_parallel_fetches)
         self._max_buffered = config.run.max_buffered_pages
         self._host_wait = host_wait or politeness_wait(fetcher)
@@ -199,7 +198,7 @@ class LiveEngine:
         if not self._intake or self._buffer_full() or len(self._running) >= self.max_parallel:
             return None
         now = self._now()
-        waits = [seconds_until(self.poller.next_wakeup(), now, idle=None)]
+        waits = [seconds_until(self.poller.next_wakeup(), now)]
         waits += [max(0.0, (p.due_at - now).total_seconds()) for p in self._retries]
         waits.append(self._lanes.next_ready_in(self._host_wait))
         known = [w for w in waits if w is not None]
@@ -326,10 +325,6 @@ class LiveEngine:
     def next_wakeup(self) -> datetime | None:
         times = [t for t in (self.poller.next_wakeup(), *(p.due_at for p in self._retries)) if t is not None]
         return min(times) if times else None
-
-    def seconds_to_next_round(self, *, idle: timedelta = timedelta(seconds=60)) -> float:
-        """How long until a poll or a retry comes due, on the engine's own clock (``idle``: nothing scheduled)."""
-        return seconds_until(self.next_wakeup(), self._now(), idle=idle) or 0.0
 
     def backlog(self) -> Backlog:
         """Work in hand, for the progress line: retries waiting, pages queued or running, and how late the oldest
@@ -561,13 +556,9 @@ def _due(page: PendingPage, when: datetime) -> PendingPage:
     return PendingPage(page.item, page.outlet, page.failed_attempts, when)
 
 
-def seconds_until(
-    when: datetime | None, now: datetime, *, idle: timedelta | None = timedelta(seconds=60)
-) -> float | None:
-    """How long until ``when`` (0 when past); ``idle`` in seconds (None when None) when nothing is scheduled."""
-    if when is None:
-        return None if idle is None else idle.total_seconds()
-    return max(0.0, (when - now).total_seconds())
+def seconds_until(when: datetime | None, now: datetime) -> float | None:
+    """How long until ``when`` (0 when past); None when nothing is scheduled."""
+    return None if when is None else max(0.0, (when - now).total_seconds())
 
 
 def _shard_of(url: str, shards: int) -> int:

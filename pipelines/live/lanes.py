@@ -115,7 +115,3 @@ class HostLanes:
 
     def __len__(self) -> int:
         return sum(len(lane) for lane in self._lanes.values())
-
-    @property
-    def busy_hosts(self) -> int:
-        return len(self._busy)

@@ -38,7 +38,6 @@ from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from storywire.connectors.failures import Failure
 from storywire.connectors.kafka.broker_health import brokers_down
 
 _FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -105,9 +104,9 @@ class LiveMetrics:
         for kind, seconds in fetch_seconds:
             self.fetch_seconds.labels(kind).observe(seconds)
 
-    def count_dead_letters(self, failures: Iterable[Failure]) -> None:
-        for failure in failures:
-            self.dead_letters.labels(str(failure.stage), failure.error_type).inc()
+    def count_dead_letter(self, stage: str, error_type: str) -> None:
+        """One dead letter of the run, from any stage (the graph's output tap calls this)."""
+        self.dead_letters.labels(stage, error_type).inc()
 
     def set_backlog(self, *, queued: int, buffered: int, pending_retry: int, lag_s: float, feeds_broken: int) -> None:
         self.pages_queued.set(queued)

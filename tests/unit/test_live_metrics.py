@@ -43,7 +43,7 @@ def test_engine_counts_become_labelled_counters_and_fetch_times_a_histogram(serv
     failure = Failure.from_exception(
         Stage.FETCH_ARTICLE, "https://a.example/x", TimeoutError("slow"), datetime(2023, 5, 3, tzinfo=timezone.utc)
     )
-    live.count_dead_letters([failure])
+    live.count_dead_letter(str(failure.stage), failure.error_type)
     text = httpx.get(f"http://127.0.0.1:{server.port}/metrics").text
     assert _value(text, 'storywire_polls_total{outcome="new_items"}') == 2
     assert _value(text, 'storywire_polls_total{outcome="not_modified"}') == 3
