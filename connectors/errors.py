@@ -19,6 +19,8 @@ as it was before it joined this tree, so callers catching ``ValueError`` still c
     ├── SchemaValidationError *        a message not matching its schema (schemas/validation.py)    permanent
     ├── InputError                     one bad input: becomes a dead letter, the run goes on
     │   ├── ArchiveRecordError         an unreadable or oversized WARC record                       permanent
+    │   ├── UnknownInputError          a replay input of no known kind, or a folder holding no file permanent
+    │   ├── DumpRecordError            a JSONL article dump line that is not an article             permanent
     │   ├── HttpStatusError            a non-2xx answer (``status``, ``retry_after``)               429, 5xx: retryable
     │   ├── UnsupportedContentError    a response of a content type we do not process               permanent
     │   ├── FeedParseError             a feed with no readable entries                              permanent
@@ -69,6 +71,7 @@ __all__ = [
     "ArchiveRecordError",
     "ConfigError",
     "DamagedStateError",
+    "DumpRecordError",
     "EmptyExtractionError",
     "EncodingError",
     "ExtractionTimeoutError",
@@ -81,6 +84,7 @@ __all__ = [
     "NotCapturedError",
     "SourceUnavailableError",
     "StorywireError",
+    "UnknownInputError",
     "UnsafeXmlError",
     "UnsupportedContentError",
 ]
@@ -89,6 +93,8 @@ DEAD_LETTER_ERROR_TYPES: Final[frozenset[str]] = frozenset(
     {
         # InputError subclasses (this module, feeds/poll.py, http/errors.py): one bad input each.
         "ArchiveRecordError",
+        "UnknownInputError",
+        "DumpRecordError",
         "HttpStatusError",
         "UnsupportedContentError",
         "FeedParseError",
@@ -157,6 +163,15 @@ class InputError(StorywireError):
 
 class ArchiveRecordError(InputError):
     """A WARC record that cannot be read, or whose body exceeds the size limit."""
+
+
+class UnknownInputError(InputError):
+    """A replay input that cannot be read as any supported kind: a file that is neither a WARC archive nor a JSONL
+    article dump, an empty file, a directory holding no file, a pattern matching nothing."""
+
+
+class DumpRecordError(InputError):
+    """A line of a JSONL article dump that is not a JSON object, lacks a field or has a field of the wrong form."""
 
 
 class HttpStatusError(InputError):

@@ -31,6 +31,9 @@ class Stage(str, Enum):
 
     READ_ARCHIVE = "read-archive"
     """Replay: a WARC record that cannot be read or is too large, or a response that is neither feed nor page."""
+    READ_INPUT = "read-input"
+    """Replay: an input file of an unknown kind (or a directory or pattern holding none), or a line of a JSONL
+    article dump that is not an article."""
     PARSE_FEED = "parse-feed"
     """A feed response that cannot be parsed, or parsed only in part (replay and live)."""
     JOIN_ARCHIVE = "join-archive"

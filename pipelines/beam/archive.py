@@ -29,6 +29,7 @@ from storywire.connectors.errors import ArchiveRecordError, UnsupportedContentEr
 from storywire.connectors.failures import Failure, Stage
 from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
+from storywire.pipelines.core import progress
 from storywire.pipelines.core.event_time import capture_window
 from storywire.pipelines.core.pairing import redirect_edge
 
@@ -36,6 +37,7 @@ FEEDS = "feeds"
 PAGES = "pages"
 REDIRECTS = "redirects"
 PER_ARCHIVE = "per_archive."
+_PROGRESS_EVERY = 100
 _USED = {"feed": FEEDS, "page": PAGES, "redirect": REDIRECTS}
 
 
@@ -44,7 +46,7 @@ def archive_name(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _open_any(path: str) -> Any:
+def open_any(path: str) -> Any:
     """Open local paths directly and anything else (gs://, s3://...) through Beam's file systems, raw bytes."""
     if "://" not in path or path.startswith("file://"):
         local = path.removeprefix("file://")
@@ -83,11 +85,15 @@ class _ReadArchiveFn(beam.DoFn):
     def process(self, path: str) -> Iterator[Any]:
         stats = ReadStats()
         per_archive = f"{PER_ARCHIVE}{archive_name(path)}."
-        used = dead = 0
+        used = dead = told = pages = 0
         outcomes = read_archive(
-            path, max_body_bytes=self._max_body_bytes, open_stream=_open_any, capture_window=self._window, stats=stats
+            path, max_body_bytes=self._max_body_bytes, open_stream=open_any, capture_window=self._window, stats=stats
         )
         for outcome in outcomes:
+            if stats.records - told >= _PROGRESS_EVERY:
+                progress.add(progress.RECORDS, stats.records - told)
+                progress.add_total(progress.PAGES, pages)
+                told, pages = stats.records, 0
             if isinstance(outcome, Failure):
                 dead += 1
                 yield dead_letter(outcome)
@@ -100,8 +106,11 @@ class _ReadArchiveFn(beam.DoFn):
                 yield dead_letter(refusal)
                 continue
             used += 1
+            pages += kind == "page"
             counter(f"archive.used.{kind}").inc()
             yield beam.pvalue.TaggedOutput(_USED[kind], outcome)
+        progress.add(progress.RECORDS, stats.records - told)
+        progress.add_total(progress.PAGES, pages)  # the extraction's total: one page task per page capture
         counter("archive.records").inc(stats.records)
         counter(f"{per_archive}records").inc(stats.records)
         counter(f"{per_archive}used").inc(used)

@@ -9,6 +9,7 @@ from apache_beam.metrics.metric import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
 from storywire.connectors.failures import Failure
+from storywire.pipelines.core import progress
 
 METRICS_NAMESPACE = "storywire"
 DEAD_LETTERS = "dead_letters"
@@ -22,6 +23,7 @@ def counter(name: str) -> Any:
 def dead_letter(failure: Failure, timestamp: Any = None) -> beam.pvalue.TaggedOutput:
     """Route a failure to the dead-letter output as a DeadLetter record (at ``timestamp`` when given)."""
     counter(f"dead_letters.{failure.stage.value}").inc()
+    progress.add(progress.DEAD)
     record: Any = failure.to_dead_letter()
     if timestamp is not None:
         record = TimestampedValue(record, timestamp)

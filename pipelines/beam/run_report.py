@@ -116,15 +116,38 @@ class RunReport:
             "page captures", self.get("archive.used.page"), (("tasks", self.get("pages.tasks")),)
         )
         extracted = self.total("articles.extracted.")
-        balances["page tasks -> extracted + dead letters"] = Balance(
+        balances["page tasks -> extracted + dead letters + outside the time range"] = Balance(
             "tasks",
             self.get("pages.tasks"),
-            (("extracted", extracted), ("extract-article dead letters", self.dead(Stage.EXTRACT_ARTICLE))),
+            (
+                ("extracted", extracted),
+                ("extract-article dead letters", self.dead(Stage.EXTRACT_ARTICLE)),
+                ("outside the time range (--since/--until)", self.get("filter.tasks.time")),
+            ),
         )
-        balances["extracted -> assigned + exact repeats"] = Balance(
-            "extracted",
-            extracted,
-            (("assigned", self.get("stories.assigned")), ("exact repeats", self.get("articles.exact_repeats"))),
+        balances["dump lines -> articles + blank + dead letters"] = Balance(
+            "lines",
+            self.get("dump.lines"),
+            (
+                ("articles", self.get("dump.articles")),
+                ("blank", self.get("dump.blank")),
+                ("read-input dead letters of lines", self.get("dump.dead_letters")),
+            ),
+        )
+        balances["read-input dead letters = refused inputs + dump lines"] = Balance(
+            "read-input dead letters",
+            self.dead(Stage.READ_INPUT),
+            (("refused inputs", self.get("inputs.refused")), ("dump lines", self.get("dump.dead_letters"))),
+        )
+        filtered = self._by_suffix("filter.articles.")
+        balances["articles -> assigned + exact repeats + filtered out"] = Balance(
+            "extracted + from dumps",
+            extracted + self.get("dump.articles"),
+            (
+                ("assigned", self.get("stories.assigned")),
+                ("exact repeats", self.get("articles.exact_repeats")),
+                *((f"filtered out by {reason}", count) for reason, count in filtered.items()),
+            ),
         )
         return balances
 
@@ -140,6 +163,23 @@ class RunReport:
                 ("pending at end", self.get("live.pages.pending_at_end")),
             ),
         )
+
+    def _inputs_and_filters(self) -> list[str]:
+        """Lines for JSONL dumps, refused inputs and the filter, only when the run had them."""
+        lines = []
+        if self.get("dump.lines"):
+            lines.append(
+                f"article dump lines: {self.get('dump.lines')}; articles: {self.get('dump.articles')}; blank: "
+                f"{self.get('dump.blank')}; unusable: {self.get('dump.dead_letters')}"
+            )
+        if self.get("inputs.refused"):
+            lines.append(f"inputs refused (neither WARC nor JSONL, or holding no file): {self.get('inputs.refused')}")
+        dropped = {**self._by_suffix("filter.articles."), "time before extraction": self.get("filter.tasks.time")}
+        if any(dropped.values()):
+            lines.append(
+                "filtered out: " + ", ".join(f"{reason} {count}" for reason, count in dropped.items() if count)
+            )
+        return lines
 
     def balances(self) -> dict[str, tuple[int, int]]:
         """Each balance's (in, out + skipped + dead letters); a pair that differs means an input was lost."""
@@ -163,6 +203,7 @@ class RunReport:
             f"{self.get('feeds.entries_without_link')} entries without a link)",
             f"page captures to extract: {self.get('pages.tasks')}; extracted: {self.total('articles.extracted.')}; "
             f"exact repeats dropped: {self.get('articles.exact_repeats')}; revisions: {self.get('articles.revisions')}",
+            *self._inputs_and_filters(),
             f"articles assigned to stories: {self.get('stories.assigned')} "
             f"(duplicates of another copy: {self.get('stories.duplicates')})",
             "story events: "

@@ -49,7 +49,7 @@ FORMAT_ENV: Final = "STORYWIRE_LOG_FORMAT"
 
 # Loggers of storywire whose INFO lines show at the default level: the live run's progress line (the per-feed
 # events, storywire.live.feeds, only from INFO on) and the Kafka sink's two outage lines (unreachable, back).
-DEFAULT_VISIBLE: Final = ("storywire.live", "storywire.kafka")
+DEFAULT_VISIBLE: Final = ("storywire.live", "storywire.kafka", "storywire.replay")
 QUIET_BY_DEFAULT: Final = ("storywire.live.feeds",)
 # Libraries whose INFO/DEBUG lines are noise: at WARNING whatever the level.
 THIRD_PARTY: Final = ("apache_beam", "kafka", "urllib3", "warcio", "grpc", "asyncio", "filelock")

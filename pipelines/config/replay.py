@@ -11,6 +11,7 @@ from storywire.connectors.errors import ConfigError
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.connectors.urls import canonical_url
 from storywire.pipelines.config.sinks import SinkSpec
+from storywire.pipelines.core.filters import ArticleFilter
 from storywire.pipelines.stories import StoryConfig
 
 
@@ -19,6 +20,8 @@ class ReplayConfig:
     """Everything a replay needs; the same transforms read their settings from here in live runs."""
 
     archives: tuple[str, ...]
+    """WARC archives (files; :func:`~storywire.connectors.archives.inputs.resolve_inputs` expands what a user
+    names)."""
     sinks: tuple[SinkSpec, ...]
     topic_prefix: str = "news"
     min_text_chars: int = DEFAULT_MIN_CHARS
@@ -30,16 +33,29 @@ class ReplayConfig:
     """(feed URL, outlet) of each feed of the live config that names an ``outlet``: the pages a feed listed are
     credited to its outlet, as the live run credited them. Stored sorted, with canonical URLs
     (:meth:`outlets_by_feed` builds it from any mapping)."""
+    dumps: tuple[str, ...] = ()
+    """JSONL article dumps (:mod:`storywire.pipelines.core.dumped`)."""
+    refused_inputs: tuple[tuple[str, str], ...] = ()
+    """(input, reason) of each input that gave nothing to read: each becomes a ``read-input`` dead letter."""
+    keep: ArticleFilter = field(default_factory=ArticleFilter)
+    """The articles the replay keeps (``--since/--until/--outlet/--lang``); the default keeps all."""
+    workers: int | None = None
+    """Feed-parsing and extraction processes; None: one per core; 0 or 1: in the step's own process."""
 
     def __post_init__(self) -> None:
-        if not self.archives:
-            raise ConfigError("no archive given: name at least one .warc or .warc.gz file")
+        if not self.archives and not self.dumps:
+            raise ConfigError(
+                "nothing to replay: name WARC archives (.warc, .warc.gz) or JSONL article dumps (.jsonl), files, "
+                "directories or patterns"
+            )
         if not self.sinks:
             raise ConfigError("no sink given: add --sink kafka://HOST:PORT and/or --sink file://DIRECTORY")
         if self.min_text_chars < 1:
             raise ConfigError(f"min_text_chars must be >= 1, got {self.min_text_chars}")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError(f"workers must be >= 0 (0 or 1: no worker processes), got {self.workers}")
         try:
             TopicNames(self.topic_prefix)
         except ValueError as exc:  # KafkaConfigError is one too

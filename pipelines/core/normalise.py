@@ -52,7 +52,7 @@ def build_article(task: PageTask, page: ExtractedPage) -> Article:
             canonical = candidate
     item = task.item
     title = page.title or (item.title if item else "")
-    summary = item.summary if item and item.summary else _lead(page.text)
+    summary = item.summary if item and item.summary else lead(page.text)
     published = plausible_time(item.published_at if item else None, task.first_seen_at)
     if published is None:
         published = plausible_time(page.published_at, task.first_seen_at)
@@ -83,7 +83,8 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.blake2b(normalised.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _lead(text: str) -> str:
+def lead(text: str) -> str:
+    """An article's summary when its source gives none: the text up to about 300 characters, cut at a word."""
     if len(text) <= SUMMARY_FROM_TEXT_CHARS:
         return text
     cut = text.rfind(" ", 0, SUMMARY_FROM_TEXT_CHARS)

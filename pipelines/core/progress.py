@@ -35,6 +35,7 @@ __all__ = [
     "Phase",
     "ProgressView",
     "add",
+    "add_total",
     "format_count",
     "format_duration",
     "reset",
@@ -83,6 +84,13 @@ def set_total(name: str, n: int) -> None:
     the ETA of its phase."""
     with _lock:
         _totals[name] = n
+
+
+def add_total(name: str, n: int) -> None:
+    """Add ``n`` (may be negative) to the total the count ``name`` will reach: for totals learnt piece by piece
+    (the page captures each archive holds, less those a filter leaves out before extraction)."""
+    with _lock:
+        _totals[name] = _totals.get(name, 0) + n
 
 
 def snapshot() -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The replay graph: WARC archives -> feeds + pages -> articles -> stories -> sinks.
+"""The replay graph: WARC archives -> feeds + pages -> articles (+ the articles of JSONL dumps) -> the filter ->
+stories -> sinks.
 
 Everything after :func:`pair_archived_pages` is shared with the live graph (:mod:`.live`); only the source
 differs.
@@ -7,12 +8,13 @@ differs.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
+from storywire.connectors.archives.inputs import RefusedInput
 from storywire.connectors.failures import Failure, Stage
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.http.errors import InvalidUrlError
@@ -21,11 +23,16 @@ from storywire.pipelines.beam.archive import FEEDS, PAGES, REDIRECTS, ReadArchiv
 from storywire.pipelines.beam.articles import ExtractArticles
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.beam.dedupe import DedupeRevisions
+from storywire.pipelines.beam.dumps import ARTICLES, ReadArticleDumps
 from storywire.pipelines.beam.feeds import DEFAULT_MAX_ITEMS_PER_FEED, ParseFeeds
+from storywire.pipelines.beam.filters import FilterArticles, FilterTasksByTime
+from storywire.pipelines.beam.progress_tap import ProgressTap
 from storywire.pipelines.beam.sinks import DEFAULT_OUTAGE_LIMIT, write_sinks
 from storywire.pipelines.beam.stories import EVENTS, STORIES, AssignStoriesBatch
 from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.replay import ReplayConfig
+from storywire.pipelines.core import progress
+from storywire.pipelines.core.event_time import capture_window
 from storywire.pipelines.core.pairing import (
     outlets_through_redirects,
     pair_captures,
@@ -108,6 +115,11 @@ class _Paired:
         raise KeyError(tag)
 
 
+def _refusal_dead_letter(refusal: list[str]) -> Iterator[Any]:
+    counter("inputs.refused").inc()
+    yield dead_letter(RefusedInput(refusal[0], refusal[1]).failure())
+
+
 def build_replay(
     pipeline: beam.Pipeline,
     config: ReplayConfig,
@@ -120,13 +132,41 @@ def build_replay(
     ``max_items_per_feed`` items of each feed document are joined (the rest counted); a capture time after
     ``now`` (default: the wall clock) plus a day is refused (:func:`~storywire.pipelines.core.event_time.
     capture_window`)."""
+    window = capture_window(now or datetime.now(timezone.utc))
     read = pipeline | "Archives" >> beam.Create(sorted(config.archives)) | ReadArchives(config.max_body_bytes, now=now)
-    feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds(max_items_per_feed)
+    feeds = read[FEEDS] | "ParseFeeds" >> ParseFeeds(max_items_per_feed, workers=config.workers)
     paired = pair_archived_pages(feeds.items, read[PAGES], read[REDIRECTS], dict(config.feed_outlets))
-    extracted = paired.tasks | "ExtractArticles" >> ExtractArticles(config.min_text_chars, limits=config.extraction)
-    distinct = extracted.articles | "DedupeRevisions" >> DedupeRevisions()
+    tasks = paired.tasks | "CountPages" >> ProgressTap(progress.PAGES)
+    if config.keep.active:
+        tasks = tasks | "FilterTasksByTime" >> FilterTasksByTime(config.keep)
+    extracted = tasks | "ExtractArticles" >> ExtractArticles(
+        config.min_text_chars, limits=config.extraction, workers=config.workers
+    )
+    dumped = pipeline | "Dumps" >> beam.Create(sorted(config.dumps)) | ReadArticleDumps(config.min_text_chars, window)
+    refused = (
+        pipeline
+        | "RefusedInputs" >> beam.Create([list(pair) for pair in config.refused_inputs])
+        | "RefusalDeadLetters" >> beam.FlatMap(_refusal_dead_letter).with_outputs(DEAD_LETTERS, main="none")
+    )
+    articles = (extracted.articles, dumped[ARTICLES]) | "AllArticles" >> beam.Flatten() | ProgressTap(progress.ARTICLES)
+    if config.keep.active:
+        articles = articles | "FilterArticles" >> FilterArticles(config.keep)
+    distinct = articles | "DedupeRevisions" >> DedupeRevisions() | "CountDistinct" >> ProgressTap(progress.DISTINCT)
     assigned = distinct | "AssignStories" >> AssignStoriesBatch(config.stories)
-    dead_letters = (read[DEAD_LETTERS], feeds[DEAD_LETTERS], paired[DEAD_LETTERS], extracted[DEAD_LETTERS])
+    _ = assigned.articles | "CountAssigned" >> ProgressTap(progress.STORIES_ASSIGNED)
+    _ = (
+        assigned[EVENTS]
+        | "NewStories" >> beam.Filter(lambda event: event.event_type == "created")
+        | "CountStories" >> ProgressTap(progress.STORIES)
+    )
+    dead_letters = (
+        read[DEAD_LETTERS],
+        refused[DEAD_LETTERS],
+        dumped[DEAD_LETTERS],
+        feeds[DEAD_LETTERS],
+        paired[DEAD_LETTERS],
+        extracted[DEAD_LETTERS],
+    )
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
     write_sinks(streams, config.sinks, config.topic_prefix, outage_limit=broker_outage_limit)
     return streams

@@ -29,7 +29,7 @@ def test_beam_options_go_after_the_double_dash() -> None:
     assert (args.command, args.config, args.runner) == ("run", "f.yaml", "FlinkRunner")
     assert beam == ["--flink_master=host:8081", "--parallelism=4"]
     args, beam = parse_command_line(["replay", "a.warc.gz", "b.warc.gz", "--", "--direct_num_workers=2"])
-    assert args.archives == ["a.warc.gz", "b.warc.gz"] and beam == ["--direct_num_workers=2"]
+    assert args.inputs == ["a.warc.gz", "b.warc.gz"] and beam == ["--direct_num_workers=2"]
 
 
 def test_the_runner_after_the_double_dash_is_storywires_runner() -> None:

@@ -12,24 +12,30 @@ import pytest
 
 from storywire.pipelines.cli.main import main
 
+TINY_WARC = b"WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 0\r\n\r\n\r\n\r\n"
+"""A readable archive holding nothing: the start-up checks after the inputs' are reached."""
+
 
 def test_missing_archive_names_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.warc.gz"
     assert main(["replay", str(missing), "--sink", f"file://{tmp_path}/out"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"storywire: error: archive not found: {missing} (give the path of a .warc or .warc.gz file)"
+    assert err == (
+        f"storywire: error: {missing} not found; give WARC archives (.warc, .warc.gz) or JSONL article dumps "
+        "(.jsonl, .jsonl.gz), or directories or patterns of them"
+    )
 
 
 def test_unknown_sink_scheme_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "a.warc.gz"
-    archive.write_bytes(b"")
+    archive.write_bytes(TINY_WARC)
     assert main(["replay", str(archive), "--sink", "s3://bucket/x"]) == 2
     assert "unknown scheme 's3'" in capsys.readouterr().err
 
 
 def test_unreachable_broker_fails_fast_naming_the_address(tmp_path: Path) -> None:
     archive = tmp_path / "a.warc.gz"
-    archive.write_bytes(b"")
+    archive.write_bytes(TINY_WARC)
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -59,7 +65,7 @@ def test_unreachable_broker_fails_fast_naming_the_address(tmp_path: Path) -> Non
 
 def test_replay_config_that_does_not_exist_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "a.warc.gz"
-    archive.write_bytes(b"")
+    archive.write_bytes(TINY_WARC)
     missing = tmp_path / "live.yaml"
     assert main(["replay", str(archive), "--sink", f"file://{tmp_path}/out", "--config", str(missing)]) == 2
     err = capsys.readouterr().err.strip()
@@ -68,7 +74,7 @@ def test_replay_config_that_does_not_exist_is_named(tmp_path: Path, capsys: pyte
 
 def test_replay_config_with_a_bad_story_setting_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "a.warc.gz"
-    archive.write_bytes(b"")
+    archive.write_bytes(TINY_WARC)
     live = tmp_path / "live.yaml"
     live.write_text(
         'feeds: [https://a.example/rss]\nhttp: {user_agent: "t/1.0 (+https://t.example)"}\nstories: {dormancy: 2}\n',

@@ -201,6 +201,7 @@ def test_the_readme_lists_exactly_the_stages() -> None:
 def test_stages_are_strings_that_serialise_as_their_value() -> None:
     assert [s.value for s in Stage] == [
         "read-archive",
+        "read-input",
         "parse-feed",
         "join-archive",
         "poll-feed",

@@ -235,9 +235,10 @@ def test_archive_damaged_after_its_first_record_passes_the_start_up_check(tmp_pa
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "archive is empty: {path} (0 bytes; give a .warc or .warc.gz file"),
-        (b"hello, world\n", "no WARC record can be read from {path}: not a WARC file"),
-        (b"these are my notes, not an archive\n", "no WARC record can be read from {path}: not a WARC file"),
+        (b"", "{path} is empty (0 bytes after decompression); give WARC archives"),
+        (b"hello, world\n", "{path} is neither a WARC archive (it would start with 'WARC/') nor a JSONL article"),
+        (b"these are my notes, not an archive\n", "{path} is neither a WARC archive"),
+        (b"WARC/1.0\r\nnonsense without colon\r\n\r\n", "no WARC record can be read from {path}: not a WARC file"),
     ],
 )
 def test_replay_of_an_unreadable_archive_exits_2_with_one_line(
@@ -263,5 +264,5 @@ def test_the_start_up_refusal_is_one_line_on_stderr(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith("storywire: error: no WARC record can be read from")
+    assert result.stderr.startswith(f"storywire: error: {path} is neither a WARC archive")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -276,7 +276,7 @@ def test_delivery_error_messages_show_keys_as_text_and_say_what_the_count_counts
 def test_the_cli_reads_the_outage_limit_as_a_duration() -> None:
     from datetime import timedelta
 
-    from storywire.pipelines.cli.main import _duration
+    from storywire.pipelines.cli.arguments import duration as _duration
 
     assert _duration("90s") == timedelta(seconds=90)
     assert _duration("15m") == timedelta(minutes=15)

@@ -14,6 +14,7 @@ import pytest
 from storywire.connectors.kafka.producer import OUTAGE_LOGGER
 from storywire.pipelines.cli import logs
 from storywire.pipelines.cli.main import main, parse_command_line
+from storywire.pipelines.cli.progress import LOGGER as REPLAY_PROGRESS_LOGGER
 from storywire.pipelines.live.progress import FEEDS_LOGGER, PROGRESS_LOGGER
 
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -136,7 +137,7 @@ def test_an_explicit_level_above_info_hides_the_progress_lines() -> None:
 
 
 def test_the_default_visible_loggers_are_the_ones_the_code_uses() -> None:
-    assert set(logs.DEFAULT_VISIBLE) == {PROGRESS_LOGGER, OUTAGE_LOGGER}
+    assert set(logs.DEFAULT_VISIBLE) == {PROGRESS_LOGGER, OUTAGE_LOGGER, REPLAY_PROGRESS_LOGGER}
     assert logs.QUIET_BY_DEFAULT == (FEEDS_LOGGER,)
 
 

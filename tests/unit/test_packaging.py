@@ -120,7 +120,7 @@ def test_the_installed_command_prints_its_version_and_runs_the_demo(installed: P
         check=False,
     )
     assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "balance extracted -> assigned + exact repeats: 44 = 44 ok" in demo.stdout
+    assert "balance articles -> assigned + exact repeats + filtered out: 44 = 44 ok" in demo.stdout
     assert "Russia accuses Ukraine of drone attack on the Kremlin" in demo.stdout
     assert (tmp_path / "out" / "news.articles.v1.jsonl").read_bytes().count(b"\n") == 44
 

@@ -93,7 +93,7 @@ def _build(args: Any, options: PipelineOptions) -> beam.Pipeline:
         build_live(pipeline, config, shards=args.shards, story_store=_story_store(config, args.runner))
     else:
         sinks = tuple(SinkSpec.parse(uri) for uri in args.sink)
-        build_replay(pipeline, ReplayConfig(archives=tuple(args.archives), sinks=sinks))
+        build_replay(pipeline, ReplayConfig(archives=tuple(args.inputs), sinks=sinks))
     return pipeline
 
 

@@ -126,7 +126,7 @@ def test_short_topic_names() -> None:
 
 def test_a_kafka_failure_inside_the_runner_becomes_one_line() -> None:
     from storywire.connectors.kafka import DeliveryError, FailedRecord
-    from storywire.pipelines.cli.main import _kafka_failure
+    from storywire.pipelines.cli.failures import kafka_failure as _kafka_failure
 
     delivery = DeliveryError((FailedRecord("t", b"k", TimeoutError("expired\nafter 2s")),), 3, bootstrap="b:9092")
     try:

@@ -1,0 +1,69 @@
+"""Argument types the commands share: each turns a word into a value or an ``ArgumentTypeError`` saying why not."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, time, timedelta, timezone
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``1h30m``... longer than zero."""
+    from storywire.connectors.errors import InvalidSettingError
+    from storywire.pipelines.config.units import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except InvalidSettingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value.total_seconds() <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be longer than 0s")
+    return value
+
+
+def _moment(text: str, *, end_of_day: bool) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date or time; write 2023-05-03 or 2023-05-03T14:00 (UTC unless a zone is given)"
+        ) from None
+    if len(text) == 10 and end_of_day:  # a day alone: all of it
+        parsed = datetime.combine(parsed.date(), time.max)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def since(text: str) -> datetime:
+    """A day (``2023-05-03``: from its start) or a time (``2023-05-03T14:00``, UTC unless a zone is given)."""
+    return _moment(text, end_of_day=False)
+
+
+def until(text: str) -> datetime:
+    """A day (``2023-05-03``: to its end, included) or a time (UTC unless a zone is given)."""
+    return _moment(text, end_of_day=True)
+
+
+def word_list(text: str) -> list[str]:
+    """``a,b`` -> ``["a", "b"]`` (for options that may be repeated or take a comma-separated list)."""
+    return [word.strip() for word in text.split(",") if word.strip()]
