@@ -1,4 +1,8 @@
-"""A readable report of a replay's results, read back from a JSONL sink directory."""
+"""A readable report of a replay's results, read back from a JSONL sink directory::
+
+    print(render(read_sink("out/demo", TopicNames("news"))))
+
+Times are UTC, written ``2023-05-03 14:05`` (the year always shows)."""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TypeVar
 
 from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.core.event_time import article_time
 from storywire.schemas.codec import decode
 from storywire.schemas.records import Article, DeadLetter, Story, StoryEvent, _Record
 
@@ -49,15 +55,44 @@ def read_sink(directory: str, topics: TopicNames) -> SinkContents:
     )
 
 
-def _when(value: object) -> str:
-    return value.strftime("%a %d %b %H:%M") if hasattr(value, "strftime") else str(value)
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def render(contents: SinkContents, *, max_singletons: int = 12) -> str:
-    """Stories covered by several outlets first (with their events), then single-outlet ones, then dead letters."""
+def _articles_by_story(contents: SinkContents) -> dict[str, list[Article]]:
+    """Story id -> the newest revision of each of its articles, by :func:`article_time`. A story's articles are
+    those its snapshot lists (a merge's survivor lists the absorbed story's too) and those that name it, as in
+    :func:`storywire.pipelines.report.model.story_views`."""
+    latest: dict[str, Article] = {}
+    for article in contents.articles:
+        current = latest.get(article.article_id)
+        if current is None or article.revision > current.revision:
+            latest[article.article_id] = article
+    chosen: dict[str, dict[str, Article]] = defaultdict(dict)
+    for story in contents.stories:
+        chosen[story.story_id].update((i, latest[i]) for i in story.article_ids if i in latest)
+    for article in latest.values():
+        if article.story_id:
+            chosen[article.story_id][article.article_id] = article
+    return {
+        story_id: sorted(articles.values(), key=lambda a: (article_time(a), a.article_id))
+        for story_id, articles in chosen.items()
+    }
+
+
+def _article_line(article: Article) -> str:
+    title = " ".join(article.title.split()) or "(no title)"
+    return f"        {_when(article_time(article))}  {article.outlet}  {title}  {article.url}"
+
+
+def render(contents: SinkContents, *, max_singletons: int = 12, max_articles: int = 10) -> str:
+    """Stories covered by several outlets first (with their events and up to ``max_articles`` of their articles:
+    time, outlet, title, URL), then single-outlet ones (one line each, at most ``max_singletons``), then dead
+    letters. Article times are the publication time when plausible, else the first feed sighting."""
     events_by_story: dict[str, list[StoryEvent]] = defaultdict(list)
     for event in contents.events:
         events_by_story[event.story_id].append(event)
+    articles_by_story = _articles_by_story(contents)
     revisions = sum(1 for a in contents.articles if a.revision > 1)
     duplicates = sum(1 for a in contents.articles if a.duplicate_of)
     lines = [
@@ -80,6 +115,12 @@ def render(contents: SinkContents, *, max_singletons: int = 12) -> str:
         for event in notable:
             score = "" if event.score is None else f" (score {event.score:.2f})"
             lines.append(f"      {event.event_type:<10} {_when(event.event_time)}  {event.detail}{score}")
+        articles = articles_by_story.get(story.story_id, [])
+        if articles:
+            lines.append("      articles:")
+            lines.extend(_article_line(article) for article in articles[:max_articles])
+            if len(articles) > max_articles:
+                lines.append(f"        ... and {len(articles) - max_articles} more")
     lines.append("")
     lines.append(f"Single-outlet stories ({len(single)}):")
     for story in single[:max_singletons]:
