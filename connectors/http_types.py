@@ -21,6 +21,10 @@ class CapturedResponse:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     source_ref: str
+    body_location: tuple[str, int] | None = None
+    """Set when ``body`` was left behind to keep memory small (a replay's page between reading and extraction):
+    (archive path, record offset) to read it again from
+    (:func:`storywire.connectors.archives.warc_reader.read_response_at`)."""
 
     def header(self, name: str) -> str | None:
         """The first header with this name (case-insensitive), or None."""

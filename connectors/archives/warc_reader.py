@@ -234,6 +234,40 @@ def read_archive(
             yield Failure.from_exception(Stage.READ_ARCHIVE, f"{name}#offset={end}", error, UNKNOWN_TIME, path)
 
 
+def read_response_at(
+    path: str,
+    offset: int,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    open_stream: Callable[[str], BinaryIO] = _open_local,
+    capture_window: CaptureWindow | None = None,
+) -> CapturedResponse | Failure:
+    """The response of the record at ``offset`` of an archive, read again (the same as :func:`read_archive` gave
+    for it), or a Failure when it is no longer there or no longer the same kind of record."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    ref = f"{name}#offset={offset}"
+    try:
+        with open_stream(path) as raw:
+            raw.seek(offset)
+            iterator = ArchiveIterator(raw, arc2warc=True, check_digests=True)
+            iterator.loader = _Loader(verify_http=False, arc2warc=True)
+            for record in iterator:
+                build = _read_record(record, max_body_bytes, capture_window)
+                if isinstance(build, str):
+                    break
+                return build(ref)
+    except Exception as exc:  # the file changed or went away since it was read
+        error = ArchiveRecordError(f"the record at {ref} cannot be read again: {type(exc).__name__}: {exc}")
+        return Failure.from_exception(Stage.READ_ARCHIVE, ref, error, UNKNOWN_TIME, path)
+    error = ArchiveRecordError(f"the record at {ref} is no longer a response (the archive changed during the replay)")
+    return Failure.from_exception(Stage.READ_ARCHIVE, ref, error, UNKNOWN_TIME, path)
+
+
+def record_offset(source_ref: str) -> int:
+    """The record offset in a response's ``source_ref`` (``NAME#offset=N``)."""
+    return int(source_ref.rsplit("#offset=", 1)[1])
+
+
 def _read_record(
     record: Any, max_body_bytes: int, window: CaptureWindow | None
 ) -> Callable[[str], CapturedResponse | Failure] | str:

@@ -10,6 +10,7 @@ archive file.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +25,8 @@ from storywire.connectors.archives.warc_reader import (
     check_readable,
     classify,
     read_archive,
+    read_response_at,
+    record_offset,
 )
 from storywire.connectors.errors import ArchiveRecordError, UnsupportedContentError
 from storywire.connectors.failures import Failure, Stage
@@ -31,6 +34,7 @@ from storywire.connectors.http_types import CapturedResponse
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.core import progress
 from storywire.pipelines.core.event_time import capture_window
+from storywire.pipelines.core.normalise import PageTask
 from storywire.pipelines.core.pairing import redirect_edge
 
 FEEDS = "feeds"
@@ -106,8 +110,14 @@ class _ReadArchiveFn(beam.DoFn):
                 yield dead_letter(refusal)
                 continue
             used += 1
-            pages += kind == "page"
             counter(f"archive.used.{kind}").inc()
+            if kind == "page":
+                pages += 1
+                # The join holds every page until the last archive is read: without its body a page is small,
+                # and memory stays flat in the archive's size. LoadBodies reads the body again before extraction.
+                location = (path, record_offset(outcome.source_ref))
+                yield beam.pvalue.TaggedOutput(PAGES, replace(outcome, body=b"", body_location=location))
+                continue
             yield beam.pvalue.TaggedOutput(_USED[kind], outcome)
         progress.add(progress.RECORDS, stats.records - told)
         progress.add_total(progress.PAGES, pages)  # the extraction's total: one page task per page capture
@@ -120,8 +130,39 @@ class _ReadArchiveFn(beam.DoFn):
             counter(f"archive.skipped.{skipped_kind}").inc(count)
 
 
+def _load_body(task: PageTask, max_body_bytes: int, window: tuple[datetime, datetime]) -> Iterator[Any]:
+    """The task with its page's body read again from the archive; an ``extract-article`` dead letter (counted
+    with the page tasks) when it cannot be."""
+    location = task.response.body_location
+    if location is None:
+        yield task
+        return
+    path, offset = location
+    again = read_response_at(path, offset, max_body_bytes=max_body_bytes, open_stream=open_any, capture_window=window)
+    if isinstance(again, Failure):
+        yield dead_letter(replace(again, stage=Stage.EXTRACT_ARTICLE, identity=task.response.url))
+        return
+    yield replace(task, response=again)
+
+
+class LoadBodies(beam.PTransform):
+    """Page tasks whose body was left behind at reading (:class:`ReadArchives`) -> the same tasks with it, and
+    ``dead_letters`` for a record that cannot be read again (the archive changed during the replay)."""
+
+    def __init__(self, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, now: datetime | None = None) -> None:
+        super().__init__()
+        self._max_body_bytes = max_body_bytes
+        self._window = capture_window(now or datetime.now(timezone.utc))
+
+    def expand(self, tasks: PCollection) -> beam.pvalue.DoOutputsTuple:
+        return tasks | "ReadBodiesAgain" >> beam.FlatMap(
+            _load_body, max_body_bytes=self._max_body_bytes, window=self._window
+        ).with_outputs(DEAD_LETTERS, main="tasks")
+
+
 class ReadArchives(beam.PTransform):
-    """paths -> tagged outputs ``feeds``, ``pages``, ``redirects`` (CapturedResponse) and ``dead_letters``.
+    """paths -> tagged outputs ``feeds``, ``pages``, ``redirects`` (CapturedResponse) and ``dead_letters``. A
+    page comes without its body (``body_location`` says where it is): :class:`LoadBodies` reads it again.
 
     ``now`` (default: the wall clock when the graph is built) bounds plausible capture times
     (:func:`storywire.pipelines.core.event_time.capture_window`)."""

@@ -46,6 +46,7 @@ class _ReadDumpFn(beam.DoFn):
                 yield dead_letter(dump_failure(label, line.number, path, str(exc)))
                 continue
             stats.articles += 1
+            progress.add(progress.ARTICLES)
             yield article
         progress.add(progress.RECORDS, stats.lines - told)
         counter("dump.lines").inc(stats.lines)

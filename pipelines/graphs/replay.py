@@ -19,7 +19,7 @@ from storywire.connectors.failures import Failure, Stage
 from storywire.connectors.feeds.parse import FeedItem
 from storywire.connectors.http.errors import InvalidUrlError
 from storywire.connectors.urls import canonical_url
-from storywire.pipelines.beam.archive import FEEDS, PAGES, REDIRECTS, ReadArchives
+from storywire.pipelines.beam.archive import FEEDS, PAGES, REDIRECTS, LoadBodies, ReadArchives
 from storywire.pipelines.beam.articles import ExtractArticles
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.beam.dedupe import DedupeRevisions
@@ -139,7 +139,8 @@ def build_replay(
     tasks = paired.tasks | "CountPages" >> ProgressTap(progress.PAGES)
     if config.keep.active:
         tasks = tasks | "FilterTasksByTime" >> FilterTasksByTime(config.keep)
-    extracted = tasks | "ExtractArticles" >> ExtractArticles(
+    loaded = tasks | "LoadBodies" >> LoadBodies(config.max_body_bytes, now=now)
+    extracted = loaded.tasks | "ExtractArticles" >> ExtractArticles(
         config.min_text_chars, limits=config.extraction, workers=config.workers
     )
     dumped = pipeline | "Dumps" >> beam.Create(sorted(config.dumps)) | ReadArticleDumps(config.min_text_chars, window)
@@ -148,7 +149,9 @@ def build_replay(
         | "RefusedInputs" >> beam.Create([list(pair) for pair in config.refused_inputs])
         | "RefusalDeadLetters" >> beam.FlatMap(_refusal_dead_letter).with_outputs(DEAD_LETTERS, main="none")
     )
-    articles = (extracted.articles, dumped[ARTICLES]) | "AllArticles" >> beam.Flatten() | ProgressTap(progress.ARTICLES)
+    articles = extracted.articles | "CountArticles" >> ProgressTap(progress.ARTICLES)
+    if config.dumps:  # a Flatten of two stages' outputs is a materialisation point on the FnApiRunner: only if needed
+        articles = (articles, dumped[ARTICLES]) | "AllArticles" >> beam.Flatten()
     if config.keep.active:
         articles = articles | "FilterArticles" >> FilterArticles(config.keep)
     distinct = articles | "DedupeRevisions" >> DedupeRevisions() | "CountDistinct" >> ProgressTap(progress.DISTINCT)
@@ -165,6 +168,7 @@ def build_replay(
         dumped[DEAD_LETTERS],
         feeds[DEAD_LETTERS],
         paired[DEAD_LETTERS],
+        loaded[DEAD_LETTERS],
         extracted[DEAD_LETTERS],
     )
     streams = StoryStreams(assigned.articles, assigned[STORIES], assigned[EVENTS], dead_letters)
