@@ -10,12 +10,14 @@ a fresh Python process and end to end (interpreter start, imports, the work, wri
 - **floor**: the same per-article work in a plain single-process loop: read the archive, parse every feed, pair
   items with pages, extract every page with trafilatura in-process, build the articles, assign stories in stream
   order. No Beam, no worker processes, no dedupe or sinks: the least a one-core program has to do;
-- **replay**: the replay graph (:func:`storywire.pipelines.graphs.replay.build_replay`) on the FnApiRunner, to a
-  file sink, with ``--workers`` extraction (and feed parsing) processes (default: one per core);
+- **replay**: ``storywire replay ARCHIVE --sink file://... --workers N`` (the FnApiRunner), with ``--workers``
+  extraction (and feed parsing) processes (default: one per core);
 - with ``--serial``, the replay with one extraction process as well (the behaviour before the pool).
 
-It prints articles/s of each and the replay's ratio to the floor measured in the same run (>= 1.0: the replay
-beats a single-core loop). ``--check`` also compares the serial and parallel replays' files byte for byte.
+It prints articles/s and peak memory (the process's own peak plus its largest worker's: an upper bound) of each,
+and the replay's ratio to the floor measured in the same run (>= 1.0: the replay beats a single-core loop);
+first, the start-up: ``storywire --help`` and the whole replay of the bundled sample, wall. ``--check`` also
+compares the serial and parallel replays' files byte for byte.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,25 +85,28 @@ def floor(archive: str) -> int:
 
 
 def replay(archive: str, out: str, workers: int) -> None:
-    """The replay graph to a file sink in ``out``, ``workers`` extraction processes."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
+    """``storywire replay ARCHIVE --sink file://OUT --workers N`` as an analyst runs it (progress off: the bench
+    reads its own clock)."""
+    from storywire.pipelines.cli.main import main as storywire
 
-    from storywire.pipelines.beam import articles
-    from storywire.pipelines.config.replay import ReplayConfig
-    from storywire.pipelines.config.sinks import SinkSpec
-    from storywire.pipelines.graphs.replay import build_replay
-
-    articles.DEFAULT_WORKERS = workers
-    config = ReplayConfig(archives=(archive,), sinks=(SinkSpec.parse(f"file://{out}"),))
-    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
-    build_replay(pipeline, config)
-    result: Any = pipeline.run()
-    result.wait_until_finish()
+    code = storywire(["replay", archive, "--sink", f"file://{out}", "--workers", str(workers), "--no-progress"])
+    if code != 0:
+        raise SystemExit(f"storywire replay exited {code}")
 
 
-def _timed(*args: str) -> tuple[float, str]:
-    """Wall seconds of ``python bench/replay.py ARGS`` in a fresh process, and its last line of stdout."""
+def _peak_mb() -> float:
+    """Peak resident memory of this process and, separately counted, of its largest finished child (the
+    extraction workers), in MB: the two added are an upper bound of the whole at any moment."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
+
+
+def _timed(*args: str) -> tuple[float, str, float]:
+    """Wall seconds of ``python bench/replay.py ARGS`` in a fresh process, its result line and its peak memory
+    (MB, the child's own figure: its last line of stdout is ``RESULT PEAK_MB``)."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args], capture_output=True, text=True, cwd=ROOT, check=False
@@ -111,7 +115,14 @@ def _timed(*args: str) -> tuple[float, str]:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args[:2])} failed:\n{done.stderr[-3000:]}")
     lines = done.stdout.strip().splitlines()
-    return elapsed, lines[-1] if lines else ""
+    result, _, peak = (lines[-1] if lines else "").rpartition(" ")
+    return elapsed, result, float(peak or 0)
+
+
+def _wall(*argv: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([*argv], capture_output=True, cwd=ROOT, check=True)
+    return time.perf_counter() - started
 
 
 def _load() -> str:
@@ -134,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay-only", dest="replay_args", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor_archive:  # the child processes
-        print(floor(args.floor_archive))
+        print(floor(args.floor_archive), f"{_peak_mb():.0f}")
         return 0
     if args.replay_args:
         archive, out, workers = args.replay_args
         replay(archive, out, int(workers))
+        print("done", f"{_peak_mb():.0f}")
         return 0
 
     from storywire.connectors.articles.pool import default_workers
@@ -158,20 +170,31 @@ def main(argv: list[str] | None = None) -> int:
                 f"(built in {time.perf_counter() - started:.0f} s, not timed)"
             )
         print(f"cores: {os.cpu_count()}, extraction workers: {workers}, load average {_load()}")
-        floor_s, floor_out = _timed("--floor-only", archive)
+        storywire = str(Path(sys.executable).with_name("storywire"))
+        sample = str(ROOT / "pipelines" / "bundled" / "storywire-sample.warc.gz")
+        help_s = _wall(storywire, "--help")
+        sample_s = _wall(storywire, "replay", sample, "--sink", f"file://{work / 'sample'}", "--no-progress")
+        print(f"start-up: storywire --help {help_s:.1f} s; the bundled sample's whole replay {sample_s:.1f} s wall")
+        floor_s, floor_out, floor_mb = _timed("--floor-only", archive)
         floor_articles = int(floor_out)
         floor_rate = floor_articles / floor_s
-        print(f"floor  (single-process loop):      {floor_s:7.1f} s  {floor_articles:6d} articles  {floor_rate:6.1f}/s")
+        print(
+            f"floor  (single-process loop):      {floor_s:7.1f} s  {floor_articles:6d} articles  {floor_rate:6.1f}/s"
+            f"  peak {floor_mb:5.0f} MB"
+        )
         runs = [("replay", workers)] + ([("serial", 1)] if args.serial else [])
         outputs = {}
         for name, count in runs:
             out = work / name
-            seconds, _ = _timed("--replay-only", archive, str(out), str(count))
+            seconds, _, peak_mb = _timed("--replay-only", archive, str(out), str(count))
             built = _count_lines(out / FILES[0])
             rate = built / seconds
             label = f"replay ({count} worker{'s' if count != 1 else ''}):"
             ratio = rate / floor_rate
-            print(f"{label:35s} {seconds:7.1f} s  {built:6d} articles  {rate:6.1f}/s  ratio to floor {ratio:.2f}")
+            print(
+                f"{label:35s} {seconds:7.1f} s  {built:6d} articles  {rate:6.1f}/s  peak {peak_mb:5.0f} MB"
+                f"  ratio to floor {ratio:.2f}"
+            )
             outputs[name] = out
         print(f"load average at the end: {_load()} (other programs' load slows the parallel replay most)")
         if args.check and args.serial:
