@@ -6,6 +6,7 @@ from __future__ import annotations
 import filecmp
 import gzip
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -15,7 +16,8 @@ from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.cli.main import main
 from storywire.pipelines.core.event_time import article_time
 from storywire.pipelines.core.summary import SinkContents, read_sink
-from tests.support.replay_archive import write_fixture_archives
+from tests.support.replay_archive import T0, write_fixture_archives
+from tests.support.warc import Capture, page, write_warc
 
 TEXT = "Officials in Lisbon opened the new metro line on Monday after six years of construction work. " * 3
 NAMES = TopicNames()
@@ -144,3 +146,42 @@ def test_filters_keep_a_slice_and_the_balances_count_what_was_left_out(
     assert len(late.articles) < len(crawled)
     story_articles = {article_id for story in late.stories for article_id in story.article_ids}
     assert story_articles <= {a.article_id for a in late.articles}  # stories only from what was kept
+
+
+def test_a_feedless_crawl_in_the_cc_news_layout_replays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Another crawler's WARC (the CC-NEWS layout: warcinfo, then request, response and metadata records of
+    article pages, no feeds): every page is an article, first seen at its capture; the other records are counted
+    as skipped."""
+    quake = [
+        "A strong earthquake struck off the coast of Hokkaido on Tuesday, shaking buildings in Sapporo.",
+        "The meteorological agency issued a tsunami advisory for the Pacific coast and urged residents to move.",
+        "Railway operators halted bullet trains while engineers inspected the tracks for damage after the tremor.",
+    ]
+    captures = [
+        Capture(
+            "", T0, b"software: crawler/1.0\r\n", "application/warc-fields", record_type="warcinfo", target_uri=False
+        )
+    ]
+    for n, host in enumerate(("a.example", "b.example", "c.example")):
+        url = f"https://www.{host}/news/quake-{n}"
+        at = T0 + timedelta(minutes=10 * n)
+        captures += [
+            Capture(
+                url,
+                at,
+                b"GET /news HTTP/1.1\r\nHost: x\r\n\r\n",
+                "application/http; msgtype=request",
+                record_type="request",
+            ),
+            Capture(url, at, page(f"Earthquake hits Hokkaido ({host})", quake)),
+            Capture(url, at, b"fetchTimeMs: 120\r\n", "application/warc-fields", record_type="metadata"),
+        ]
+    archive = write_warc(tmp_path / "CC-NEWS-20230503080000-00001.warc.gz", captures)
+    code, out, err = _replay(capsys, tmp_path / "out", str(archive))
+    assert code == 0, err
+    _balances_hold(out)
+    assert "skipped: metadata 3, request 3, warcinfo 1" in out
+    contents = read_sink(str(tmp_path / "out"), NAMES)
+    assert sorted(a.outlet for a in contents.articles) == ["a.example", "b.example", "c.example"]
+    assert all(a.feed_url is None and a.first_seen_at == a.captured_at for a in contents.articles)
+    assert len({a.story_id for a in contents.articles}) == 1  # one story across the three outlets
