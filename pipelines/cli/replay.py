@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 DEFAULT_RUNNER = "FnApiRunner"
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+SINKS_COMPLETE = "the replay had finished and its sinks are complete; only the report after it was cut short"
 DEFAULT_PROGRESS_INTERVAL_S = 10.0
 
 EXAMPLES = {
@@ -209,7 +211,6 @@ def run(args: argparse.Namespace, beam_args: list[str], *, demo: bool) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from storywire.pipelines.beam.feeds import DEFAULT_MAX_ITEMS_PER_FEED
-    from storywire.pipelines.beam.run_report import RunReport
     from storywire.pipelines.beam.sinks import DEFAULT_OUTAGE_LIMIT
     from storywire.pipelines.cli.progress import show_progress
     from storywire.pipelines.graphs.replay import build_replay
@@ -236,7 +237,26 @@ def run(args: argparse.Namespace, beam_args: list[str], *, demo: bool) -> int:
             raise
         print(f"storywire: error: the run stopped: {reason.rstrip('.')}. {RERUN_HINT}", file=sys.stderr)
         return EXIT_FAILED
-    elapsed = time.monotonic() - started
+    try:
+        return _finish(args, config, resolved, result, time.monotonic() - started, summary_dir, demo=demo)
+    except KeyboardInterrupt:  # the pipeline had finished: only the report was cut short
+        print(f"storywire: interrupted: {SINKS_COMPLETE}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _finish(
+    args: argparse.Namespace,
+    config: ReplayConfig,
+    resolved: ResolvedInputs,
+    result: Any,
+    elapsed: float,
+    summary_dir: str | None,
+    *,
+    demo: bool,
+) -> int:
+    """Print the run report, the balances and (``--summary``) the stories of a finished replay."""
+    from storywire.pipelines.beam.run_report import RunReport
+
     report = RunReport.from_result(result)
     print(f"storywire replay of {_inputs_line(resolved)} finished in {elapsed:.1f}s on {args.runner}")
     print(report.render())
