@@ -9,6 +9,10 @@ before extraction, the body is decoded with a charset that fits it (:mod:`storyw
 trafilatura runs in a worker process with a time limit when one is given (``worker``), the text is cut to
 ``max_text_chars``, and garbled text is refused (``EncodingError``). A cut page or text is marked
 ``text_truncated``.
+
+trafilatura is imported by the first extraction, not with this module (about 0.2 s, and more for what it loads
+on its first call): a replay extracts in worker processes, whose fork server imports and warms it
+(:mod:`storywire.connectors.articles.warm`), so the replay's own process never needs it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-
-import trafilatura
 
 from storywire.connectors.articles.charset import check_text, decode_body
 from storywire.connectors.articles.settings import DEFAULT_MIN_CHARS, ExtractionLimits
@@ -125,6 +127,8 @@ def extract_page(
 
 def _run_trafilatura(markup: str | bytes, url: str, min_chars: int) -> _RawDocument | None:
     """The attempts, in order, until one yields ``min_chars`` of text (runs in the worker process, if any)."""
+    import trafilatura
+
     for method, options in _ATTEMPTS:
         document: Any = trafilatura.bare_extraction(
             markup, url=url, with_metadata=True, include_comments=False, **options

@@ -12,9 +12,16 @@
 =================  ==============================================================================
 
 Pure Python: no Beam import. A DoFn creates one ``HttpFetcher`` in ``setup()`` and closes it in ``teardown()``.
+
+Import the names from here (``from storywire.connectors.http import HttpFetcher, InvalidUrlError``). The address
+guard, the fetcher and the robots policy are loaded on first use: they import httpx (about 0.2 s), which a replay
+(it fetches nothing) should not pay for the error types and settings it uses.
 """
 
-from storywire.connectors.http.address_guard import AddressGuard, Target
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from storywire.connectors.http.config import HttpConfig
 from storywire.connectors.http.errors import (
     BlockedAddressError,
@@ -31,9 +38,13 @@ from storywire.connectors.http.errors import (
     TlsError,
     TooManyRedirectsError,
 )
-from storywire.connectors.http.fetcher import FetchResult, HttpFetcher, Kind
 from storywire.connectors.http.politeness import PolitenessScheduler, Slot, parse_retry_after
-from storywire.connectors.http.robots import RobotsDecision, RobotsPolicy
+from storywire.connectors.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from storywire.connectors.http.address_guard import AddressGuard, Target
+    from storywire.connectors.http.fetcher import FetchResult, HttpFetcher, Kind
+    from storywire.connectors.http.robots import RobotsDecision, RobotsPolicy
 
 __all__ = [
     "AddressGuard",
@@ -61,3 +72,14 @@ __all__ = [
     "TooManyRedirectsError",
     "parse_retry_after",
 ]
+
+if not TYPE_CHECKING:  # mypy reads the imports above; a module __getattr__ would make every name type-check
+    __getattr__ = lazy_exports(
+        __name__,
+        globals(),
+        {
+            "address_guard": ("AddressGuard", "Target"),
+            "fetcher": ("FetchResult", "HttpFetcher", "Kind"),
+            "robots": ("RobotsDecision", "RobotsPolicy"),
+        },
+    )

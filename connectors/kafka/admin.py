@@ -1,4 +1,8 @@
-"""Broker reachability and idempotent topic creation (kafka-python's ``KafkaAdminClient``, dict API)."""
+"""Broker reachability and idempotent topic creation (kafka-python's ``KafkaAdminClient``, dict API).
+
+kafka-python is imported by the functions that talk to a broker, not with this module: it takes about 0.25 s,
+which the commands that only build their parser with these names (``storywire --help``) should not pay.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import kafka.errors as kafka_errors
-from kafka import KafkaAdminClient
-from kafka.admin import ConfigResource, ConfigResourceType
 
 from .config import KafkaConfig
 from .errors import BrokerUnreachableError, KafkaConfigError, TopicSetupError
@@ -32,8 +32,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TopicOutcome = Literal["created", "exists"]
-_TOPIC_ALREADY_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
-_UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
 _TLS_MARGIN_S = 5.0
 
 
@@ -60,6 +58,9 @@ class TopicDescription:
 @contextmanager
 def admin_client(config: KafkaConfig, timeout_s: float | None = None) -> Iterator[Any]:
     """An open ``KafkaAdminClient``; bootstrap failures become ``BrokerUnreachableError``."""
+    import kafka.errors as kafka_errors
+    from kafka import KafkaAdminClient
+
     kwargs = config.client_kwargs()
     if timeout_s is not None:
         kwargs["bootstrap_timeout_ms"] = max(100, int(timeout_s * 1000))
@@ -83,6 +84,8 @@ def _bounded_tls_admin(config: KafkaConfig, kwargs: dict[str, Any]) -> Any:
     black-holing proxy) the constructor waits forever. Apache Kafka's plaintext listener closes such a connection
     at once, so this bound matters only for the silent ones; a client that connects after it is closed.
     """
+    from kafka import KafkaAdminClient
+
     outcome: dict[str, Any] = {}
     abandoned = threading.Event()
 
@@ -113,6 +116,8 @@ def _bounded_tls_admin(config: KafkaConfig, kwargs: dict[str, Any]) -> Any:
 
 def check_reachable(config: KafkaConfig, timeout_s: float = 10.0) -> None:
     """Raise ``BrokerUnreachableError`` unless a broker answers at the bootstrap address in ``timeout_s``."""
+    import kafka.errors as kafka_errors
+
     with admin_client(config, timeout_s) as client:
         try:
             client.list_topics()
@@ -128,6 +133,8 @@ def ensure_topics(
     Returns ``{topic: "created" | "exists"}``; waits until created topics have leaders. Raises
     ``TopicSetupError`` naming each topic the broker refused, ``BrokerUnreachableError`` if none answers.
     """
+    import kafka.errors as kafka_errors
+
     spec_list = list(specs)
     names = [spec.name for spec in spec_list]
     if len(set(names)) != len(names):
@@ -155,7 +162,7 @@ def ensure_topics(
             code = result.get("error_code", 0)
             if code == 0:
                 outcomes[name] = "created"
-            elif code == _TOPIC_ALREADY_EXISTS:
+            elif code == kafka_errors.TopicAlreadyExistsError.errno:
                 outcomes[name] = "exists"
             else:
                 error_name = kafka_errors.for_code(code).__name__
@@ -177,6 +184,8 @@ def ensure_topics(
 
 def missing_topics(config: KafkaConfig, names: Iterable[str], *, timeout_s: float = 10.0) -> list[str]:
     """Those of ``names`` that do not exist on the cluster, in the given order."""
+    import kafka.errors as kafka_errors
+
     wanted = list(names)
     with admin_client(config, timeout_s) as client:
         try:
@@ -194,6 +203,9 @@ def describe_topics(
     Configs are every topic config the broker reports (``config_filter="all"``). Raises
     ``BrokerUnreachableError`` or ``TopicSetupError``.
     """
+    import kafka.errors as kafka_errors
+    from kafka.admin import ConfigResource, ConfigResourceType
+
     wanted = list(names)
     found: dict[str, dict[str, Any]] = {}
     reported: dict[str, dict[str, ReportedConfig]] = {}
@@ -204,7 +216,7 @@ def describe_topics(
             raise TopicSetupError(f"could not describe topics {wanted}: {exc}") from exc
         for topic in metadata:
             code = topic.get("error_code", 0)
-            if code == _UNKNOWN_TOPIC:
+            if code == kafka_errors.UnknownTopicOrPartitionError.errno:
                 continue
             if code != 0:
                 error_name = kafka_errors.for_code(code).__name__

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
-
-from kafka import codec
 
 from .errors import KafkaConfigError
 from .security import URL_SECURITY_PARAMS, KafkaSecurity, Secret, redact_url
@@ -17,12 +15,24 @@ __all__ = ["COMPRESSION_TYPES", "DEFAULT_PORT", "KafkaConfig", "KafkaSecurity", 
 
 DEFAULT_PORT: Final = 9092
 COMPRESSION_TYPES: Final = frozenset({"gzip", "snappy", "lz4", "zstd"})
+
+
+def _has_codec(compression: str) -> Callable[[], bool]:
+    def installed() -> bool:
+        from kafka import codec  # here, not at the top: importing kafka-python takes about 0.25 s
+
+        has: Callable[[], bool] = getattr(codec, f"has_{compression}")
+        return has()
+
+    return installed
+
+
 # codec -> (the package kafka-python imports for it, whether it is installed). storywire declares all three
 # (kafka-python's lz4, snappy and zstd extras); a missing one is refused when the config is built.
 _CODEC_PACKAGES: Final = {
-    "snappy": ("python-snappy", codec.has_snappy),
-    "lz4": ("lz4", codec.has_lz4),
-    "zstd": ("zstandard", codec.has_zstd),
+    "snappy": ("python-snappy", _has_codec("snappy")),
+    "lz4": ("lz4", _has_codec("lz4")),
+    "zstd": ("zstandard", _has_codec("zstd")),
 }
 _ACKS: Final = frozenset({"all", "1", "0"})
 _CLIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9._-]{1,255}$")

@@ -1,7 +1,9 @@
 """Read a topic without a consumer group: for tests and the ``tail`` command.
 
 Completion is decided by counting messages (``expected_count``) or by a timeout, never from end offsets
-or lag: the local Tansu broker reports wrong end offsets.
+or lag: the local Tansu broker reports wrong end offsets. kafka-python is imported when a consumer is opened, not
+with this module: it takes about 0.25 s, which commands that only build their parser with these names should not
+pay.
 """
 
 from __future__ import annotations
@@ -10,9 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import kafka.errors as kafka_errors
-from kafka import KafkaConsumer, TopicPartition
 
 from .config import KafkaConfig
 from .errors import BrokerUnreachableError, KafkaConfigError, KafkaConnectorError, TopicSetupError
@@ -58,6 +57,9 @@ def iter_topic(
     ``from_beginning=False`` starts at the end offsets; on the local Tansu broker these point just after
     the start of each partition's last batch, so that batch's records show up again.
     """
+    import kafka.errors as kafka_errors
+    from kafka import TopicPartition
+
     if expected_count is not None and expected_count < 0:
         raise KafkaConfigError(f"expected_count must be >= 0, got {expected_count}")
     started = clock()
@@ -112,6 +114,9 @@ def read_topic(
 
 
 def _open_consumer(config: KafkaConfig, from_beginning: bool) -> Any:
+    import kafka.errors as kafka_errors
+    from kafka import KafkaConsumer
+
     try:
         return KafkaConsumer(
             group_id=None,
@@ -127,6 +132,8 @@ def _open_consumer(config: KafkaConfig, from_beginning: bool) -> Any:
 
 
 def _wait_for_partitions(consumer: Any, topic: str, deadline: float, clock: Callable[[], float]) -> set[int]:
+    import kafka.errors as kafka_errors
+
     while True:
         try:
             partitions: set[int] = set(consumer.partitions_for_topic(topic) or ())

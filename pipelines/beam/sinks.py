@@ -22,26 +22,33 @@ import collections
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
-from kafka import KafkaProducer
 
 from storywire.connectors.failures import Failure
-from storywire.connectors.kafka import DeliveryError, KafkaConfig, KafkaMessageWriter
+from storywire.connectors.kafka import DeliveryError, KafkaConfig
 from storywire.connectors.kafka.topics import TopicNames
 from storywire.pipelines.beam.common import counter
 from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.sinks import SinkSpec
-from storywire.pipelines.core.kafka_delivery import dead_letter_for, dead_letter_message, fit_message
 from storywire.pipelines.core.messages import topic_for
 from storywire.pipelines.live import metrics, stop
 from storywire.schemas.codec import encode
 from storywire.schemas.records import RECORD_TYPES, _Record
 
+if TYPE_CHECKING:
+    from storywire.connectors.kafka import KafkaMessageWriter
+    from storywire.pipelines.core.kafka_delivery import Fitted
+
 DEFAULT_OUTAGE_LIMIT: Final = timedelta(minutes=15)
 """How long the Kafka sink waits for an unreachable broker, without any record acknowledged, before the run fails."""
+
+KafkaProducer: Callable[..., Any] | None = None
+"""The producer class of the Kafka sinks that are given no ``producer_factory``; None: kafka-python's
+``KafkaProducer``, imported when the first Kafka sink starts (kafka-python takes about 0.25 s to import, which a
+run with only file sinks does not pay). Tests put a fault-injecting subclass here."""
 
 
 def _jsonl_line(record: _Record) -> str:
@@ -140,6 +147,7 @@ class _KafkaWriteFn(beam.DoFn):
         self._producer_factory = producer_factory
         self._outage_limit_s = outage_limit_s
         self._writer: KafkaMessageWriter | None = None
+        self._fit_message: Callable[[_Record, TopicNames, int], Fitted | Failure] | None = None
         self._resent_before = 0
         self._sent_by_topic: collections.Counter[str] = collections.Counter()
         # Built once: creating a Beam counter per element costs more than encoding the message.
@@ -154,9 +162,14 @@ class _KafkaWriteFn(beam.DoFn):
         self._tally: dict[str, int] = dict.fromkeys(names, 0)
 
     def setup(self) -> None:
+        # The Kafka modules are imported here, by a run that has a Kafka sink, not with this module.
+        from storywire.connectors.kafka.producer import KafkaMessageWriter
+        from storywire.pipelines.core.kafka_delivery import fit_message
+
+        self._fit_message = fit_message
         self._writer = KafkaMessageWriter(
             self._config,
-            producer_factory=self._producer_factory or KafkaProducer,
+            producer_factory=self._producer_factory or KafkaProducer or _kafka_python_producer(),
             compacted_topics=(self._topics.stories,),
             outage_limit_s=self._outage_limit_s,
             stop_seconds_left=stop.seconds_left,
@@ -169,8 +182,8 @@ class _KafkaWriteFn(beam.DoFn):
         self._sent_by_topic = collections.Counter()
 
     def process(self, record: _Record) -> None:
-        assert self._writer is not None
-        fitted = fit_message(record, self._topics, self._config.max_request_size)
+        assert self._writer is not None and self._fit_message is not None
+        fitted = self._fit_message(record, self._topics, self._config.max_request_size)
         if isinstance(fitted, Failure):
             # Never dropped silently: the oversized message is replaced by a dead letter naming it.
             self._send_dead_letter(fitted)
@@ -193,6 +206,8 @@ class _KafkaWriteFn(beam.DoFn):
             except DeliveryError as exc:
                 if not exc.permanent_only:
                     raise  # the broker stayed away past the outage limit (or the run is stopping): one line
+                from storywire.pipelines.core.kafka_delivery import dead_letter_for
+
                 for failed in exc.failures:
                     if failed.topic == self._topics.dead_letters:
                         raise  # a refused dead letter has nowhere left to go: stop loudly
@@ -214,6 +229,8 @@ class _KafkaWriteFn(beam.DoFn):
         self._tally = dict.fromkeys(self._counters, 0)
 
     def _send_dead_letter(self, failure: Failure) -> None:
+        from storywire.pipelines.core.kafka_delivery import dead_letter_message
+
         assert self._writer is not None
         dead = dead_letter_message(failure, self._topics, self._config.max_request_size)
         self._writer.send(dead.topic, dead.key, dead.value, dead.headers)
@@ -226,6 +243,12 @@ class _KafkaWriteFn(beam.DoFn):
         if self._writer is not None:
             self._writer.abort()
             self._writer = None
+
+
+def _kafka_python_producer() -> Callable[..., Any]:
+    from kafka import KafkaProducer as producer
+
+    return producer
 
 
 class WriteKafka(beam.PTransform):

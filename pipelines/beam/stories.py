@@ -18,6 +18,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+
+# The story core's IDF prior imports wordfreq at its first lookup; a pipeline with this step needs it, and imports
+# it here, with the graph: imported from inside a running stage it costs more (wordfreq finds its data directory
+# with inspect.stack(), which reads a line of source for every frame of the runner's deep stack).
+import wordfreq  # noqa: F401  (imported for that cost only)
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.pvalue import PCollection
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec

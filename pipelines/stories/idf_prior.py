@@ -9,15 +9,14 @@ stream grows: next to a million real documents, ten thousand pseudo-documents no
 
 Only ``wordfreq``'s small word lists are loaded (about 30,000 words per language, frequency >= 1e-6, a few MB):
 a rarer word would add at most a few pseudo-documents, which changes nothing. Unknown languages get an empty
-table, which is the behaviour without a prior.
+table, which is the behaviour without a prior. ``wordfreq`` is imported by the first lookup, not with this module
+(about 0.3 s): commands that only read the story settings do not pay for it.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-
-import wordfreq
 
 __all__ = ["document_share", "word_frequencies"]
 
@@ -26,6 +25,8 @@ __all__ = ["document_share", "word_frequencies"]
 def word_frequencies(language: str | None) -> dict[str, float]:
     """Word -> frequency (share of running words) for ``language`` (lower-case ISO 639-1, e.g. ``en``); {} for
     anything else (unknown codes, region suffixes, junk)."""
+    import wordfreq
+
     if not language or language not in wordfreq.available_languages(wordlist="small"):
         return {}
     return wordfreq.get_frequency_dict(language, wordlist="small")
