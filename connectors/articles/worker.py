@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -78,6 +79,9 @@ def _peak_bytes() -> int:
 
 def _serve(connection: Connection) -> None:
     """The worker's loop: run each request, answer ``(ok, value, peak_bytes)``; exit when the pipe closes."""
+    # A terminal's Ctrl-C reaches the whole process group: the parent stops the run and closes the pipe, which
+    # ends this loop; an interrupt here would only print a worker's traceback under the parent's one line.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             function, args = connection.recv()
