@@ -188,6 +188,9 @@ def run(args: argparse.Namespace, beam_args: list[str], *, demo: bool) -> int:
         outlets=tuple(getattr(args, "outlet", ())),
         languages=tuple(getattr(args, "lang", ())),
     )
+    from storywire.connectors.articles.worker import start_fork_server
+
+    start_fork_server()  # the extraction workers' server warms up while Beam is imported and the graph built
     resolved = _resolve([args.archive] if demo else args.inputs)
     config = ReplayConfig(
         archives=resolved.paths("warc"),

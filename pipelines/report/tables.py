@@ -16,9 +16,6 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from storywire.pipelines.core.summary import SinkContents
 from storywire.schemas.records import Article, Story, StoryEvent, _Record
 
@@ -29,14 +26,21 @@ FORMATS: tuple[Format, ...] = ("csv", "parquet")
 LIST_SEPARATOR = "; "
 TABLES: dict[str, type[_Record]] = {"articles": Article, "stories": Story, "story_events": StoryEvent}
 
-_ARROW_TYPES: dict[str, Any] = {
-    "str": pa.string(),
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "datetime": pa.timestamp("us", tz="UTC"),
-    "tuple[str, ...]": pa.list_(pa.string()),
-}
+_ARROW_KINDS = frozenset({"str", "int", "float", "bool", "datetime", "tuple[str, ...]"})
+
+
+def _arrow_types() -> dict[str, Any]:
+    # pyarrow is imported by the Parquet export only: every command builds the parser that names this module.
+    import pyarrow as pa
+
+    return {
+        "str": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "datetime": pa.timestamp("us", tz="UTC"),
+        "tuple[str, ...]": pa.list_(pa.string()),
+    }
 
 
 def _columns(record_type: type[_Record]) -> list[tuple[str, str]]:
@@ -44,7 +48,7 @@ def _columns(record_type: type[_Record]) -> list[tuple[str, str]]:
     columns = []
     for field in dataclasses.fields(record_type):  # type: ignore[arg-type]
         annotation = str(field.type).removesuffix(" | None")
-        columns.append((field.name, annotation if annotation in _ARROW_TYPES else "str"))
+        columns.append((field.name, annotation if annotation in _ARROW_KINDS else "str"))
     return columns
 
 
@@ -78,8 +82,12 @@ def _write_csv(path: str, record_type: type[_Record], rows: Sequence[_Record]) -
 
 
 def _write_parquet(path: str, record_type: type[_Record], rows: Sequence[_Record]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     columns = _columns(record_type)
-    schema = pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in columns])
+    types = _arrow_types()
+    schema = pa.schema([pa.field(name, types[kind]) for name, kind in columns])
     data = {name: [_arrow_value(getattr(row, name)) for row in rows] for name, _ in columns}
     pq.write_table(pa.table(data, schema=schema), path)
 

@@ -80,3 +80,9 @@ def test_export_needs_an_output_directory(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["export", str(tmp_path)])
     assert raised.value.code == 2
+
+
+def test_the_arrow_type_names_match_the_arrow_types() -> None:
+    from storywire.pipelines.report import tables
+
+    assert set(tables._arrow_types()) == tables._ARROW_KINDS
