@@ -96,6 +96,7 @@ class _Job:
 
 
 _STOP = None
+_TAKEN: tuple[_Job, Any] = (_Job(_no_call, (), "", done=True), None)
 
 
 class ExtractionPool:
@@ -191,7 +192,7 @@ class ExtractionPool:
 
     def _take(self) -> tuple[Any, bool, Any]:
         job, tag = self._order[self._head]
-        self._order[self._head] = (job, None)
+        self._order[self._head] = _TAKEN  # the page and its answer go now, not with the next trim of the list
         self._head += 1
         if self._head > 1024 and self._head * 2 > len(self._order):  # forget what was taken back
             del self._order[: self._head]

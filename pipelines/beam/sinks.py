@@ -30,6 +30,7 @@ from apache_beam.pvalue import PCollection
 from storywire.connectors.failures import Failure
 from storywire.connectors.kafka import DeliveryError, KafkaConfig
 from storywire.connectors.kafka.topics import TopicNames
+from storywire.pipelines.beam.coders import LineCoder, PackLinesFn
 from storywire.pipelines.beam.common import counter
 from storywire.pipelines.beam.streams import StoryStreams
 from storywire.pipelines.config.sinks import SinkSpec
@@ -51,12 +52,13 @@ KafkaProducer: Callable[..., Any] | None = None
 run with only file sinks does not pay). Tests put a fault-injecting subclass here."""
 
 
-def _jsonl_line(record: _Record) -> str:
-    return encode(record).decode("utf-8")
+def _jsonl_line(record: _Record) -> bytes:
+    return encode(record)
 
 
 class WriteJsonl(beam.PTransform):
-    """Write records as one JSON object per line to ``DIRECTORY/TOPIC.jsonl`` (a single file per topic)."""
+    """Write records as one JSON object per line to ``DIRECTORY/TOPIC.jsonl`` (a single file per topic). The lines
+    wait for the file deflated in chunks (:class:`~storywire.pipelines.beam.coders.PackLinesFn`)."""
 
     def __init__(self, directory: str, topic: str) -> None:
         super().__init__()
@@ -66,8 +68,11 @@ class WriteJsonl(beam.PTransform):
         return (
             records
             | "ToJsonLine" >> beam.Map(_jsonl_line)
+            | "PackLines" >> beam.ParDo(PackLinesFn()).with_output_types(bytes)
             | "WriteFile"
-            >> beam.io.WriteToText(self._path, file_name_suffix=".jsonl", num_shards=1, shard_name_template="")
+            >> beam.io.WriteToText(
+                self._path, file_name_suffix=".jsonl", num_shards=1, shard_name_template="", coder=LineCoder()
+            )
         )
 
 

@@ -15,6 +15,7 @@ source.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
@@ -27,6 +28,7 @@ from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.pvalue import PCollection
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
+from storywire.pipelines.beam.coders import pack, unpack
 from storywire.pipelines.beam.common import counter
 from storywire.pipelines.core import pickled_state
 from storywire.pipelines.core.revisions import RevisionTracker, order_key, stream_time
@@ -47,7 +49,11 @@ def partition_key(article: Article) -> str:
 
 def assign_in_order(assigner: StoryAssigner, articles: Iterable[Article]) -> Iterator[Any]:
     """Feed articles to the core in stream order; yield articles, then tagged stories and events per step."""
-    for article in sorted(articles, key=order_key):
+    yield from _assign_ordered(assigner, sorted(articles, key=order_key))
+
+
+def _assign_ordered(assigner: StoryAssigner, ordered: Iterable[Article]) -> Iterator[Any]:
+    for article in ordered:
         expired_stories, expired_events = assigner.advance(stream_time(article))
         yield from _tagged(expired_stories, expired_events)
         assignment = assigner.assign(article)
@@ -70,13 +76,28 @@ class _AssignPartitionFn(beam.DoFn):
     def __init__(self, config: StoryConfig) -> None:
         self._config = config
 
-    def process(self, keyed: tuple[str, Iterable[Article]]) -> Iterator[Any]:
+    def process(self, keyed: tuple[str, Iterable[bytes]]) -> Iterator[Any]:
         # A fresh core per partition and run: the result depends only on that partition's articles.
-        yield from assign_in_order(StoryAssigner(self._config), keyed[1])
+        yield from _assign_ordered(StoryAssigner(self._config), _unpacked_in_order(keyed[1]))
+
+
+def _unpacked_in_order(packed: Iterable[bytes]) -> Iterator[Article]:
+    """The packed articles of a partition, unpacked one at a time in stream order (as ``assign_in_order`` sorts
+    them): only the packed bytes and the sort keys of the whole partition are held, not its articles."""
+    ordered = sorted(((order_key(unpack(data)), data) for data in packed), key=itemgetter(0))  # stable, as before
+    for _, data in ordered:
+        yield unpack(data)
+
+
+def _keyed(article: Article) -> tuple[str, bytes]:
+    return partition_key(article), pack(article)
 
 
 class AssignStoriesBatch(beam.PTransform):
-    """Article -> Article with story_id; tagged outputs ``stories`` (snapshots) and ``events``."""
+    """Article -> Article with story_id; tagged outputs ``stories`` (snapshots) and ``events``.
+
+    A partition's articles all wait in the GroupByKey and in the sort: packed (:mod:`.coders`), about 2 KB an
+    article (``docs/operations.md``, "Replay memory")."""
 
     def __init__(self, config: StoryConfig | None = None) -> None:
         super().__init__()
@@ -85,7 +106,7 @@ class AssignStoriesBatch(beam.PTransform):
     def expand(self, articles: PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             articles
-            | "KeyByPartition" >> beam.Map(lambda a: (partition_key(a), a))
+            | "KeyByPartition" >> beam.Map(_keyed).with_output_types(tuple[str, bytes])
             | "GroupPartition" >> beam.GroupByKey()
             | "AssignInOrder"
             >> beam.ParDo(_AssignPartitionFn(self._config)).with_outputs(STORIES, EVENTS, main="articles")

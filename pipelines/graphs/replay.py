@@ -21,6 +21,7 @@ from storywire.connectors.http.errors import InvalidUrlError
 from storywire.connectors.urls import canonical_url
 from storywire.pipelines.beam.archive import FEEDS, PAGES, REDIRECTS, LoadBodies, ReadArchives
 from storywire.pipelines.beam.articles import ExtractArticles
+from storywire.pipelines.beam.coders import pack, unpack
 from storywire.pipelines.beam.common import DEAD_LETTERS, counter, dead_letter
 from storywire.pipelines.beam.dedupe import DedupeRevisions
 from storywire.pipelines.beam.dumps import ARTICLES, ReadArticleDumps
@@ -46,8 +47,8 @@ def _pair(keyed: tuple[str, dict[str, Any]], feed_outlets: Mapping[str, str]) ->
     ``join.items.paired`` (when the archive holds its page) or a ``join-archive`` dead letter, the others are
     ``join.items.repeats`` (the same URL listed again, by another capture of its feed or by another feed)."""
     url_key, groups = keyed
-    sightings = list(groups["sightings"])
-    captures = list(groups["captures"])
+    sightings = [unpack(item) for item in groups["sightings"]]
+    captures = [unpack(page) for page in groups["captures"]]
     counter("join.items.repeats").inc(max(len(sightings) - 1, 0))
     if sightings and captures:
         counter("join.items.paired").inc()
@@ -70,7 +71,7 @@ def _key_item(item: FeedItem, edges: Mapping[str, str]) -> Iterator[Any]:
             Failure.from_exception(Stage.JOIN_ARCHIVE, item.link, error, item.seen_at, payload_ref=item.feed_url)
         )
         return
-    yield key, item
+    yield key, pack(item)  # packed while the join holds it (pipelines/beam/coders.py)
 
 
 def pair_archived_pages(
@@ -83,7 +84,7 @@ def pair_archived_pages(
         DEAD_LETTERS, main="keyed"
     )
     sightings = keyed_items.keyed
-    captures = pages | "KeyPagesByUrl" >> beam.Map(lambda r: (canonical_url(r.url), r))
+    captures = pages | "KeyPagesByUrl" >> beam.Map(lambda r: (canonical_url(r.url), pack(r)))
     outlets: Any = {}
     if feed_outlets:  # the feeds' final URLs need the archive's redirects: one dict, computed once
         outlets = beam.pvalue.AsSingleton(

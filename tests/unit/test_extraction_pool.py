@@ -3,9 +3,11 @@ time limit and crash handling of a single worker kept per page."""
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import time
+import weakref
 from datetime import datetime, timezone
 
 import pytest
@@ -95,6 +97,29 @@ def test_the_pool_says_when_it_holds_enough() -> None:
         assert [tag for tag, _, _ in pool.drain()] == [1, 2]
         with pytest.raises(LookupError):
             pool.next()
+
+
+class _Page:
+    """A page handed to the pool (a class, so a weak reference can tell whether the pool still holds it)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+def _size(page: _Page) -> int:
+    return len(page.body)
+
+
+def test_an_answer_taken_back_leaves_the_pool_with_its_page() -> None:
+    with ExtractionPool(1, timeout_s=10.0) as pool:
+        page = _Page(b"x" * 30_000)
+        held = weakref.ref(page)
+        pool.submit("p", _size, page)
+        pool.submit("q", _size, _Page(b"y"))  # the worker's thread moves on: it holds only its current page
+        del page
+        assert list(pool.drain()) == [("p", True, 30_000), ("q", True, 1)]
+        gc.collect()
+        assert held() is None  # a replay takes back thousands of pages: none may stay behind
 
 
 def test_a_spinning_page_times_out_alone_and_its_worker_is_replaced() -> None:
