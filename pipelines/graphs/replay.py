@@ -144,15 +144,22 @@ def build_replay(
     extracted = loaded.tasks | "ExtractArticles" >> ExtractArticles(
         config.min_text_chars, limits=config.extraction, workers=config.workers
     )
-    dumped = pipeline | "Dumps" >> beam.Create(sorted(config.dumps)) | ReadArticleDumps(config.min_text_chars, window)
-    refused = (
-        pipeline
-        | "RefusedInputs" >> beam.Create([list(pair) for pair in config.refused_inputs])
-        | "RefusalDeadLetters" >> beam.FlatMap(_refusal_dead_letter).with_outputs(DEAD_LETTERS, main="none")
-    )
+    # The branches for dumps and refused inputs exist only when there are some: every transform costs start-up.
+    more_dead_letters = []
     articles = extracted.articles | "CountArticles" >> ProgressTap(progress.ARTICLES)
     if config.dumps:  # a Flatten of two stages' outputs is a materialisation point on the FnApiRunner: only if needed
+        dumped = (
+            pipeline | "Dumps" >> beam.Create(sorted(config.dumps)) | ReadArticleDumps(config.min_text_chars, window)
+        )
         articles = (articles, dumped[ARTICLES]) | "AllArticles" >> beam.Flatten()
+        more_dead_letters.append(dumped[DEAD_LETTERS])
+    if config.refused_inputs:
+        refused = (
+            pipeline
+            | "RefusedInputs" >> beam.Create([list(pair) for pair in config.refused_inputs])
+            | "RefusalDeadLetters" >> beam.FlatMap(_refusal_dead_letter).with_outputs(DEAD_LETTERS, main="none")
+        )
+        more_dead_letters.append(refused[DEAD_LETTERS])
     if config.keep.active:
         articles = articles | "FilterArticles" >> FilterArticles(config.keep)
     distinct = articles | "DedupeRevisions" >> DedupeRevisions() | "CountDistinct" >> ProgressTap(progress.DISTINCT)
@@ -165,8 +172,7 @@ def build_replay(
     )
     dead_letters = (
         read[DEAD_LETTERS],
-        refused[DEAD_LETTERS],
-        dumped[DEAD_LETTERS],
+        *more_dead_letters,
         feeds[DEAD_LETTERS],
         paired[DEAD_LETTERS],
         loaded[DEAD_LETTERS],
