@@ -127,8 +127,8 @@ def _add_run_options(parser: argparse.ArgumentParser, default_summary: bool = Fa
         type=arguments.non_negative_int,
         default=None,
         metavar="N",
-        help="processes that parse feeds and extract pages (default: one per core; 0 or 1: none, all in the "
-        "pipeline's own process); the story step stays ordered whatever the number",
+        help="processes that parse feeds and extract pages (default: one per core; 0 or 1: pages one at a time "
+        "in one extraction process, feeds in the pipeline's own); the story step stays ordered whatever the number",
     )
     parser.add_argument(
         "--summary",

@@ -40,7 +40,8 @@ class ReplayConfig:
     keep: ArticleFilter = field(default_factory=ArticleFilter)
     """The articles the replay keeps (``--since/--until/--outlet/--lang``); the default keeps all."""
     workers: int | None = None
-    """Feed-parsing and extraction processes; None: one per core; 0 or 1: in the step's own process."""
+    """Feed-parsing and extraction processes; None: one per core; 0 or 1: pages one at a time in one extraction
+    process (for its time limit), feeds in the step's own process."""
 
     def __post_init__(self) -> None:
         if not self.archives and not self.dumps:
