@@ -25,8 +25,9 @@ once per batch."""
 
 
 class _TapFn(beam.DoFn):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, flush_every: int) -> None:
         self._name = name
+        self._flush_every = flush_every
         self._pending = 0
 
     def start_bundle(self) -> None:
@@ -34,7 +35,7 @@ class _TapFn(beam.DoFn):
 
     def process(self, element: Any) -> Iterator[Any]:
         self._pending += 1
-        if self._pending >= FLUSH_EVERY:
+        if self._pending >= self._flush_every:
             progress.add(self._name, self._pending)
             self._pending = 0
         yield element
@@ -46,14 +47,16 @@ class _TapFn(beam.DoFn):
 
 
 class ProgressTap(beam.PTransform):
-    """Pass every element on, adding 1 per element to the progress count ``name`` (e.g. ``progress.ARTICLES``)."""
+    """Pass every element on, adding 1 per element to the progress count ``name`` (e.g. ``progress.ARTICLES``),
+    told every ``flush_every`` elements (1 for rare elements, such as new stories, to show at once)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, flush_every: int = FLUSH_EVERY) -> None:
         super().__init__()
         self._name = name
+        self._flush_every = flush_every
 
     def expand(self, pcoll: PCollection) -> PCollection:
-        count = beam.ParDo(_TapFn(self._name))
+        count = beam.ParDo(_TapFn(self._name, self._flush_every))
         if pcoll.element_type is not None:  # keep the input's type, so the coders downstream stay the same
             count = count.with_output_types(pcoll.element_type)
         return pcoll | "Count" >> count

@@ -168,7 +168,7 @@ def build_replay(
     _ = (
         assigned[EVENTS]
         | "NewStories" >> beam.Filter(lambda event: event.event_type == "created")
-        | "CountStories" >> ProgressTap(progress.STORIES)
+        | "CountStories" >> ProgressTap(progress.STORIES, flush_every=1)
     )
     dead_letters = (
         read[DEAD_LETTERS],

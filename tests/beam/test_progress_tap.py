@@ -46,3 +46,17 @@ def test_an_empty_collection_counts_nothing() -> None:
         tapped = pipeline | beam.Create([]) | ProgressTap(progress.RECORDS)
         assert_that(tapped, equal_to([]))
     assert progress.snapshot().get(progress.RECORDS, 0) == 0
+
+
+@pytest.mark.parametrize(("flush_every", "seen"), [(1, [1, 2, 3, 4, 5]), (FLUSH_EVERY, [0, 0, 0, 0, 0])])
+def test_flush_every_sets_how_soon_the_display_sees_an_element(flush_every: int, seen: list[int]) -> None:
+    """Rare elements (new stories) are told at once; common ones in batches, at the latest at the bundle's end."""
+    with _pipeline() as pipeline:
+        counts = (
+            pipeline
+            | beam.Create(list(range(5)), reshuffle=False)
+            | ProgressTap(progress.STORIES, flush_every=flush_every)
+            | beam.Map(lambda _: progress.snapshot().get(progress.STORIES, 0))  # fused: runs right after the tap
+        )
+        assert_that(counts, equal_to(seen))
+    assert progress.snapshot()[progress.STORIES] == 5
