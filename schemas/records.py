@@ -22,8 +22,8 @@ _R = TypeVar("_R", bound="_Record")
 
 def parse_time(value: str) -> datetime:
     """Parse an ISO 8601 timestamp into an aware UTC datetime (naive input is taken as UTC)."""
-    # Python 3.10's fromisoformat does not accept a trailing Z.
-    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    # Python 3.10's fromisoformat does not accept a trailing Z (nor does any version a lower-case z).
+    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)

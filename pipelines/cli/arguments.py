@@ -6,24 +6,22 @@ import argparse
 from datetime import datetime, time, timedelta, timezone
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int, rule: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} {rule}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, 1, "must be at least 1")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+    return _whole_number(text, 0, "must be 0 or more")
 
 
 def duration(text: str) -> timedelta:
@@ -41,17 +39,17 @@ def duration(text: str) -> timedelta:
 
 
 def _moment(text: str, *, end_of_day: bool) -> datetime:
+    from storywire.schemas.records import parse_time
+
     try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        parsed = parse_time(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date or time; write 2023-05-03 or 2023-05-03T14:00 (UTC unless a zone is given)"
         ) from None
     if len(text) == 10 and end_of_day:  # a day alone: all of it
-        parsed = datetime.combine(parsed.date(), time.max)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return datetime.combine(parsed.date(), time.max, tzinfo=timezone.utc)
+    return parsed
 
 
 def since(text: str) -> datetime:

@@ -28,7 +28,7 @@ from storywire.connectors.errors import DumpRecordError
 from storywire.connectors.urls import article_id_for, canonical_url, outlet_of
 from storywire.pipelines.core.event_time import plausible_time
 from storywire.pipelines.core.normalise import content_hash, lead
-from storywire.schemas.records import Article
+from storywire.schemas.records import Article, parse_time
 
 EXTRACTION_METHOD = "dump"
 """``extraction_method`` of an article read from a dump."""
@@ -124,12 +124,13 @@ def _time(value: Any, key: str) -> datetime:
         raise DumpRecordError(f"field {key} is a {type(value).__name__}, not a time string (ISO 8601 or RFC 2822)")
     text = value.strip()
     try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        return parse_time(text)
     except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            raise DumpRecordError(f"field {key} {text[:60]!r} is not a time (ISO 8601 or RFC 2822)") from None
+        pass
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise DumpRecordError(f"field {key} {text[:60]!r} is not a time (ISO 8601 or RFC 2822)") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)

@@ -214,8 +214,8 @@ def format_count(done: int, total: int | None) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """A duration for people: 45s, 2m43s, 3h02m."""
-    whole = max(0, round(seconds))
+    """A duration for people, whole seconds cut down: 45s, 2m43s, 3h02m (the live progress line's too)."""
+    whole = max(0, int(seconds))
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

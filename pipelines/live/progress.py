@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from storywire.connectors.feeds.poll import SUCCESS_STATUSES
+from storywire.pipelines.core.progress import format_duration
 
 PROGRESS_LOGGER = "storywire.live"
 FEEDS_LOGGER = "storywire.live.feeds"
@@ -126,8 +127,8 @@ class ProgressReporter:
         if now - self._last < self._interval_s:
             return None
         line = (
-            f"live: {_summary(self._window)} in {_span(now - self._last)}; {_backlog(backlog or Backlog())}; "
-            f"since start {_summary(self._total)} in {_span(now - self._started)}"
+            f"live: {_summary(self._window)} in {format_duration(now - self._last)}; {_backlog(backlog or Backlog())}; "
+            f"since start {_summary(self._total)} in {format_duration(now - self._started)}"
         )
         self._last = now
         self._window.clear()
@@ -164,20 +165,8 @@ def _backlog(backlog: Backlog) -> str:
     if backlog.paused:
         text += ", intake paused"
     if backlog.lag is not None:
-        text += f", lag {_span(backlog.lag.total_seconds())}"
+        text += f", lag {format_duration(backlog.lag.total_seconds())}"
     return text
-
-
-def _span(seconds: float) -> str:
-    """A duration for people: 45s, 12m05s, 3h02m."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
 
 
 def log_poll(poll: PollLike) -> None:
