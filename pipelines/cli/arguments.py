@@ -63,5 +63,9 @@ def until(text: str) -> datetime:
 
 
 def word_list(text: str) -> list[str]:
-    """``a,b`` -> ``["a", "b"]`` (for options that may be repeated or take a comma-separated list)."""
-    return [word.strip() for word in text.split(",") if word.strip()]
+    """``a,b`` -> ``["a", "b"]`` (for options that may be repeated or take a comma-separated list); a list
+    naming nothing (``,``) is an error, not a filter that keeps everything."""
+    words = [word.strip() for word in text.split(",") if word.strip()]
+    if not words:
+        raise argparse.ArgumentTypeError(f"{text!r} names nothing; give one or more, e.g. a,b")
+    return words

@@ -147,3 +147,26 @@ def test_an_unknown_option_is_an_error_with_the_closest_one_not_passed_to_beam(t
         result.stderr.strip() == "storywire: error: unknown option --summry of storywire demo; did you mean --summary?"
     )
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--since", "yesterday"], "'yesterday' is not a date or time; write 2023-05-03"),
+        (["--since", "2023-05-04", "--until", "2023-05-03"], "--since 2023-05-04 00:00 is after --until 2023-05-03"),
+        (["--workers", "-1"], "'-1' must be 0 or more"),
+        (["--outlet", ","], "',' names nothing"),
+    ],
+)
+def test_bad_replay_filters_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], says: str
+) -> None:
+    archive = tmp_path / "a.warc"
+    archive.write_bytes(TINY_WARC)
+    try:
+        code = main(["replay", str(archive), "--sink", f"file://{tmp_path}/out", *flags])
+    except SystemExit as exit_:  # argparse refuses a value of the wrong form itself, with the usage
+        code = int(exit_.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2 and says in err, err
+    assert not (tmp_path / "out").exists()
